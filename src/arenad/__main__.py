@@ -1,0 +1,3 @@
+from arenad.cli import main
+
+raise SystemExit(main())

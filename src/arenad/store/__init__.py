@@ -1,0 +1,1 @@
+"""SQLite persistence: one writer task, many readers, numbered schema files."""

@@ -1,0 +1,72 @@
+"""Connections and the pragmas every connection needs.
+
+WAL lets readers (CLI, control queries) run while the single writer commits; foreign keys are
+off by default in SQLite and must be switched on per connection; busy_timeout makes a reader
+that meets a checkpoint wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def utc_iso(when: datetime | None = None) -> str:
+    """The one timestamp format in the database: ISO-8601 UTC, microseconds, 'Z'."""
+    when = when or datetime.now(UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def pragmas(synchronous: Literal["normal", "full"] = "full") -> list[str]:
+    return [
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+        f"PRAGMA synchronous={synchronous.upper()}",
+    ]
+
+
+async def connect(
+    path: Path, *, synchronous: Literal["normal", "full"] = "full", readonly: bool = False
+) -> aiosqlite.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for p in pragmas(synchronous):
+        await conn.execute(p)
+    if readonly:
+        await conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+@asynccontextmanager
+async def open_reader(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """A read-only connection of its own (never the writer's)."""
+    conn = await connect(Path(path), readonly=True)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def connect_sync(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """For CLI commands and tests that read without an event loop."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for p in pragmas():
+        conn.execute(p)
+    if readonly:
+        conn.execute("PRAGMA query_only=ON")
+    return conn

@@ -161,7 +161,8 @@ def load_settings(path: Path | None = None) -> LoadedConfig:
         problems += _problems_from_validation(e, data, str(path))
     if problems or settings is None:
         raise ConfigError(problems)
-    return LoadedConfig(_resolve_paths(settings, path.resolve().parent), path, data)
+    path = path.resolve()
+    return LoadedConfig(_resolve_paths(settings, path.parent), path, data)
 
 
 def flatten(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""Client of the control socket, used by the CLI and the TUI.
+
+One connection carries both request/response and the event stream: a reader task routes
+responses to their waiting request by id and events to a bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, unix_connect
+from websockets.exceptions import ConnectionClosed
+
+
+class DaemonNotRunning(ConnectionError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no arenad daemon is running (nothing answers on {path})")
+        self.path = path
+
+
+class ControlError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class ControlClient:
+    def __init__(self, socket_path: Path, *, event_queue_size: int = 10_000) -> None:
+        self.socket_path = Path(socket_path)
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(event_queue_size)
+        self.dropped_events = 0
+
+    async def connect(self, timeout: float = 5.0) -> ControlClient:
+        try:
+            async with asyncio.timeout(timeout):
+                self._ws = await unix_connect(str(self.socket_path), max_size=1 << 24)
+        except (OSError, TimeoutError) as e:
+            raise DaemonNotRunning(self.socket_path) from e
+        self._reader = asyncio.create_task(self._read(), name="control-client-read")
+        return self
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._reader is not None and not self._reader.done()
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def __aenter__(self) -> ControlClient:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def request(self, cmd: str, timeout: float = 30.0, **args: Any) -> Any:
+        if self._ws is None:
+            raise DaemonNotRunning(self.socket_path)
+        rid = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        try:
+            await self._ws.send(json.dumps({"id": rid, "cmd": cmd, "args": args}))
+            async with asyncio.timeout(timeout):
+                return await fut
+        except ConnectionClosed as e:
+            raise DaemonNotRunning(self.socket_path) from e
+        finally:
+            self._pending.pop(rid, None)
+
+    async def subscribe(self, topics: list[str] | None = None) -> None:
+        await self.request("subscribe", **({"topics": topics} if topics is not None else {}))
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Events after `subscribe`; ends when the daemon goes away."""
+        while True:
+            item = await self._events.get()
+            if item is None:
+                return
+            yield item
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for raw in self._ws:
+                msg = json.loads(raw)
+                if "event" in msg:
+                    if self._events.full():
+                        self._events.get_nowait()
+                        self.dropped_events += 1
+                    self._events.put_nowait(msg)
+                    continue
+                fut = self._pending.get(msg.get("id"))
+                if fut is None or fut.done():
+                    continue
+                if msg.get("ok"):
+                    fut.set_result(msg.get("result"))
+                else:
+                    err = msg.get("error") or {}
+                    fut.set_exception(ControlError(err.get("code", "error"), err.get("message", "")))
+        except ConnectionClosed:
+            pass
+        finally:
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(DaemonNotRunning(self.socket_path))
+            with contextlib.suppress(asyncio.QueueFull):
+                self._events.put_nowait(None)

@@ -1,0 +1,272 @@
+"""`arenad run`: assemble the daemon, serve until a signal, shut down in order.
+
+Start-up order: migrate → writer → restore kill switch → components → control socket →
+READY=1. Shutdown order (bounded by ``daemon.shutdown_timeout_s``, inside systemd's 5 s):
+STOPPING=1 → stop intake (close the control socket) → cancel the loops → drain and close the
+writer (nothing acknowledged is lost) → remove the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from arenad import __version__
+from arenad.clock import Clock, SystemClock
+from arenad.config import loader
+from arenad.config.loader import LoadedConfig
+from arenad.config.settings import Settings
+from arenad.control.protocol import InvalidArgs, arg_int, arg_str
+from arenad.control.server import ControlServer
+from arenad.daemon import systemd
+from arenad.daemon.bus import Bus
+from arenad.daemon.context import COMPONENTS, DaemonContext, Health
+from arenad.daemon.events import EventLog
+from arenad.daemon.reload import ConfigReloader, SettingsHolder
+from arenad.daemon.supervisor import Supervisor
+from arenad.errors import OperationalError
+from arenad.guards.trading import TradingGuard
+from arenad.logs import Redactor, configure_logging
+from arenad.store.db import open_reader, utc_iso
+from arenad.store.migrate import migrate
+from arenad.store.writer import StoreWriter
+
+log = structlog.get_logger("arenad.daemon")
+
+ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+class LiveNotAllowed(Exception):
+    pass
+
+
+def check_live(settings: Settings, live_flag: bool) -> None:
+    if settings.mode == "live" and not (live_flag or os.environ.get(ALLOW_LIVE_ENV) == "1"):
+        raise LiveNotAllowed(
+            'config sets mode = "live" but live trading was not confirmed: start with '
+            f"`arenad run --live` or set {ALLOW_LIVE_ENV}=1 (or set mode = \"simulation\")"
+        )
+
+
+class Daemon:
+    def __init__(self, loaded: LoadedConfig, *, allow_live: bool = False,
+                 clock: Clock | None = None, redactor: Redactor | None = None) -> None:
+        self.loaded = loaded
+        self.allow_live = allow_live
+        self.clock = clock or SystemClock()
+        self.redactor = redactor or Redactor()
+        self._stop = asyncio.Event()
+        self._started_mono = time.monotonic()
+        self._loop_lag_ms = 0.0
+        self.ctx: DaemonContext | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        s = self.loaded.settings
+        db_path, sock = s.daemon.db_path, s.daemon.socket_path
+        await migrate(db_path)
+        writer = StoreWriter(db_path, synchronous=s.daemon.sqlite_synchronous,
+                             queue_size=s.daemon.writer_queue_size,
+                             batch_size=s.daemon.writer_batch_size)
+        await writer.start()
+        control: ControlServer | None = None
+        try:
+            bus = Bus(s.daemon.event_queue_size)
+            events = EventLog(writer, bus, self.clock)
+            guard = TradingGuard(writer, events, bus=bus, clock=self.clock,
+                                 day_boundary_tz=s.risk.day_boundary_tz,
+                                 daily_loss_limit_usd=s.risk.daily_loss_limit_usd)
+            await guard.load(db_path)
+            holder = SettingsHolder(s)
+            reloader = ConfigReloader(self.loaded.path, holder, events, writer, bus=bus,
+                                      clock=self.clock)
+            control = ControlServer(sock, bus, event_queue_size=s.daemon.event_queue_size)
+            supervisor = Supervisor(events, guard, clock=self.clock,
+                                    max_backoff_s=s.daemon.task_max_backoff_s,
+                                    crash_limit=s.daemon.trading_crash_limit,
+                                    crash_window_s=s.daemon.trading_crash_window_s)
+            ctx = self.ctx = DaemonContext(
+                holder, self.loaded.path, db_path, self.allow_live, self.clock, writer, bus,
+                events, guard, control, supervisor, reloader, Health(writer, self.clock),
+            )
+            holder.on_change(self._apply_settings)
+            self._register_commands(ctx)
+            for name in COMPONENTS:
+                await importlib.import_module(name).setup(ctx)
+            await control.start()
+            await writer.execute(
+                "UPDATE system_status SET started_at = ?, updated_at = ? WHERE id = 1",
+                (utc_iso(self.clock.now()), utc_iso(self.clock.now())),
+            )
+            await reloader.snapshot("startup", {})
+            supervisor.add("config-watch", reloader.watch)
+            supervisor.add("heartbeat", self._heartbeat)
+            await events.emit("info", "system", f"arenad {__version__} started", {
+                "pid": os.getpid(), "mode": s.mode, "db_path": str(db_path),
+                "socket_path": str(sock), "kill_switch": guard.kill_switch.engaged,
+            }, durable=True)
+            self._install_signals(reloader)
+            systemd.notify("READY=1", f"STATUS=serving on {sock}")
+            await self._serve(supervisor)
+            await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
+            return 0
+        finally:
+            if control is not None:
+                await control.close()
+            await writer.close()
+
+    async def _serve(self, supervisor: Supervisor) -> None:
+        assert self.ctx is not None
+        sup_stop = asyncio.Event()
+        sup_task = asyncio.create_task(supervisor.run(sup_stop), name="supervisor")
+        stop_wait = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({sup_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        systemd.notify("STOPPING=1")
+        budget = self.ctx.current.daemon.shutdown_timeout_s
+        deadline = time.monotonic() + budget
+        await self.ctx.control.close()  # stop intake first
+        sup_stop.set()
+        try:
+            async with asyncio.timeout(max(0.1, deadline - time.monotonic() - 0.5)):
+                await sup_task
+        except TimeoutError:
+            stragglers = [n for n, t in supervisor.tasks.items() if t.state == "running"]
+            log.warning("tasks did not stop in time; abandoning them", tasks=stragglers)
+        stop_wait.cancel()
+
+    def _install_signals(self, reloader: ConfigReloader) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: loop.create_task(reloader.reload("sighup"), name="sighup-reload")
+        )
+
+    async def _heartbeat(self) -> None:
+        """Measure event-loop lag, ping the systemd watchdog, publish status for the TUI."""
+        assert self.ctx is not None
+        interval = min(1.0, systemd.watchdog_interval() or 1.0)
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(interval)
+            self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
+            systemd.notify("WATCHDOG=1")
+            self.ctx.bus.publish("status", await self.status())
+
+    async def _apply_settings(self, old: Settings, new: Settings) -> None:
+        assert self.ctx is not None
+        self.redactor.set_secrets(loader.secret_values(new))
+        if (old.daemon.log_level, old.daemon.log_format) != (new.daemon.log_level, new.daemon.log_format):
+            configure_logging(new.daemon.log_format, new.daemon.log_level, self.redactor)
+        self.ctx.guard.configure(day_boundary_tz=new.risk.day_boundary_tz,
+                                 daily_loss_limit_usd=new.risk.daily_loss_limit_usd)
+
+    async def status(self) -> dict[str, Any]:
+        ctx = self.ctx
+        assert ctx is not None
+        s = ctx.current
+        return {
+            "version": __version__,
+            "pid": os.getpid(),
+            "mode": s.mode,
+            "config_path": str(ctx.config_path),
+            "db_path": str(ctx.db_path),
+            "uptime_s": round(time.monotonic() - self._started_mono, 3),
+            **ctx.guard.snapshot(),
+            "connections": ctx.health.connections,
+            "last_event_time": ctx.health.last_event_time,
+            "last_order_time": ctx.health.last_order_time,
+            "loop_lag_ms": round(self._loop_lag_ms, 3),
+            "writer": {"pending": ctx.writer.pending,
+                       "committed_items": ctx.writer.stats.committed_items,
+                       "failed_items": ctx.writer.stats.failed_items},
+            "tasks": ctx.supervisor.snapshot(),
+            "last_reload": ctx.reloader.last_result,
+        }
+
+    def _register_commands(self, ctx: DaemonContext) -> None:
+        async def status(_args: dict[str, Any]) -> dict[str, Any]:
+            return await self.status()
+
+        async def kill(args: dict[str, Any]) -> dict[str, Any]:
+            reason = arg_str(args, "reason", "engaged by operator") or "engaged by operator"
+            await ctx.guard.engage("operator", reason)
+            return ctx.guard.snapshot()
+
+        async def resume(_args: dict[str, Any]) -> dict[str, Any]:
+            await ctx.guard.release("operator")
+            return ctx.guard.snapshot()
+
+        async def reload(_args: dict[str, Any]) -> dict[str, Any]:
+            return await ctx.reloader.reload("control")
+
+        async def config(_args: dict[str, Any]) -> dict[str, Any]:
+            return {"settings": ctx.current.model_dump(mode="json"),
+                    "path": str(ctx.config_path), "last_reload": ctx.reloader.last_result}
+
+        async def events(args: dict[str, Any]) -> list[dict[str, Any]]:
+            level = arg_str(args, "level", "debug") or "debug"
+            if level not in _LEVELS:
+                raise InvalidArgs(f"`level` must be one of {', '.join(_LEVELS)}")
+            since = arg_str(args, "since")
+            category = arg_str(args, "category")
+            search = arg_str(args, "search")
+            limit = arg_int(args, "limit", 100, lo=1, hi=10_000)
+            where = ["level IN ({})".format(",".join("?" * len(_LEVELS[_LEVELS.index(level):])))]
+            params: list[Any] = list(_LEVELS[_LEVELS.index(level):])
+            if since:
+                where.append("ts >= ?")
+                params.append(since)
+            if category:
+                where.append("category = ?")
+                params.append(category)
+            if search:
+                where.append("(message LIKE ? OR details LIKE ?)")
+                params += [f"%{search}%", f"%{search}%"]
+            params.append(limit)
+            async with open_reader(ctx.db_path) as conn:
+                rows = await (await conn.execute(
+                    f"SELECT id, ts, level, category, message, details FROM system_events "  # noqa: S608
+                    f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", params)).fetchall()
+            import json
+            return [dict(r) | {"details": json.loads(r["details"])} for r in reversed(rows)]
+
+        ctx.control.register("status", status, "daemon, kill switch and connection state")
+        ctx.control.register("kill", kill, "engage the kill switch {reason}")
+        ctx.control.register("resume", resume, "release the kill switch (operator)")
+        ctx.control.register("reload", reload, "re-read config.toml now")
+        ctx.control.register("config", config, "the settings in force and the last reload")
+        ctx.control.register("events", events, "system events {since, level, category, search, limit}")
+
+
+async def run(loaded: LoadedConfig, *, allow_live: bool, redactor: Redactor) -> int:
+    daemon = Daemon(loaded, allow_live=allow_live, redactor=redactor)
+    try:
+        return await daemon.run()
+    except OperationalError as e:
+        log.error(str(e))
+        return 1
+
+
+def run_blocking(loaded: LoadedConfig, *, allow_live: bool) -> int:
+    s = loaded.settings
+    redactor = configure_logging(s.daemon.log_format, s.daemon.log_level,
+                                 Redactor(loader.secret_values(s)))
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(run(loaded, allow_live=allow_live, redactor=redactor))
+    return 0
+
+
+def db_path_of(settings: Settings) -> Path:
+    return settings.daemon.db_path

@@ -1,0 +1,131 @@
+"""Keeps every long-lived loop running.
+
+Each loop is a named task. A crash is recorded as a system event with its traceback and the
+loop restarts after a capped, jittered exponential backoff that resets once the loop has run
+cleanly for a while. A loop marked ``trading`` that crashes ``crash_limit`` times within
+``crash_window_s`` engages the kill switch: a trading loop that cannot stay up must not keep
+half-working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from arenad.clock import Clock, SystemClock
+from arenad.daemon.events import EventLog
+from arenad.guards.trading import TradingGuard
+
+LoopFn = Callable[[], Awaitable[None]]
+
+
+def backoff_delays(base: float = 0.5, cap: float = 60.0, factor: float = 2.0,
+                   rng: random.Random | None = None) -> Iterator[float]:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base·factor^n)]."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    n = 0
+    while True:
+        yield rng.uniform(0.5, 1.0) * min(cap, base * factor**n)
+        n += 1
+
+
+@dataclass
+class TaskInfo:
+    name: str
+    fn: LoopFn
+    trading: bool
+    state: str = "pending"
+    restarts: int = 0
+    last_error: str | None = None
+    crashes: deque[float] = field(default_factory=deque)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"state": self.state, "restarts": self.restarts, "last_error": self.last_error,
+                "trading": self.trading}
+
+
+class Supervisor:
+    def __init__(
+        self,
+        events: EventLog,
+        guard: TradingGuard,
+        *,
+        clock: Clock | None = None,
+        max_backoff_s: float = 60.0,
+        crash_limit: int = 3,
+        crash_window_s: float = 300.0,
+        healthy_after_s: float = 60.0,
+    ) -> None:
+        self._events = events
+        self._guard = guard
+        self._clock = clock or SystemClock()
+        self.max_backoff_s = max_backoff_s
+        self.crash_limit = crash_limit
+        self.crash_window_s = crash_window_s
+        self.healthy_after_s = healthy_after_s
+        self.tasks: dict[str, TaskInfo] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._group: asyncio.TaskGroup | None = None
+
+    def add(self, name: str, fn: LoopFn, *, trading: bool = False) -> None:
+        if name in self.tasks:
+            raise ValueError(f"task {name!r} added twice")
+        info = TaskInfo(name, fn, trading)
+        self.tasks[name] = info
+        if self._group is not None:
+            self._running[name] = self._group.create_task(self._keep(info), name=name)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {n: t.snapshot() for n, t in self.tasks.items()}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every task until ``stop`` is set, then cancel them all."""
+        async with asyncio.TaskGroup() as tg:
+            self._group = tg
+            for info in self.tasks.values():
+                self._running[info.name] = tg.create_task(self._keep(info), name=info.name)
+            await stop.wait()
+            for t in self._running.values():
+                t.cancel()
+        self._group = None
+
+    async def _keep(self, info: TaskInfo) -> None:
+        delays = backoff_delays(cap=self.max_backoff_s)
+        while True:
+            started = self._clock.monotonic()
+            info.state = "running"
+            try:
+                await info.fn()
+                info.state = "finished"
+                return
+            except asyncio.CancelledError:
+                info.state = "cancelled"
+                raise
+            except Exception as e:  # the supervisor is the fan-out point that must survive
+                info.state = "backoff"
+                info.restarts += 1
+                info.last_error = f"{type(e).__name__}: {e}"
+                now = self._clock.monotonic()
+                if now - started >= self.healthy_after_s:
+                    delays = backoff_delays(cap=self.max_backoff_s)
+                info.crashes.append(now)
+                while info.crashes and now - info.crashes[0] > self.crash_window_s:
+                    info.crashes.popleft()
+                delay = next(delays)
+                await self._events.emit(
+                    "error", "system", f"task {info.name} crashed; restarting in {delay:.1f}s",
+                    {"task": info.name, "error": info.last_error, "restarts": info.restarts,
+                     "traceback": traceback.format_exc(limit=20)},
+                )
+                if info.trading and len(info.crashes) >= self.crash_limit:
+                    await self._guard.engage(
+                        "crash_loop",
+                        f"trading task {info.name} crashed {len(info.crashes)} times within "
+                        f"{self.crash_window_s:.0f}s: {info.last_error}",
+                    )
+                await self._clock.sleep(delay)

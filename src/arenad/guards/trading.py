@@ -1,0 +1,190 @@
+"""The kill switch and trading state every trading loop consults before any order.
+
+States follow a risk engine's: ACTIVE (trade), REDUCING (only exposure-reducing orders),
+HALTED (no new orders; cancels still pass). An engaged kill switch means HALTED whatever the
+operator-set state is. The kill switch is persisted in ``system_status`` and survives restarts;
+only the operator releases it.
+
+Engaging flips the in-memory flag *before* the database write is awaited, so no order can
+slip through while the write is in flight; the command is acknowledged only once committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from arenad.clock import Clock, SystemClock
+from arenad.daemon.bus import Bus
+from arenad.daemon.events import EventLog
+from arenad.guards.daily_loss import DailyLossTracker
+from arenad.store.db import open_reader, utc_iso
+from arenad.store.writer import StoreWriter
+
+
+class TradingState(StrEnum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitch:
+    engaged: bool = False
+    by: str | None = None
+    reason: str | None = None
+    activated_at: str | None = None
+    deactivated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardVerdict:
+    """The guard's answer about one prospective order, stored with the decision it judged."""
+
+    allowed: bool
+    state: TradingState
+    reason: str
+
+
+def judge(state: TradingState, reduces_exposure: bool) -> GuardVerdict:
+    """Pure rule: what a trading state allows."""
+    if state is TradingState.ACTIVE:
+        return GuardVerdict(True, state, "trading active")
+    if state is TradingState.REDUCING:
+        if reduces_exposure:
+            return GuardVerdict(True, state, "reducing: exposure-reducing order allowed")
+        return GuardVerdict(False, state, "reducing: only exposure-reducing orders allowed")
+    if reduces_exposure:
+        # Halted still lets risk come off (reduce-only exits), never adds.
+        return GuardVerdict(True, state, "halted: reduce-only exit allowed")
+    return GuardVerdict(False, state, "halted: kill switch engaged, no new orders")
+
+
+class TradingGuard:
+    def __init__(
+        self,
+        writer: StoreWriter,
+        events: EventLog,
+        *,
+        bus: Bus | None = None,
+        clock: Clock | None = None,
+        day_boundary_tz: str = "UTC",
+        daily_loss_limit_usd: float | None = None,
+    ) -> None:
+        self._writer = writer
+        self._events = events
+        self._bus = bus
+        self._clock = clock or SystemClock()
+        self._kill = KillSwitch()
+        self._operator_state = TradingState.ACTIVE
+        self.daily = DailyLossTracker(ZoneInfo(day_boundary_tz), daily_loss_limit_usd)
+
+    async def load(self, db_path: Path) -> None:
+        """Restore the persisted kill switch and state (call once at start-up)."""
+        async with open_reader(db_path) as conn:
+            row = await (await conn.execute("SELECT * FROM system_status WHERE id = 1")).fetchone()
+        if row is None:
+            return
+        self._kill = KillSwitch(
+            bool(row["kill_switch"]),
+            row["kill_switch_by"],
+            row["kill_switch_reason"],
+            row["kill_switch_activated_at"],
+            row["kill_switch_deactivated_at"],
+        )
+        persisted = TradingState(row["trading_state"])
+        self._operator_state = TradingState.ACTIVE if persisted is TradingState.HALTED else persisted
+
+    def configure(self, *, day_boundary_tz: str, daily_loss_limit_usd: float | None) -> None:
+        """Apply reloaded risk settings (keeps today's tally when the zone is unchanged)."""
+        if str(self.daily.tz) != day_boundary_tz:
+            self.daily = DailyLossTracker(ZoneInfo(day_boundary_tz), daily_loss_limit_usd)
+        else:
+            self.daily.limit_usd = daily_loss_limit_usd
+
+    @property
+    def kill_switch(self) -> KillSwitch:
+        return self._kill
+
+    @property
+    def state(self) -> TradingState:
+        return TradingState.HALTED if self._kill.engaged else self._operator_state
+
+    def allows(self, reduces_exposure: bool = False) -> GuardVerdict:
+        return judge(self.state, reduces_exposure)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "trading_state": self.state.value,
+            "kill_switch": asdict(self._kill),
+            "daily_pnl": self.daily.total,
+            "daily_loss_limit_usd": self.daily.limit_usd,
+        }
+
+    async def engage(self, by: str, reason: str) -> KillSwitch:
+        now = utc_iso(self._clock.now())
+        already = self._kill.engaged
+        self._kill = KillSwitch(True, by, reason, now if not already else self._kill.activated_at,
+                                self._kill.deactivated_at)
+        await self._persist()
+        await self._events.emit(
+            "warning" if by == "operator" else "error",
+            "trading",
+            f"kill switch engaged by {by}: {reason}" if not already
+            else f"kill switch already engaged; now by {by}: {reason}",
+            {"by": by, "reason": reason},
+            durable=True,
+        )
+        self._publish()
+        return self._kill
+
+    async def release(self, by: str = "operator") -> KillSwitch:
+        if by != "operator":
+            raise PermissionError("only the operator releases the kill switch")
+        was = self._kill
+        self._kill = KillSwitch(False, None, None, was.activated_at, utc_iso(self._clock.now()))
+        await self._persist()
+        await self._events.emit(
+            "warning", "trading", "kill switch released by operator",
+            {"was_by": was.by, "was_reason": was.reason}, durable=True,
+        )
+        self._publish()
+        return self._kill
+
+    async def set_state(self, state: TradingState, by: str, reason: str) -> None:
+        if state is TradingState.HALTED:
+            await self.engage(by, reason)
+            return
+        self._operator_state = state
+        await self._persist()
+        await self._events.emit("warning", "trading", f"trading state {state} by {by}: {reason}",
+                                {"by": by, "reason": reason}, durable=True)
+        self._publish()
+
+    async def report_daily_pnl(self, source: str, pnl_since_boundary: float) -> bool:
+        """Feed a loop's day P&L; engage the kill switch when the account crosses the limit."""
+        if self.daily.update(source, pnl_since_boundary, self._clock.now()) and not self._kill.engaged:
+            await self.engage(
+                "daily_loss_limit",
+                f"day P&L {self.daily.total:.2f} USD crossed the limit of "
+                f"-{self.daily.limit_usd:.2f} USD",
+            )
+            return True
+        return False
+
+    async def _persist(self) -> None:
+        k = self._kill
+        await self._writer.execute(
+            "UPDATE system_status SET kill_switch = ?, kill_switch_by = ?, kill_switch_reason = ?,"
+            " kill_switch_activated_at = ?, kill_switch_deactivated_at = ?, trading_state = ?,"
+            " updated_at = ? WHERE id = 1",
+            (int(k.engaged), k.by, k.reason, k.activated_at, k.deactivated_at, self.state.value,
+             utc_iso(self._clock.now())),
+        )
+
+    def _publish(self) -> None:
+        if self._bus is not None:
+            self._bus.publish("trading_state", self.snapshot())

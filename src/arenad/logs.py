@@ -1,0 +1,92 @@
+"""structlog set-up: JSON lines under systemd, a readable console in a terminal, and a
+processor that removes every configured secret from every log line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(r"(private_?key|secret|api_?key|password|passphrase|token|authorization)", re.I)
+
+
+class Redactor:
+    """Replace secret values wherever they appear, and the values of secret-named keys.
+
+    The set of secrets is replaced on config reload (new models may name new key variables).
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.set_secrets(secrets)
+
+    def set_secrets(self, secrets: Iterable[str]) -> None:
+        # Very short values would redact ordinary words; real keys are long.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for s in self._secrets:
+                if s in value:
+                    value = value.replace(s, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: REDACTED if _is_secret_key(k) else self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(v) for v in value)
+        if isinstance(value, BaseException):
+            return self._clean(repr(value))
+        return value
+
+    def __call__(
+        self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for k in list(event_dict):
+            v = event_dict[k]
+            event_dict[k] = REDACTED if _is_secret_key(k) and isinstance(v, str) else self._clean(v)
+        return event_dict
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and not key.endswith("_env") and bool(_SECRET_KEY.search(key))
+
+
+def _render_exc(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    return structlog.processors.format_exc_info(_logger, _name, event_dict)
+
+
+def configure_logging(
+    fmt: str = "auto", level: str = "info", redactor: Redactor | None = None,
+    stream: TextIO | None = None,
+) -> Redactor:
+    redactor = redactor or Redactor()
+    if fmt == "auto":
+        fmt = "json" if os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty() else "console"
+    stream = stream or sys.stderr
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(default=str, sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _render_exc,  # tracebacks become text before redaction sees them
+        redactor,
+        renderer,
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    return redactor

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from arenad.config.loader import LoadedConfig, load_settings
+from arenad.config.loader import LoadedConfig, default_config_path, load_settings, read_toml
+from arenad.config.settings import DaemonSettings
 from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
 from arenad.errors import ConfigError, StoreError
 
@@ -29,7 +31,8 @@ def _load(args: argparse.Namespace) -> LoadedConfig | None:
 
 def _config_check(args: argparse.Namespace) -> int:
     try:
-        loaded = load_settings(Path(args.path) if args.path else None)
+        path = args.path or args.config
+        loaded = load_settings(Path(path) if path else None)
     except ConfigError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
@@ -65,11 +68,32 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(loaded, headless=args.headless, duration=args.duration)
 
 
+def _socket_path(args: argparse.Namespace) -> Path:
+    """The control socket, even when the config file is broken mid-edit.
+
+    The kill switch must stay reachable: a config that fails validation is read leniently for
+    `daemon.socket_path` alone (with a warning), falling back to the default.
+    """
+    if getattr(args, "socket", None):
+        return Path(args.socket)
+    path = Path(args.config) if getattr(args, "config", None) else default_config_path()
+    try:
+        return load_settings(path).settings.daemon.socket_path
+    except ConfigError as e:
+        print(f"arenad: warning: {path} has problems ({e.problems[0]}); "
+              "reading only daemon.socket_path from it", file=sys.stderr)
+    try:
+        raw = read_toml(path).get("daemon", {}).get("socket_path")
+    except ConfigError:  # not even TOML: look for the one line we need
+        m = re.search(r"""^\s*socket_path\s*=\s*["']([^"']+)["']""",
+                      path.read_text(errors="replace") if path.exists() else "", re.M)
+        raw = m.group(1) if m else None
+    sock = Path(raw) if isinstance(raw, str) else DaemonSettings().socket_path
+    return sock if sock.is_absolute() else path.resolve().parent / sock
+
+
 def _client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitable[Any]]) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return 2
-    sock = loaded.settings.daemon.socket_path
+    sock = _socket_path(args)
 
     async def go() -> Any:
         async with ControlClient(sock) as client:
@@ -206,6 +230,12 @@ def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def _client(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    _with_config(p)
+    p.add_argument("--socket", metavar="PATH", help="control socket (default: from the config)")
+    return p
+
+
 def register(sub: Sub) -> None:
     run = _with_config(sub.add_parser("run", help="run the daemon in the foreground (systemd)"))
     run.add_argument("--live", action="store_true",
@@ -223,19 +253,20 @@ def register(sub: Sub) -> None:
     check = csub.add_parser("check", help="validate a config file (exit 0, or 2 with problems)")
     check.add_argument("path", nargs="?",
                        help="config file (default: $ARENAD_CONFIG or ./config.toml)")
+    check.add_argument("--config", metavar="PATH", help="the same as PATH")
     check.set_defaults(func=_config_check)
 
-    status = _with_config(sub.add_parser("status", help="daemon, kill switch and connections"))
+    status = _client(sub.add_parser("status", help="daemon, kill switch and connections"))
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
-    kill = _with_config(sub.add_parser("kill", help="engage the kill switch"))
+    kill = _client(sub.add_parser("kill", help="engage the kill switch"))
     kill.add_argument("--reason", default="engaged by operator from the command line")
     kill.set_defaults(func=_kill)
-    _with_config(sub.add_parser("resume", help="release the kill switch")).set_defaults(func=_resume)
-    reload = _with_config(sub.add_parser("reload", help="re-read config.toml now"))
+    _client(sub.add_parser("resume", help="release the kill switch")).set_defaults(func=_resume)
+    reload = _client(sub.add_parser("reload", help="re-read config.toml now"))
     reload.add_argument("--json", action="store_true")
     reload.set_defaults(func=_reload)
-    ev = _with_config(sub.add_parser("events", help="system events"))
+    ev = _client(sub.add_parser("events", help="system events"))
     ev.add_argument("--level", choices=("debug", "info", "warning", "error"))
     ev.add_argument("--category")
     ev.add_argument("--since", metavar="ISO_TIME")

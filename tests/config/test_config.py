@@ -1,0 +1,110 @@
+"""`arenad config check` and the loader: every kind of bad file names file, key and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arenad.cli import main
+from arenad.config import loader
+from arenad.config.settings import Settings
+from conftest import REPO, MINIMAL_CONFIG
+
+
+def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    f = tmp_path / "config.toml"
+    f.write_text(text)
+    rc = main(["config", "check", str(f)])
+    out = capsys.readouterr()
+    return rc, out.err + out.out
+
+
+def test_shipped_config_is_valid_and_offline() -> None:
+    loaded = loader.load_settings(REPO / "config.toml")
+    assert loaded.settings.mode == "simulation"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ("[daemon\nlog_level = 'info'\n", ":1:8:", "invalid TOML"),
+        ("[daemon]\nwriter_queue_size = 'many'\n", "daemon.writer_queue_size", "valid integer"),
+        ("[daemon]\nlog_levle = 'info'\n", "daemon.log_levle", "unknown key"),
+        ("[daemon]\nwriter_batch_size = 0\n", "daemon.writer_batch_size", "greater than or equal to 1"),
+        ("[daemon]\nlog_level = 'loud'\n", "daemon.log_level", "'loud'"),
+        ("[fade]\nprivate_key = 'abc'\n", "fade.private_key", "secrets may not be stored"),
+        ("[secrets]\nhl = '0x" + "ab" * 32 + "'\n", "secrets.hl", "secrets may not be stored"),
+        ("mode = 'paper'\n", "mode", "'simulation' or 'live'"),
+    ],
+)
+def test_bad_files_exit_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, key: str, reason: str
+) -> None:
+    rc, out = check(tmp_path, text, capsys)
+    assert rc == 2
+    line = next(ln for ln in out.splitlines() if key in ln)
+    assert str(tmp_path / "config.toml") in line
+    assert reason in line
+
+
+def test_every_problem_gets_its_own_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out = check(tmp_path, "[daemon]\nlog_level='x'\nwriter_batch_size=0\nnope=1\n", capsys)
+    assert rc == 2
+    assert len(out.strip().splitlines()) == 3
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check", str(tmp_path / "absent.toml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_environment_overrides_and_is_named_when_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(MINIMAL_CONFIG)
+    monkeypatch.setenv("ARENAD_DAEMON__WRITER_BATCH_SIZE", "77")
+    assert loader.load_settings(f).settings.daemon.writer_batch_size == 77
+    monkeypatch.setenv("ARENAD_DAEMON__LOG_LEVEL", "shouty")
+    assert main(["config", "check", str(f)]) == 2
+    assert "environment ARENAD_DAEMON__LOG_LEVEL: daemon.log_level" in capsys.readouterr().err
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
+    f = tmp_path / "sub" / "config.toml"
+    f.parent.mkdir()
+    f.write_text(MINIMAL_CONFIG)
+    s = loader.load_settings(f).settings
+    assert s.daemon.db_path == f.parent / "arenad.db"
+
+
+def test_every_field_is_documented() -> None:
+    """A docstring under every field: it is the key's documentation for operators."""
+    missing: list[str] = []
+
+    def walk(model: type, prefix: str) -> None:
+        for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+            key = f"{prefix}{name}"
+            if not info.description:
+                missing.append(key)
+            ann = info.annotation
+            if isinstance(ann, type) and hasattr(ann, "model_fields"):
+                walk(ann, key + ".")
+
+    walk(Settings, "")
+    assert missing == []
+
+
+def test_diff_and_restart_only_keys(tmp_path: Path) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(MINIMAL_CONFIG)
+    old = loader.load_settings(f).settings
+    f.write_text(MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"')
+                 .replace('db_path = "arenad.db"', 'db_path = "other.db"'))
+    new = loader.load_settings(f).settings
+    changes = loader.diff(old, new)
+    assert changes["daemon.log_level"] == {"old": "info", "new": "debug"}
+    assert loader.restart_only_changes(changes) == ["daemon.db_path"]
+    kept = loader.keep_restart_only(old, new)
+    assert kept.daemon.db_path == old.daemon.db_path and kept.daemon.log_level == "debug"

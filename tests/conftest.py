@@ -37,6 +37,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 # --- a real `arenad run` subprocess -------------------------------------------------------
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -93,7 +94,9 @@ class DaemonProc:
         env.update(extra)
         return env
 
-    def start(self, *args: str, wait_ready: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, wait_ready: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         if self._notify is None:
             self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._notify.bind(str(self.notify_path))
@@ -102,7 +105,9 @@ class DaemonProc:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "arenad", "run", "--config", str(self.config_path), *args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
             env=self.env(NOTIFY_SOCKET=str(self.notify_path), **(env or {})),
         )
         if wait_ready:
@@ -113,11 +118,13 @@ class DaemonProc:
         assert self._notify is not None
 
         def seen() -> bool:
-            try:
+            with contextlib.suppress(TimeoutError):
                 self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
-            except TimeoutError:
-                pass
-            if self.proc is not None and self.proc.poll() is not None and state not in self.notifications:
+            if (
+                self.proc is not None
+                and self.proc.poll() is not None
+                and state not in self.notifications
+            ):
                 raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             return state in self.notifications
 
@@ -126,7 +133,11 @@ class DaemonProc:
     def cli(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "arenad", *args, "--config", str(self.config_path)],
-            capture_output=True, text=True, timeout=timeout, env=self.env(), cwd=self.dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(),
+            cwd=self.dir,
         )
 
     def status(self) -> dict:  # type: ignore[type-arg]

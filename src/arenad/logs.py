@@ -13,7 +13,9 @@ from typing import Any, TextIO
 import structlog
 
 REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"(private_?key|secret|api_?key|password|passphrase|token|authorization)", re.I)
+_SECRET_KEY = re.compile(
+    r"(private[_-]?key|secret|api[_-]?key|password|passphrase|token|authorization)", re.I
+)
 
 
 class Redactor:
@@ -63,7 +65,9 @@ def _render_exc(
 
 
 def configure_logging(
-    fmt: str = "auto", level: str = "info", redactor: Redactor | None = None,
+    fmt: str = "auto",
+    level: str = "info",
+    redactor: Redactor | None = None,
     stream: TextIO | None = None,
 ) -> Redactor:
     redactor = redactor or Redactor()

@@ -9,7 +9,7 @@ import pytest
 from arenad.cli import main
 from arenad.config import loader
 from arenad.config.settings import Settings
-from conftest import REPO, MINIMAL_CONFIG
+from conftest import MINIMAL_CONFIG, REPO
 
 
 def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -31,7 +31,11 @@ def test_shipped_config_is_valid_and_offline() -> None:
         ("[daemon\nlog_level = 'info'\n", ":1:8:", "invalid TOML"),
         ("[daemon]\nwriter_queue_size = 'many'\n", "daemon.writer_queue_size", "valid integer"),
         ("[daemon]\nlog_levle = 'info'\n", "daemon.log_levle", "unknown key"),
-        ("[daemon]\nwriter_batch_size = 0\n", "daemon.writer_batch_size", "greater than or equal to 1"),
+        (
+            "[daemon]\nwriter_batch_size = 0\n",
+            "daemon.writer_batch_size",
+            "greater than or equal to 1",
+        ),
         ("[daemon]\nlog_level = 'loud'\n", "daemon.log_level", "'loud'"),
         ("[fade]\nprivate_key = 'abc'\n", "fade.private_key", "secrets may not be stored"),
         ("[secrets]\nhl = '0x" + "ab" * 32 + "'\n", "secrets.hl", "secrets may not be stored"),
@@ -48,7 +52,9 @@ def test_bad_files_exit_2_naming_the_key(
     assert reason in line
 
 
-def test_every_problem_gets_its_own_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_problem_gets_its_own_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out = check(tmp_path, "[daemon]\nlog_level='x'\nwriter_batch_size=0\nnope=1\n", capsys)
     assert rc == 2
     assert len(out.strip().splitlines()) == 3
@@ -100,8 +106,11 @@ def test_diff_and_restart_only_keys(tmp_path: Path) -> None:
     f = tmp_path / "config.toml"
     f.write_text(MINIMAL_CONFIG)
     old = loader.load_settings(f).settings
-    f.write_text(MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"')
-                 .replace('db_path = "arenad.db"', 'db_path = "other.db"'))
+    f.write_text(
+        MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"').replace(
+            'db_path = "arenad.db"', 'db_path = "other.db"'
+        )
+    )
     new = loader.load_settings(f).settings
     changes = loader.diff(old, new)
     assert changes["daemon.log_level"] == {"old": "info", "new": "debug"}

@@ -76,8 +76,11 @@ def test_sigterm_under_load_exits_0_within_5s_and_keeps_acknowledged_writes(daem
     assert d.stop(signal.SIGTERM) == 0  # while the client is still sending
     assert time.monotonic() - t0 < 5
     worker.join(10)
-    engaged = sqlite3.connect(d.db_path).execute(
-        "SELECT count(*) FROM system_events WHERE message LIKE 'kill switch engaged%'").fetchone()[0]
+    engaged = (
+        sqlite3.connect(d.db_path)
+        .execute("SELECT count(*) FROM system_events WHERE message LIKE 'kill switch engaged%'")
+        .fetchone()[0]
+    )
     assert engaged >= len(progress) >= 20
 
 
@@ -97,7 +100,8 @@ def test_kill_9_mid_write_loses_no_committed_event(daemon_proc) -> None:  # type
     conn = sqlite3.connect(d.db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     engaged = conn.execute(
-        "SELECT count(*) FROM system_events WHERE message LIKE 'kill switch engaged%'").fetchone()[0]
+        "SELECT count(*) FROM system_events WHERE message LIKE 'kill switch engaged%'"
+    ).fetchone()[0]
     assert engaged >= acked[0]
 
 
@@ -106,7 +110,11 @@ def test_second_daemon_does_not_steal_a_live_socket(daemon_proc) -> None:  # typ
     d.start()
     second = subprocess.run(
         [sys.executable, "-m", "arenad", "run", "--config", str(d.config_path)],
-        capture_output=True, text=True, timeout=30, env=d.env(), cwd=d.dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=d.env(),
+        cwd=d.dir,
     )
     assert second.returncode == 1
     assert "already listening" in second.stderr + second.stdout
@@ -117,7 +125,11 @@ def test_live_mode_needs_confirmation(daemon_proc) -> None:  # type: ignore[no-u
     d = daemon_proc('mode = "live"\n' + MINIMAL_CONFIG)
     r = subprocess.run(
         [sys.executable, "-m", "arenad", "run", "--config", str(d.config_path)],
-        capture_output=True, text=True, timeout=30, env=d.env(), cwd=d.dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=d.env(),
+        cwd=d.dir,
     )
     assert r.returncode == 2
     assert "--live" in r.stderr and "ARENAD_ALLOW_LIVE" in r.stderr

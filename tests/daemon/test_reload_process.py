@@ -21,8 +21,15 @@ def test_live_edits(daemon_proc) -> None:  # type: ignore[no-untyped-def]
 
     # a bad edit: rejected, error event, old settings stay in force
     d.config_path.write_text(MINIMAL_CONFIG + "writer_batch_size = -5\n")
-    wait_for(lambda: db.execute("SELECT count(*) FROM system_events WHERE category='config' "
-                                "AND level='error'").fetchone()[0] == 1, what="rejection event")
+    wait_for(
+        lambda: (
+            db.execute(
+                "SELECT count(*) FROM system_events WHERE category='config' AND level='error'"
+            ).fetchone()[0]
+            == 1
+        ),
+        what="rejection event",
+    )
     msg = db.execute("SELECT message FROM system_events WHERE level='error'").fetchone()[0]
     assert "daemon.writer_batch_size" in msg and str(d.config_path) in msg
     st = d.status()
@@ -31,29 +38,47 @@ def test_live_edits(daemon_proc) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 2 and "daemon.writer_batch_size" in r.stderr  # same words as check
 
     # a good edit: applied, snapshotted with its diff, event recorded
-    d.config_path.write_text(MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"')
-                             + "writer_batch_size = 123\n")
+    d.config_path.write_text(
+        MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"')
+        + "writer_batch_size = 123\n"
+    )
     wait_for(lambda: d.status()["last_reload"]["ok"], what="good reload")
-    snap = db.execute("SELECT source, diff, settings FROM settings_snapshots ORDER BY id DESC").fetchone()
+    snap = db.execute(
+        "SELECT source, diff, settings FROM settings_snapshots ORDER BY id DESC"
+    ).fetchone()
     assert snap[0] == "file"
     diff = json.loads(snap[1])
-    assert diff == {"daemon.log_level": {"old": "info", "new": "debug"},
-                    "daemon.writer_batch_size": {"old": 1000, "new": 123}}
+    assert diff == {
+        "daemon.log_level": {"old": "info", "new": "debug"},
+        "daemon.writer_batch_size": {"old": 1000, "new": 123},
+    }
     assert json.loads(snap[2])["daemon"]["writer_batch_size"] == 123
-    assert db.execute("SELECT count(*) FROM system_events WHERE category='config' AND level='info' "
-                      "AND message LIKE 'config reloaded: 2 key%'").fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM system_events WHERE category='config' AND level='info' "
+            "AND message LIKE 'config reloaded: 2 key%'"
+        ).fetchone()[0]
+        == 1
+    )
 
     # a restart-only key is reported and not applied
     d.config_path.write_text(MINIMAL_CONFIG.replace('db_path = "arenad.db"', 'db_path = "x.db"'))
-    wait_for(lambda: "daemon.db_path" in (d.status()["last_reload"].get("restart_required") or {}),
-             what="restart-only report")
+    wait_for(
+        lambda: "daemon.db_path" in (d.status()["last_reload"].get("restart_required") or {}),
+        what="restart-only report",
+    )
     assert d.status()["db_path"] == str(d.db_path)
 
     # SIGHUP re-reads too
     d.config_path.write_text(MINIMAL_CONFIG)  # back to defaults: level info, batch 1000
     os.kill(d.proc.pid, signal.SIGHUP)
-    wait_for(lambda: d.status()["last_reload"]["source"] in ("sighup", "file")
-             and d.status()["last_reload"]["ok"], what="reload after SIGHUP")
+    wait_for(
+        lambda: (
+            d.status()["last_reload"]["source"] in ("sighup", "file")
+            and d.status()["last_reload"]["ok"]
+        ),
+        what="reload after SIGHUP",
+    )
     assert d.stop() == 0
 
 

@@ -21,7 +21,9 @@ async def test_migrate_sets_wal_version_and_seeds_status(tmp_path: Path) -> None
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert [tuple(r) for r in conn.execute("SELECT kill_switch FROM system_status")] == [(0,)]
     # idempotent: a second run applies nothing and keeps the data
-    conn.execute("INSERT INTO system_events (ts, level, category, message) VALUES ('t','info','system','x')")
+    conn.execute(
+        "INSERT INTO system_events (ts, level, category, message) VALUES ('t','info','system','x')"
+    )
     assert await migrate(path) == version
     assert conn.execute("SELECT count(*) FROM system_events").fetchone()[0] == 1
 
@@ -42,7 +44,7 @@ def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
     (schemas / "0001_a.sql").write_text("CREATE TABLE a (x);")
     (schemas / "0002_b.sql").write_text("CREATE TABLE b (x); CREATE TABLE a (y);")
     path = tmp_path / "a.db"
-    with pytest.raises(StoreError, match="0002_b.sql"):
+    with pytest.raises(StoreError, match=r"0002_b\.sql"):
         migrate_sync(path, schemas)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
@@ -79,7 +81,9 @@ async def test_writer_transaction_is_atomic(store) -> None:  # type: ignore[no-u
         await conn.execute(
             "INSERT INTO books (book_id, kind, name, created_at) VALUES ('bot:a','bot','A','t')"
         )
-        await conn.execute("INSERT INTO books (book_id, kind, name, created_at) VALUES ('x','nope','X','t')")
+        await conn.execute(
+            "INSERT INTO books (book_id, kind, name, created_at) VALUES ('x','nope','X','t')"
+        )
 
     with pytest.raises(sqlite3.IntegrityError):
         await store.writer.transaction(txn)

@@ -24,7 +24,9 @@ CONFIG_ENV = "ARENAD_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
 
 # Keys that name a secret. `*_env` keys (which hold a variable *name*) are allowed.
-_SECRET_KEY = re.compile(r"(private_?key|secret|api_?key|password|passphrase|token|mnemonic)$", re.I)
+_SECRET_KEY = re.compile(
+    r"(private_?key|secret|api_?key|password|passphrase|token|mnemonic)$", re.I
+)
 # Values that are a secret whatever the key: a 32-byte hex key (wallet addresses are 20 bytes).
 _SECRET_VALUE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
@@ -101,9 +103,9 @@ def _loc_to_key(loc: tuple[int | str, ...]) -> str:
 def _in_file(data: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
     node: Any = data
     for part in loc:
-        if isinstance(part, int) and isinstance(node, list) and part < len(node):
-            node = node[part]
-        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+        in_list = isinstance(part, int) and isinstance(node, list) and part < len(node)
+        in_dict = isinstance(part, str) and isinstance(node, dict) and part in node
+        if in_list or in_dict:
             node = node[part]
         else:
             return False

@@ -74,7 +74,7 @@ class SecretsSettings(Section):
     """Variable holding the Hyperliquid signing key (hex) for live fading."""
     alpaca_key_id_env: str = "APCA_API_KEY_ID"
     """Variable holding the Alpaca API key id."""
-    alpaca_secret_key_env: str = "APCA_API_SECRET_KEY"
+    alpaca_secret_key_env: str = "APCA_API_SECRET_KEY"  # noqa: S105 - a variable name
     """Variable holding the Alpaca API secret."""
     extra_env: list[str] = Field(default_factory=list)
     """Further variables whose values must never reach a log (LLM keys are added from each
@@ -88,7 +88,7 @@ class RiskSettings(Section):
     """Realized plus unrealized loss since the day boundary that halts trading (empty: none)."""
 
 
-_file_data: ContextVar[dict[str, Any]] = ContextVar("arenad_config_file_data", default={})
+_file_data: ContextVar[dict[str, Any]] = ContextVar("arenad_config_file_data")
 
 
 class Settings(BaseSettings):
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML is parsed by the loader (it needs line/column errors and secret checks
         # first); the parsed dict reaches pydantic through this context variable.
-        return (init_settings, env_settings, InitSettingsSource(settings_cls, _file_data.get()))
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, _file_data.get({})))
 
 
 def build_settings(file_data: dict[str, Any]) -> Settings:

@@ -84,7 +84,10 @@ class ControlClient:
             self._pending.pop(rid, None)
 
     async def subscribe(self, topics: list[str] | None = None) -> None:
-        await self.request("subscribe", **({"topics": topics} if topics is not None else {}))
+        if topics is None:
+            await self.request("subscribe")
+        else:
+            await self.request("subscribe", topics=topics)
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Events after `subscribe`; ends when the daemon goes away."""
@@ -112,7 +115,9 @@ class ControlClient:
                     fut.set_result(msg.get("result"))
                 else:
                     err = msg.get("error") or {}
-                    fut.set_exception(ControlError(err.get("code", "error"), err.get("message", "")))
+                    fut.set_exception(
+                        ControlError(err.get("code", "error"), err.get("message", ""))
+                    )
         except ConnectionClosed:
             pass
         finally:

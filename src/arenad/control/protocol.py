@@ -48,7 +48,9 @@ def parse_request(raw: str | bytes) -> Request:
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ProtocolError("bad_request", f"request is not JSON: {e.msg} at column {e.colno}") from e
+        raise ProtocolError(
+            "bad_request", f"request is not JSON: {e.msg} at column {e.colno}"
+        ) from e
     if not isinstance(obj, dict):
         raise ProtocolError("bad_request", "request must be a JSON object")
     rid = obj.get("id")
@@ -80,7 +82,9 @@ def event(wire: dict[str, Any]) -> str:
 
 
 # Small argument helpers so each command validates the same way.
-def arg_str(args: dict[str, Any], name: str, default: str | None = None, *, required: bool = False) -> str | None:
+def arg_str(
+    args: dict[str, Any], name: str, default: str | None = None, *, required: bool = False
+) -> str | None:
     v = args.get(name, default)
     if v is None:
         if required:

@@ -89,8 +89,11 @@ class ControlServer:
         old = os.umask(0o177)  # the socket file is born 0600: no window where others can connect
         try:
             self._server = await unix_serve(
-                self._connection, str(path), max_size=protocol.MAX_MESSAGE_BYTES,
-                ping_interval=20, ping_timeout=20,
+                self._connection,
+                str(path),
+                max_size=protocol.MAX_MESSAGE_BYTES,
+                ping_interval=20,
+                ping_timeout=20,
             )
         finally:
             os.umask(old)
@@ -121,7 +124,11 @@ class ControlServer:
                     if topics is not None and (
                         not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)
                     ):
-                        await ws.send(protocol.error(req.id, "invalid_args", "`topics` must be a list of strings"))
+                        await ws.send(
+                            protocol.error(
+                                req.id, "invalid_args", "`topics` must be a list of strings"
+                            )
+                        )
                         continue
                     if pusher is not None:
                         pusher.cancel()
@@ -161,8 +168,15 @@ class ControlServer:
             while True:
                 msg = await sub.get()
                 if sub.dropped != reported:
-                    await ws.send(protocol.event({"event": "dropped", "ts": msg.ts,
-                                                  "data": {"count": sub.dropped - reported}}))
+                    await ws.send(
+                        protocol.event(
+                            {
+                                "event": "dropped",
+                                "ts": msg.ts,
+                                "data": {"count": sub.dropped - reported},
+                            }
+                        )
+                    )
                     reported = sub.dropped
                 await ws.send(protocol.event(msg.to_wire()))
         except (ConnectionClosed, EOFError):

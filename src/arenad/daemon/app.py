@@ -53,13 +53,19 @@ def check_live(settings: Settings, live_flag: bool) -> None:
     if settings.mode == "live" and not (live_flag or os.environ.get(ALLOW_LIVE_ENV) == "1"):
         raise LiveNotAllowed(
             'config sets mode = "live" but live trading was not confirmed: start with '
-            f"`arenad run --live` or set {ALLOW_LIVE_ENV}=1 (or set mode = \"simulation\")"
+            f'`arenad run --live` or set {ALLOW_LIVE_ENV}=1 (or set mode = "simulation")'
         )
 
 
 class Daemon:
-    def __init__(self, loaded: LoadedConfig, *, allow_live: bool = False,
-                 clock: Clock | None = None, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        allow_live: bool = False,
+        clock: Clock | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.loaded = loaded
         self.allow_live = allow_live
         self.clock = clock or SystemClock()
@@ -76,29 +82,53 @@ class Daemon:
         s = self.loaded.settings
         db_path, sock = s.daemon.db_path, s.daemon.socket_path
         await migrate(db_path)
-        writer = StoreWriter(db_path, synchronous=s.daemon.sqlite_synchronous,
-                             queue_size=s.daemon.writer_queue_size,
-                             batch_size=s.daemon.writer_batch_size)
+        writer = StoreWriter(
+            db_path,
+            synchronous=s.daemon.sqlite_synchronous,
+            queue_size=s.daemon.writer_queue_size,
+            batch_size=s.daemon.writer_batch_size,
+        )
         await writer.start()
         control: ControlServer | None = None
         try:
             bus = Bus(s.daemon.event_queue_size)
             events = EventLog(writer, bus, self.clock)
-            guard = TradingGuard(writer, events, bus=bus, clock=self.clock,
-                                 day_boundary_tz=s.risk.day_boundary_tz,
-                                 daily_loss_limit_usd=s.risk.daily_loss_limit_usd)
+            guard = TradingGuard(
+                writer,
+                events,
+                bus=bus,
+                clock=self.clock,
+                day_boundary_tz=s.risk.day_boundary_tz,
+                daily_loss_limit_usd=s.risk.daily_loss_limit_usd,
+            )
             await guard.load(db_path)
             holder = SettingsHolder(s)
-            reloader = ConfigReloader(self.loaded.path, holder, events, writer, bus=bus,
-                                      clock=self.clock)
+            reloader = ConfigReloader(
+                self.loaded.path, holder, events, writer, bus=bus, clock=self.clock
+            )
             control = ControlServer(sock, bus, event_queue_size=s.daemon.event_queue_size)
-            supervisor = Supervisor(events, guard, clock=self.clock,
-                                    max_backoff_s=s.daemon.task_max_backoff_s,
-                                    crash_limit=s.daemon.trading_crash_limit,
-                                    crash_window_s=s.daemon.trading_crash_window_s)
+            supervisor = Supervisor(
+                events,
+                guard,
+                clock=self.clock,
+                max_backoff_s=s.daemon.task_max_backoff_s,
+                crash_limit=s.daemon.trading_crash_limit,
+                crash_window_s=s.daemon.trading_crash_window_s,
+            )
             ctx = self.ctx = DaemonContext(
-                holder, self.loaded.path, db_path, self.allow_live, self.clock, writer, bus,
-                events, guard, control, supervisor, reloader, Health(writer, self.clock),
+                holder,
+                self.loaded.path,
+                db_path,
+                self.allow_live,
+                self.clock,
+                writer,
+                bus,
+                events,
+                guard,
+                control,
+                supervisor,
+                reloader,
+                Health(writer, self.clock),
             )
             holder.on_change(self._apply_settings)
             self._register_commands(ctx)
@@ -112,10 +142,19 @@ class Daemon:
             await reloader.snapshot("startup", {})
             supervisor.add("config-watch", reloader.watch)
             supervisor.add("heartbeat", self._heartbeat)
-            await events.emit("info", "system", f"arenad {__version__} started", {
-                "pid": os.getpid(), "mode": s.mode, "db_path": str(db_path),
-                "socket_path": str(sock), "kill_switch": guard.kill_switch.engaged,
-            }, durable=True)
+            await events.emit(
+                "info",
+                "system",
+                f"arenad {__version__} started",
+                {
+                    "pid": os.getpid(),
+                    "mode": s.mode,
+                    "db_path": str(db_path),
+                    "socket_path": str(sock),
+                    "kill_switch": guard.kill_switch.engaged,
+                },
+                durable=True,
+            )
             self._install_signals(reloader)
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)
@@ -167,10 +206,15 @@ class Daemon:
     async def _apply_settings(self, old: Settings, new: Settings) -> None:
         assert self.ctx is not None
         self.redactor.set_secrets(loader.secret_values(new))
-        if (old.daemon.log_level, old.daemon.log_format) != (new.daemon.log_level, new.daemon.log_format):
+        if (old.daemon.log_level, old.daemon.log_format) != (
+            new.daemon.log_level,
+            new.daemon.log_format,
+        ):
             configure_logging(new.daemon.log_format, new.daemon.log_level, self.redactor)
-        self.ctx.guard.configure(day_boundary_tz=new.risk.day_boundary_tz,
-                                 daily_loss_limit_usd=new.risk.daily_loss_limit_usd)
+        self.ctx.guard.configure(
+            day_boundary_tz=new.risk.day_boundary_tz,
+            daily_loss_limit_usd=new.risk.daily_loss_limit_usd,
+        )
 
     async def status(self) -> dict[str, Any]:
         ctx = self.ctx
@@ -188,9 +232,11 @@ class Daemon:
             "last_event_time": ctx.health.last_event_time,
             "last_order_time": ctx.health.last_order_time,
             "loop_lag_ms": round(self._loop_lag_ms, 3),
-            "writer": {"pending": ctx.writer.pending,
-                       "committed_items": ctx.writer.stats.committed_items,
-                       "failed_items": ctx.writer.stats.failed_items},
+            "writer": {
+                "pending": ctx.writer.pending,
+                "committed_items": ctx.writer.stats.committed_items,
+                "failed_items": ctx.writer.stats.failed_items,
+            },
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
         }
@@ -212,8 +258,11 @@ class Daemon:
             return await ctx.reloader.reload("control")
 
         async def config(_args: dict[str, Any]) -> dict[str, Any]:
-            return {"settings": ctx.current.model_dump(mode="json"),
-                    "path": str(ctx.config_path), "last_reload": ctx.reloader.last_result}
+            return {
+                "settings": ctx.current.model_dump(mode="json"),
+                "path": str(ctx.config_path),
+                "last_reload": ctx.reloader.last_result,
+            }
 
         async def events(args: dict[str, Any]) -> list[dict[str, Any]]:
             level = arg_str(args, "level", "debug") or "debug"
@@ -223,8 +272,8 @@ class Daemon:
             category = arg_str(args, "category")
             search = arg_str(args, "search")
             limit = arg_int(args, "limit", 100, lo=1, hi=10_000)
-            where = ["level IN ({})".format(",".join("?" * len(_LEVELS[_LEVELS.index(level):])))]
-            params: list[Any] = list(_LEVELS[_LEVELS.index(level):])
+            where = ["level IN ({})".format(",".join("?" * len(_LEVELS[_LEVELS.index(level) :])))]
+            params: list[Any] = list(_LEVELS[_LEVELS.index(level) :])
             if since:
                 where.append("ts >= ?")
                 params.append(since)
@@ -236,18 +285,25 @@ class Daemon:
                 params += [f"%{search}%", f"%{search}%"]
             params.append(limit)
             async with open_reader(ctx.db_path) as conn:
-                rows = await (await conn.execute(
-                    f"SELECT id, ts, level, category, message, details FROM system_events "  # noqa: S608
-                    f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", params)).fetchall()
+                rows = await (
+                    await conn.execute(
+                        f"SELECT id, ts, level, category, message, details FROM system_events "  # noqa: S608
+                        f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                        params,
+                    )
+                ).fetchall()
             import json
-            return [dict(r) | {"details": json.loads(r["details"])} for r in reversed(rows)]
+
+            return [dict(r) | {"details": json.loads(r["details"])} for r in reversed(list(rows))]
 
         ctx.control.register("status", status, "daemon, kill switch and connection state")
         ctx.control.register("kill", kill, "engage the kill switch {reason}")
         ctx.control.register("resume", resume, "release the kill switch (operator)")
         ctx.control.register("reload", reload, "re-read config.toml now")
         ctx.control.register("config", config, "the settings in force and the last reload")
-        ctx.control.register("events", events, "system events {since, level, category, search, limit}")
+        ctx.control.register(
+            "events", events, "system events {since, level, category, search, limit}"
+        )
 
 
 async def run(loaded: LoadedConfig, *, allow_live: bool, redactor: Redactor) -> int:
@@ -261,8 +317,9 @@ async def run(loaded: LoadedConfig, *, allow_live: bool, redactor: Redactor) -> 
 
 def run_blocking(loaded: LoadedConfig, *, allow_live: bool) -> int:
     s = loaded.settings
-    redactor = configure_logging(s.daemon.log_format, s.daemon.log_level,
-                                 Redactor(loader.secret_values(s)))
+    redactor = configure_logging(
+        s.daemon.log_format, s.daemon.log_level, Redactor(loader.secret_values(s))
+    )
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(run(loaded, allow_live=allow_live, redactor=redactor))
     return 0

@@ -63,7 +63,9 @@ class Bus:
         self._subs: set[Subscription] = set()
         self.default_maxsize = default_maxsize
 
-    def subscribe(self, topics: Iterable[str] | None = None, maxsize: int | None = None) -> Subscription:
+    def subscribe(
+        self, topics: Iterable[str] | None = None, maxsize: int | None = None
+    ) -> Subscription:
         sub = Subscription(
             self, frozenset(topics) if topics is not None else None, maxsize or self.default_maxsize
         )

@@ -10,14 +10,14 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from arenad.config.loader import LoadedConfig, default_config_path, load_settings, read_toml
 from arenad.config.settings import DaemonSettings
 from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
 from arenad.errors import ConfigError, StoreError
 
-Sub = argparse._SubParsersAction  # type: ignore[type-arg]
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _load(args: argparse.Namespace) -> LoadedConfig | None:
@@ -80,13 +80,19 @@ def _socket_path(args: argparse.Namespace) -> Path:
     try:
         return load_settings(path).settings.daemon.socket_path
     except ConfigError as e:
-        print(f"arenad: warning: {path} has problems ({e.problems[0]}); "
-              "reading only daemon.socket_path from it", file=sys.stderr)
+        print(
+            f"arenad: warning: {path} has problems ({e.problems[0]}); "
+            "reading only daemon.socket_path from it",
+            file=sys.stderr,
+        )
     try:
         raw = read_toml(path).get("daemon", {}).get("socket_path")
     except ConfigError:  # not even TOML: look for the one line we need
-        m = re.search(r"""^\s*socket_path\s*=\s*["']([^"']+)["']""",
-                      path.read_text(errors="replace") if path.exists() else "", re.M)
+        m = re.search(
+            r"""^\s*socket_path\s*=\s*["']([^"']+)["']""",
+            path.read_text(errors="replace") if path.exists() else "",
+            re.M,
+        )
         raw = m.group(1) if m else None
     sock = Path(raw) if isinstance(raw, str) else DaemonSettings().socket_path
     return sock if sock.is_absolute() else path.resolve().parent / sock
@@ -115,13 +121,19 @@ def _print_status(st: dict[str, Any]) -> None:
     print(f"arenad {st['version']}  pid {st['pid']}  mode {st['mode']}  up {st['uptime_s']:.0f}s")
     if k["engaged"]:
         print(f"KILL SWITCH ENGAGED by {k['by']} at {k['activated_at']}: {k['reason']}")
-    print(f"trading state: {st['trading_state']}   day P&L: {st['daily_pnl']:.2f} USD"
-          + (f" (limit -{st['daily_loss_limit_usd']:.2f})" if st["daily_loss_limit_usd"] else ""))
+    print(
+        f"trading state: {st['trading_state']}   day P&L: {st['daily_pnl']:.2f} USD"
+        + (f" (limit -{st['daily_loss_limit_usd']:.2f})" if st["daily_loss_limit_usd"] else "")
+    )
     for name, c in sorted(st["connections"].items()):
-        print(f"  {name}: {'connected' if c.get('connected') else 'DISCONNECTED'}"
-              + (f" ({c['mode']})" if c.get("mode") else ""))
-    print(f"last event {st['last_event_time'] or '-'}   last order {st['last_order_time'] or '-'}"
-          f"   loop lag {st['loop_lag_ms']:.1f} ms")
+        print(
+            f"  {name}: {'connected' if c.get('connected') else 'DISCONNECTED'}"
+            + (f" ({c['mode']})" if c.get("mode") else "")
+        )
+    print(
+        f"last event {st['last_event_time'] or '-'}   last order {st['last_order_time'] or '-'}"
+        f"   loop lag {st['loop_lag_ms']:.1f} ms"
+    )
     for name, t in sorted(st["tasks"].items()):
         err = f"  last error: {t['last_error']}" if t["last_error"] else ""
         print(f"  task {name}: {t['state']} (restarts {t['restarts']}){err}")
@@ -175,9 +187,17 @@ def _reload(args: argparse.Namespace) -> int:
 
 def _events(args: argparse.Namespace) -> int:
     async def fn(c: ControlClient) -> None:
-        q = {k: v for k, v in {"level": args.level, "category": args.category,
-                               "since": args.since, "search": args.search,
-                               "limit": args.limit}.items() if v is not None}
+        q = {
+            k: v
+            for k, v in {
+                "level": args.level,
+                "category": args.category,
+                "since": args.since,
+                "search": args.search,
+                "limit": args.limit,
+            }.items()
+            if v is not None
+        }
         rows = await c.request("events", **q)
         if args.json:
             print(json.dumps(rows, indent=2))
@@ -225,8 +245,9 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--config", metavar="PATH",
-                   help="config file (default: $ARENAD_CONFIG or ./config.toml)")
+    p.add_argument(
+        "--config", metavar="PATH", help="config file (default: $ARENAD_CONFIG or ./config.toml)"
+    )
     return p
 
 
@@ -238,8 +259,9 @@ def _client(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def register(sub: Sub) -> None:
     run = _with_config(sub.add_parser("run", help="run the daemon in the foreground (systemd)"))
-    run.add_argument("--live", action="store_true",
-                     help='confirm live trading (needed with mode = "live")')
+    run.add_argument(
+        "--live", action="store_true", help='confirm live trading (needed with mode = "live")'
+    )
     run.set_defaults(func=_run)
 
     demo = _with_config(sub.add_parser("demo", help="simulator + daemon (+ TUI), no keys needed"))
@@ -251,8 +273,9 @@ def register(sub: Sub) -> None:
     csub = config.add_subparsers(dest="config_command", metavar="ACTION")
     csub.required = True
     check = csub.add_parser("check", help="validate a config file (exit 0, or 2 with problems)")
-    check.add_argument("path", nargs="?",
-                       help="config file (default: $ARENAD_CONFIG or ./config.toml)")
+    check.add_argument(
+        "path", nargs="?", help="config file (default: $ARENAD_CONFIG or ./config.toml)"
+    )
     check.add_argument("--config", metavar="PATH", help="the same as PATH")
     check.set_defaults(func=_config_check)
 

@@ -20,10 +20,12 @@ from arenad.logs import Redactor, configure_logging
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     base = loaded.path.resolve().parent / "var" / "demo"
     s = loaded.settings
-    daemon = s.daemon.model_copy(update={"db_path": base / "arenad.db",
-                                         "socket_path": base / "arenad.sock"})
-    return LoadedConfig(s.model_copy(update={"daemon": daemon, "mode": "simulation"}),
-                        loaded.path, loaded.raw)
+    daemon = s.daemon.model_copy(
+        update={"db_path": base / "arenad.db", "socket_path": base / "arenad.sock"}
+    )
+    return LoadedConfig(
+        s.model_copy(update={"daemon": daemon, "mode": "simulation"}), loaded.path, loaded.raw
+    )
 
 
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
@@ -39,13 +41,19 @@ async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor
 def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) -> int:
     loaded = demo_config(loaded)
     s = loaded.settings
-    redactor = configure_logging(s.daemon.log_format, s.daemon.log_level,
-                                 Redactor(loader.secret_values(s)))
+    redactor = configure_logging(
+        s.daemon.log_format, s.daemon.log_level, Redactor(loader.secret_values(s))
+    )
     if not headless:
-        print("arenad demo: the TUI is not built yet; running headless. "
-              f"Attach with: arenad status --config {loaded.path}", file=sys.stderr)
-    print(f"arenad demo: database {s.daemon.db_path}, socket {s.daemon.socket_path}; "
-          "Ctrl-C stops.", file=sys.stderr)
+        print(
+            "arenad demo: the TUI is not built yet; running headless. "
+            f"Attach with: arenad status --config {loaded.path}",
+            file=sys.stderr,
+        )
+    print(
+        f"arenad demo: database {s.daemon.db_path}, socket {s.daemon.socket_path}; Ctrl-C stops.",
+        file=sys.stderr,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(_demo(loaded, duration, redactor))
     return 0

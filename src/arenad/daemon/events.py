@@ -22,7 +22,9 @@ log = structlog.get_logger("arenad.events")
 
 
 class EventLog:
-    def __init__(self, writer: StoreWriter, bus: Bus | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, writer: StoreWriter, bus: Bus | None = None, clock: Clock | None = None
+    ) -> None:
         self._writer = writer
         self._bus = bus
         self._clock = clock or SystemClock()
@@ -47,7 +49,13 @@ class EventLog:
             await self._writer.execute(INSERT_EVENT, params)
         else:
             await self._writer.submit(INSERT_EVENT, params)
-        event = {"ts": ts, "level": level, "category": category, "message": message, "details": details}
+        event = {
+            "ts": ts,
+            "level": level,
+            "category": category,
+            "message": message,
+            "details": details,
+        }
         if self._bus is not None:
             self._bus.publish("system_event", event)
         return event

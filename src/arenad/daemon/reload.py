@@ -73,8 +73,13 @@ class ConfigReloader:
         await self._writer.execute(
             "INSERT INTO settings_snapshots (ts, source, config_path, settings, diff)"
             " VALUES (?, ?, ?, ?, ?)",
-            (utc_iso(self._clock.now()), source, str(self.path),
-             self.holder.current.model_dump_json(), json.dumps(diff, default=str)),
+            (
+                utc_iso(self._clock.now()),
+                source,
+                str(self.path),
+                self.holder.current.model_dump_json(),
+                json.dumps(diff, default=str),
+            ),
         )
 
     async def watch(self) -> None:
@@ -93,13 +98,20 @@ class ConfigReloader:
             loaded = loader.load_settings(self.path)
         except ConfigError as e:
             problems = [str(p) for p in e.problems]
-            result: dict[str, Any] = {"ok": False, "ts": ts, "source": source,
-                                      "problems": problems, "changes": {}}
+            result: dict[str, Any] = {
+                "ok": False,
+                "ts": ts,
+                "source": source,
+                "problems": problems,
+                "changes": {},
+            }
             await self._events.emit(
-                "error", "config",
-                f"config reload rejected ({len(problems)} problem(s)); previous settings stay in force: "
-                + "; ".join(problems),
-                {"problems": problems, "source": source}, durable=True,
+                "error",
+                "config",
+                f"config reload rejected ({len(problems)} problem(s)); "
+                "previous settings stay in force: " + "; ".join(problems),
+                {"problems": problems, "source": source},
+                durable=True,
             )
             return self._finish(result)
         old = self.holder.current
@@ -110,15 +122,25 @@ class ConfigReloader:
         if applied:
             await self.holder.replace(in_force)
             await self.snapshot(source, applied)
-        result = {"ok": True, "ts": ts, "source": source, "changes": applied,
-                  "restart_required": {k: changes[k] for k in restart}, "problems": []}
+        result = {
+            "ok": True,
+            "ts": ts,
+            "source": source,
+            "changes": applied,
+            "restart_required": {k: changes[k] for k in restart},
+            "problems": [],
+        }
         if applied or restart:
             msg = f"config reloaded: {len(applied)} key(s) changed"
             if restart:
                 msg += f"; {', '.join(restart)} take effect only after a restart"
-            await self._events.emit("info" if not restart else "warning", "config", msg,
-                                    {"changes": applied, "restart_required": restart,
-                                     "source": source}, durable=True)
+            await self._events.emit(
+                "info" if not restart else "warning",
+                "config",
+                msg,
+                {"changes": applied, "restart_required": restart, "source": source},
+                durable=True,
+            )
         return self._finish(result)
 
     def _finish(self, result: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,9 @@ from arenad.guards.trading import TradingGuard
 LoopFn = Callable[[], Awaitable[None]]
 
 
-def backoff_delays(base: float = 0.5, cap: float = 60.0, factor: float = 2.0,
-                   rng: random.Random | None = None) -> Iterator[float]:
+def backoff_delays(
+    base: float = 0.5, cap: float = 60.0, factor: float = 2.0, rng: random.Random | None = None
+) -> Iterator[float]:
     """Full-jitter exponential backoff: uniform in [0, min(cap, base·factor^n)]."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     n = 0
@@ -45,8 +46,12 @@ class TaskInfo:
     crashes: deque[float] = field(default_factory=deque)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state, "restarts": self.restarts, "last_error": self.last_error,
-                "trading": self.trading}
+        return {
+            "state": self.state,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+            "trading": self.trading,
+        }
 
 
 class Supervisor:
@@ -118,9 +123,15 @@ class Supervisor:
                     info.crashes.popleft()
                 delay = next(delays)
                 await self._events.emit(
-                    "error", "system", f"task {info.name} crashed; restarting in {delay:.1f}s",
-                    {"task": info.name, "error": info.last_error, "restarts": info.restarts,
-                     "traceback": traceback.format_exc(limit=20)},
+                    "error",
+                    "system",
+                    f"task {info.name} crashed; restarting in {delay:.1f}s",
+                    {
+                        "task": info.name,
+                        "error": info.last_error,
+                        "restarts": info.restarts,
+                        "traceback": traceback.format_exc(limit=20),
+                    },
                 )
                 if info.trading and len(info.crashes) >= self.crash_limit:
                     await self._guard.engage(

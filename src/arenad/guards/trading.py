@@ -96,7 +96,9 @@ class TradingGuard:
             row["kill_switch_deactivated_at"],
         )
         persisted = TradingState(row["trading_state"])
-        self._operator_state = TradingState.ACTIVE if persisted is TradingState.HALTED else persisted
+        self._operator_state = (
+            TradingState.ACTIVE if persisted is TradingState.HALTED else persisted
+        )
 
     def configure(self, *, day_boundary_tz: str, daily_loss_limit_usd: float | None) -> None:
         """Apply reloaded risk settings (keeps today's tally when the zone is unchanged)."""
@@ -127,13 +129,19 @@ class TradingGuard:
     async def engage(self, by: str, reason: str) -> KillSwitch:
         now = utc_iso(self._clock.now())
         already = self._kill.engaged
-        self._kill = KillSwitch(True, by, reason, now if not already else self._kill.activated_at,
-                                self._kill.deactivated_at)
+        self._kill = KillSwitch(
+            True,
+            by,
+            reason,
+            now if not already else self._kill.activated_at,
+            self._kill.deactivated_at,
+        )
         await self._persist()
         await self._events.emit(
             "warning" if by == "operator" else "error",
             "trading",
-            f"kill switch engaged by {by}: {reason}" if not already
+            f"kill switch engaged by {by}: {reason}"
+            if not already
             else f"kill switch already engaged; now by {by}: {reason}",
             {"by": by, "reason": reason},
             durable=True,
@@ -148,8 +156,11 @@ class TradingGuard:
         self._kill = KillSwitch(False, None, None, was.activated_at, utc_iso(self._clock.now()))
         await self._persist()
         await self._events.emit(
-            "warning", "trading", "kill switch released by operator",
-            {"was_by": was.by, "was_reason": was.reason}, durable=True,
+            "warning",
+            "trading",
+            "kill switch released by operator",
+            {"was_by": was.by, "was_reason": was.reason},
+            durable=True,
         )
         self._publish()
         return self._kill
@@ -160,13 +171,21 @@ class TradingGuard:
             return
         self._operator_state = state
         await self._persist()
-        await self._events.emit("warning", "trading", f"trading state {state} by {by}: {reason}",
-                                {"by": by, "reason": reason}, durable=True)
+        await self._events.emit(
+            "warning",
+            "trading",
+            f"trading state {state} by {by}: {reason}",
+            {"by": by, "reason": reason},
+            durable=True,
+        )
         self._publish()
 
     async def report_daily_pnl(self, source: str, pnl_since_boundary: float) -> bool:
         """Feed a loop's day P&L; engage the kill switch when the account crosses the limit."""
-        if self.daily.update(source, pnl_since_boundary, self._clock.now()) and not self._kill.engaged:
+        if (
+            self.daily.update(source, pnl_since_boundary, self._clock.now())
+            and not self._kill.engaged
+        ):
             await self.engage(
                 "daily_loss_limit",
                 f"day P&L {self.daily.total:.2f} USD crossed the limit of "
@@ -181,8 +200,15 @@ class TradingGuard:
             "UPDATE system_status SET kill_switch = ?, kill_switch_by = ?, kill_switch_reason = ?,"
             " kill_switch_activated_at = ?, kill_switch_deactivated_at = ?, trading_state = ?,"
             " updated_at = ? WHERE id = 1",
-            (int(k.engaged), k.by, k.reason, k.activated_at, k.deactivated_at, self.state.value,
-             utc_iso(self._clock.now())),
+            (
+                int(k.engaged),
+                k.by,
+                k.reason,
+                k.activated_at,
+                k.deactivated_at,
+                self.state.value,
+                utc_iso(self._clock.now()),
+            ),
         )
 
     def _publish(self) -> None:

@@ -71,9 +71,7 @@ def migrate_sync(path: Path, directory: Path | None = None) -> int:
             # executescript commits any open transaction; wrap each file in its own so a
             # failing file leaves the database at the previous version.
             try:
-                conn.executescript(
-                    f"BEGIN;\n{m.sql}\nPRAGMA user_version = {m.version};\nCOMMIT;"
-                )
+                conn.executescript(f"BEGIN;\n{m.sql}\nPRAGMA user_version = {m.version};\nCOMMIT;")
             except sqlite3.Error as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -52,7 +52,9 @@ class _Txn:
 
 @dataclass(slots=True)
 class _Stop:
-    fut: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    fut: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 _Item = _Stmt | _Txn | _Stop

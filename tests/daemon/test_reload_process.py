@@ -50,7 +50,7 @@ def test_live_edits(daemon_proc) -> None:  # type: ignore[no-untyped-def]
     diff = json.loads(snap[1])
     assert diff == {
         "daemon.log_level": {"old": "info", "new": "debug"},
-        "daemon.writer_batch_size": {"old": 1000, "new": 123},
+        "daemon.writer_batch_size": {"old": 5000, "new": 123},
     }
     assert json.loads(snap[2])["daemon"]["writer_batch_size"] == 123
     assert (

@@ -46,8 +46,10 @@ class DaemonSettings(Section):
     survives crashes only. Restart to change."""
     writer_queue_size: int = Field(default=10_000, ge=10, le=1_000_000)
     """Most writes waiting for the store writer; producers wait when it is full."""
-    writer_batch_size: int = Field(default=1_000, ge=1, le=100_000)
-    """Most writes committed in one transaction."""
+    writer_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    """Most writes committed in one transaction. Batches only grow this large when writes
+    queue up; each commit costs about as much as a thousand rows, so large batches keep the
+    writer ahead of a flood, at the price of a longer wait for a durable write behind one."""
     event_queue_size: int = Field(default=1_000, ge=10, le=100_000)
     """Per-subscriber queue of live events on the control socket; the oldest is dropped when
     a slow client lets it fill."""

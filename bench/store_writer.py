@@ -49,8 +49,12 @@ def raw_rate(
 
 async def writer_rate(path: Path, data: list[tuple[str, str, str, str, str]], sync: str) -> float:
     d = DaemonSettings()  # the shipped defaults
-    w = StoreWriter(path, synchronous=sync.lower(), queue_size=d.writer_queue_size,  # type: ignore[arg-type]
-                    batch_size=d.writer_batch_size)
+    w = StoreWriter(
+        path,
+        synchronous=sync.lower(),
+        queue_size=d.writer_queue_size,  # type: ignore[arg-type]
+        batch_size=d.writer_batch_size,
+    )
     await w.start()
     t0 = time.perf_counter()
     for r in data:
@@ -64,8 +68,10 @@ async def writer_rate(path: Path, data: list[tuple[str, str, str, str, str]], sy
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
     data = rows(n)
-    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
-          f" sqlite {sqlite3.sqlite_version}; {n} events per trial, 3 trials")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
+        f" sqlite {sqlite3.sqlite_version}; {n} events per trial, 3 trials"
+    )
     batch = DaemonSettings().writer_batch_size
     for sync in ("NORMAL", "FULL"):
         one, same, writers = [], [], []
@@ -78,9 +84,11 @@ def main() -> None:
                 same.append(raw_rate(b, data, sync, batch))
                 writers.append(asyncio.run(writer_rate(c, data, sync)))
         r1, rb, w = (statistics.median(x) for x in (one, same, writers))
-        print(f"synchronous={sync:<6} raw executemany, one txn {r1:>9,.0f}/s | "
-              f"raw, {batch}-row txns {rb:>9,.0f}/s | StoreWriter {w:>9,.0f}/s | "
-              f"ratio vs one txn {w / r1:.2f} (target >= 0.50), vs same batches {w / rb:.2f}")
+        print(
+            f"synchronous={sync:<6} raw executemany, one txn {r1:>9,.0f}/s | "
+            f"raw, {batch}-row txns {rb:>9,.0f}/s | StoreWriter {w:>9,.0f}/s | "
+            f"ratio vs one txn {w / r1:.2f} (target >= 0.50), vs same batches {w / rb:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,8 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
     data = rows(n)
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
-        f" sqlite {sqlite3.sqlite_version}; {n} events per trial, 3 trials"
+        f"machine: {platform.machine()} python {platform.python_version()} "
+        f"sqlite {sqlite3.sqlite_version}; {n} events per trial, 3 trials"
     )
     batch = DaemonSettings().writer_batch_size
     for sync in ("NORMAL", "FULL"):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from arenad.control.client import ControlClient
+from arenad.control.client import ControlClient, ControlError
 from conftest import MINIMAL_CONFIG, wait_for
 
 pytestmark = pytest.mark.slow
@@ -152,3 +152,48 @@ def _hammer_kill_resume(d, progress: list[int]) -> None:  # type: ignore[no-unty
             pass
 
     asyncio.run(go())
+
+
+def test_events_query_and_live_subscription(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    d = daemon_proc()
+    d.start()
+
+    async def go() -> None:
+        async with ControlClient(d.socket_path) as c:
+            started = await c.request("events", level="info", category="system", limit=5)
+            assert any(e["message"].endswith(" started") for e in started)
+            with pytest.raises(ControlError) as ei:
+                await c.request("events", level="loud")
+            assert ei.value.code == "invalid_args"
+            await c.subscribe(["system_event", "trading_state"])
+            await c.request("kill", reason="from the stream test")
+            seen: dict[str, dict] = {}  # type: ignore[type-arg]
+            async with asyncio.timeout(10):
+                async for ev in c.events():
+                    seen[ev["event"]] = ev["data"]
+                    if len(seen) == 2:
+                        break
+            assert seen["trading_state"]["kill_switch"]["reason"] == "from the stream test"
+            assert seen["system_event"]["message"].startswith("kill switch engaged")
+            searched = await c.request("events", search="from the stream", level="warning")
+            assert len(searched) == 1
+
+    asyncio.run(go())
+    r = d.cli("events", "--category", "trading")
+    assert r.returncode == 0 and "kill switch engaged by operator" in r.stdout
+
+
+def test_online_backup_while_running(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    d = daemon_proc()
+    d.start()
+    assert d.cli("kill", "--reason", "before backup").returncode == 0
+    dest = d.dir / "backup.db"
+    r = d.cli("db", "backup", str(dest))
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(dest)
+    assert (
+        conn.execute("SELECT kill_switch_reason FROM system_status").fetchone()[0]
+        == "before backup"
+    )
+    assert d.cli("db", "backup", str(dest)).returncode == 2  # never overwrites
+    assert d.cli("db", "analyze").returncode == 0

@@ -47,7 +47,7 @@ def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) ->
     if not headless:
         print(
             "arenad demo: the TUI is not built yet; running headless. "
-            f"Attach with: arenad status --config {loaded.path}",
+            f"Attach with: arenad status --socket {s.daemon.socket_path}",
             file=sys.stderr,
         )
     print(

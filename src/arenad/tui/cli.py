@@ -1,0 +1,46 @@
+"""`arenad tui [--config PATH]`: attach the TUI to the daemon named by the config's socket.
+
+The TUI starts even when no daemon is running yet: it shows the connection banner and attaches
+as soon as the socket answers (so it can be started before, or left open across, a restart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TypeAlias
+
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from arenad.config.loader import load_settings
+    from arenad.errors import ConfigError
+
+    try:
+        loaded = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    socket_path = Path(args.socket) if args.socket else loaded.settings.daemon.socket_path
+    return run_tui(socket_path)
+
+
+def run_tui(socket_path: Path) -> int:
+    from arenad.control.client import ControlClient
+    from arenad.tui.app import create_app
+
+    app = create_app(lambda: ControlClient(socket_path))
+    rc = app.run()
+    return rc or 0
+
+
+def register(sub: Sub) -> None:
+    p = sub.add_parser("tui", help="attach the terminal UI to the running daemon")
+    p.add_argument("--config", metavar="PATH",
+                   help="config file (default: $ARENAD_CONFIG or ./config.toml)")
+    p.add_argument("--socket", metavar="PATH",
+                   help="control socket (default: daemon.socket_path of the config)")
+    p.set_defaults(func=_tui)

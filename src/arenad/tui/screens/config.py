@@ -1,0 +1,87 @@
+"""Config: the settings in force (every key, flattened), the last reload and its diff."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from arenad.tui import format as fmt
+from arenad.tui.screens.base import BaseScreen
+from arenad.tui.widgets.notice import Notice
+
+
+def flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(obj, dict) and obj:
+        for k, v in obj.items():
+            yield from flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    else:
+        yield prefix, obj
+
+
+def reload_text(r: dict[str, Any] | None) -> Text:
+    if not r:
+        return Text("no reload since the daemon started", style="dim")
+    t = Text()
+    ok = bool(r.get("ok"))
+    t.append(f"{fmt.stamp(r.get('ts'))}  via {r.get('source', '?')}\n")
+    t.append("applied\n" if ok else "REJECTED — previous settings stay in force\n",
+             style="bold green" if ok else "bold red")
+    for p in r.get("problems") or []:
+        t.append(f"  {p}\n", style="red")
+    changes = r.get("changes") or {}
+    if ok:
+        t.append(f"{len(changes)} key(s) changed\n" if changes else "nothing changed\n")
+    for key, ch in changes.items():
+        t.append(f"  {key}\n", style="bold")
+        t.append(f"    - {json.dumps(ch.get('old'), default=str)}\n", style="red")
+        t.append(f"    + {json.dumps(ch.get('new'), default=str)}\n", style="green")
+    for key in r.get("restart_required") or {}:
+        t.append(f"  {key}: takes effect after a restart\n", style="yellow")
+    return t
+
+
+class ConfigScreen(BaseScreen):
+    CSS_PATH = "config.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("R", "app.reload", "Reload config"),
+    ]
+
+    def body(self) -> Iterable[Widget]:
+        with Horizontal():
+            with Vertical(id="settings-panel", classes="panel"):
+                yield Notice(id="config-note")
+                yield DataTable(id="settings", cursor_type="row")
+            with VerticalScroll(id="reload-panel", classes="panel"):
+                yield Static(id="reload", classes="detail")
+
+    def on_mount(self) -> None:
+        self.query_one("#settings", DataTable).add_columns("key", "value")
+        self.query_one("#settings-panel").border_title = "Settings in force"
+        self.query_one("#reload-panel").border_title = "Last reload"
+
+    async def load(self) -> None:
+        cfg = await self.arenad.ask_daemon("config")
+        if isinstance(cfg, dict):
+            self.state.config = cfg
+        self._show(cfg)
+
+    def update_body(self, changed: frozenset[str]) -> None:
+        if "config" in changed and "snapshot" not in changed:
+            self._show(self.state.config)
+
+    def _show(self, cfg: Any) -> None:
+        table = self.query_one("#settings", DataTable)
+        table.clear()
+        if not self.query_one("#config-note", Notice).about(cfg):
+            return
+        self.query_one("#settings-panel").border_title = f"Settings in force — {cfg.get('path')}"
+        for key, value in flatten(cfg.get("settings") or {}):
+            table.add_row(key, json.dumps(value, default=str), key=key)
+        self.query_one("#reload", Static).update(reload_text(cfg.get("last_reload")))

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -52,8 +53,9 @@ class BaseScreen(Screen[None]):
         return self.arenad.state
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader()
-        yield ConnectionBanner()
+        with Vertical(classes="top-bar"):
+            yield StatusHeader()
+            yield ConnectionBanner()
         yield from self.body()
         yield Footer()
 
@@ -89,7 +91,8 @@ class BaseScreen(Screen[None]):
             return
         self._dirty = False
         self._loaded_at = self.arenad.clock.monotonic()
-        self.run_worker(self.load, exclusive=True, group="load", exit_on_error=False)
+        self.run_worker(self.load, exclusive=True, group="load",  # type: ignore[arg-type]
+                        exit_on_error=False)
 
     async def load(self) -> None:
         """Fetch this screen's data (override)."""

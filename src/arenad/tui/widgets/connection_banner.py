@@ -9,7 +9,7 @@ from arenad.tui.state import TuiState
 
 class ConnectionBanner(Static):
     DEFAULT_CSS = """
-    ConnectionBanner { dock: top; height: auto; display: none; padding: 0 1;
+    ConnectionBanner { height: auto; display: none; padding: 0 1;
                        background: $warning; color: $text; text-style: bold; }
     ConnectionBanner.-down { display: block; background: $error; }
     ConnectionBanner.-connecting { display: block; }

@@ -66,5 +66,13 @@ class EventTable(DataTable[Any]):
             for key in self._order[:excess]:
                 self.remove_row(key)
             del self._order[:excess]
-        if at_end and self.row_count:
+        self.call_after_refresh(self._settle, at_end)
+
+    def _settle(self, follow: bool) -> None:
+        # DataTable (Textual 8) can cache a row rendered before the new cells widened their
+        # column, leaving the message column cut at its label width; drop those renders once
+        # the widths are known. Then keep following the feed if the cursor was at its end.
+        self._clear_caches()
+        self.refresh()
+        if follow and self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)

@@ -19,7 +19,7 @@ _STATE_STYLE = {"ACTIVE": "bold green", "REDUCING": "bold yellow", "HALTED": "bo
 
 class StatusHeader(Static):
     DEFAULT_CSS = """
-    StatusHeader { dock: top; height: 1; background: $panel; color: $foreground; }
+    StatusHeader { height: 1; background: $panel; color: $foreground; }
     StatusHeader.-killed { height: 2; background: $error; color: $text; text-style: bold; }
     """
 

@@ -1,8 +1,14 @@
 """`arenad demo`: the whole system on one machine with no keys.
 
 Runs with the given config but keeps its database and socket under ``var/demo/`` beside the
-config, so a demo never touches a production database. The simulator and the TUI join here as
-they land (see issues 3 and 8); until then the demo is the daemon, headless.
+config, so a demo never touches a production database.
+
+Without ``--headless`` the simulator and the daemon run in this process, and the TUI runs as a
+child process (``arenad tui --socket …``) that owns the terminal. The TUI is a separate process
+rather than a task in this loop because the engine must never import Textual (import-linter
+checks every import in this package, lazy ones included), and so that the daemon's logs —
+written to ``var/demo/arenad.log`` while the TUI is up — can never scribble over the screen.
+When the TUI exits (``q``), the daemon shuts down in its usual order.
 """
 
 from __future__ import annotations
@@ -10,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from typing import TextIO
 
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
 from arenad.daemon.app import Daemon
 from arenad.logs import Redactor, configure_logging
+
+TUI_STOP_TIMEOUT_S = 5.0
 
 
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
@@ -28,32 +37,79 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     )
 
 
+async def _start_simulator(loaded: LoadedConfig) -> contextlib.AsyncExitStack:
+    """SIMULATOR HOOK (issue 3): start ``arenad.sim.server.SimServer`` here.
+
+    Enter the simulator into the returned stack (``await stack.enter_async_context(...)``) so
+    it is up before the daemon connects to it and is stopped after the daemon has stopped.
+    Until the simulator lands the stack is empty and the demo is the daemon alone.
+    """
+    stack = contextlib.AsyncExitStack()
+    return stack
+
+
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    daemon = Daemon(loaded, allow_live=False, redactor=redactor)
-    task = asyncio.create_task(daemon.run())
-    if duration is not None:
-        done, _ = await asyncio.wait({task}, timeout=duration)
-        if not done:
+    async with await _start_simulator(loaded):
+        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        task = asyncio.create_task(daemon.run())
+        if duration is not None:
+            done, _ = await asyncio.wait({task}, timeout=duration)
+            if not done:
+                daemon.request_stop()
+        return await task
+
+
+async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
+    async with await _start_simulator(loaded):
+        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        task = asyncio.create_task(daemon.run())
+        cmd = [sys.executable, "-m", "arenad", "tui", "--config", str(loaded.path),
+               "--socket", str(loaded.settings.daemon.socket_path)]
+        if duration is not None:
+            cmd += ["--exit-after", str(duration)]
+        tui = await asyncio.create_subprocess_exec(*cmd)  # inherits the terminal
+        waiter = asyncio.create_task(tui.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():  # the daemon stopped first (error or signal): the TUI goes too
+            tui.terminate()
+            try:
+                async with asyncio.timeout(TUI_STOP_TIMEOUT_S):
+                    await waiter
+            except TimeoutError:
+                tui.kill()
+                await waiter
+        if not task.done():
             daemon.request_stop()
-    return await task
+        return await task
 
 
 def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) -> int:
     loaded = demo_config(loaded)
     s = loaded.settings
-    redactor = configure_logging(
-        s.daemon.log_format, s.daemon.log_level, Redactor(loader.secret_values(s))
-    )
+    log_path = s.daemon.db_path.parent / "arenad.log"
+    stream: TextIO | None = None
     if not headless:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        stream = log_path.open("a", encoding="utf-8")
+    try:
+        redactor = configure_logging(
+            s.daemon.log_format if headless else "json", s.daemon.log_level,
+            Redactor(loader.secret_values(s)), stream=stream,
+        )
         print(
-            "arenad demo: the TUI is not built yet; running headless. "
-            f"Attach with: arenad status --socket {s.daemon.socket_path}",
+            f"arenad demo: database {s.daemon.db_path}, socket {s.daemon.socket_path}"
+            + ("; Ctrl-C stops." if headless else f"; daemon log {log_path}; q in the TUI stops."),
             file=sys.stderr,
         )
-    print(
-        f"arenad demo: database {s.daemon.db_path}, socket {s.daemon.socket_path}; Ctrl-C stops.",
-        file=sys.stderr,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_demo(loaded, duration, redactor))
-    return 0
+        with contextlib.suppress(KeyboardInterrupt):
+            if headless:
+                return asyncio.run(_demo(loaded, duration, redactor))
+            rc = asyncio.run(_demo_with_tui(loaded, duration, redactor))
+            if rc != 0:
+                print(f"arenad demo: the daemon exited with {rc}; see {log_path}", file=sys.stderr)
+            return rc
+        return 0
+    finally:
+        if stream is not None:
+            stream.close()
+

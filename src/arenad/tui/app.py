@@ -85,11 +85,13 @@ class ArenadApp(App[int]):
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 5.0,
         max_events: int = 500,
+        exit_after_s: float | None = None,
     ) -> None:
         super().__init__()
         self.client_factory = client_factory
         self.clock = clock or SystemClock()
         self.refresh_s = refresh_s
+        self.exit_after_s = exit_after_s
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.state = TuiState(max_events=max_events)
@@ -105,6 +107,8 @@ class ArenadApp(App[int]):
         self._link()
         if self.refresh_s:
             self.set_interval(1.0, self._tick)
+        if self.exit_after_s is not None:  # `arenad demo --duration S`
+            self.set_timer(self.exit_after_s, self.exit)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.reconnect_max_s, self.reconnect_min_s * 2.0 ** max(0, attempt - 1))

@@ -25,14 +25,14 @@ def _tui(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         return 2
     socket_path = Path(args.socket) if args.socket else loaded.settings.daemon.socket_path
-    return run_tui(socket_path)
+    return run_tui(socket_path, exit_after_s=args.exit_after)
 
 
-def run_tui(socket_path: Path) -> int:
+def run_tui(socket_path: Path, *, exit_after_s: float | None = None) -> int:
     from arenad.control.client import ControlClient
     from arenad.tui.app import create_app
 
-    app = create_app(lambda: ControlClient(socket_path))
+    app = create_app(lambda: ControlClient(socket_path), exit_after_s=exit_after_s)
     rc = app.run()
     return rc or 0
 
@@ -43,4 +43,5 @@ def register(sub: Sub) -> None:
                    help="config file (default: $ARENAD_CONFIG or ./config.toml)")
     p.add_argument("--socket", metavar="PATH",
                    help="control socket (default: daemon.socket_path of the config)")
+    p.add_argument("--exit-after", type=float, metavar="S", help=argparse.SUPPRESS)
     p.set_defaults(func=_tui)

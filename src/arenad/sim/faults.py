@@ -56,7 +56,7 @@ class Faults:
         self._rng = random.Random(f"faults:{seed}")
         self._sleep = sleep
         self._paused: set[str] = set(self._config.paused_streams)
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: dict[web.WebSocketResponse, web.BaseRequest | None] = {}
         self.dropped = 0
         """Connections closed by a fault so far (for tests and the benchmark)."""
 
@@ -136,22 +136,30 @@ class Faults:
     # --- websocket registry ---------------------------------------------------------------
 
     @contextlib.contextmanager
-    def track(self, ws: web.WebSocketResponse) -> Iterator[None]:
-        """Register an open websocket so `drop_all` can close it."""
-        self._sockets.add(ws)
+    def track(
+        self, ws: web.WebSocketResponse, request: web.BaseRequest | None = None
+    ) -> Iterator[None]:
+        """Register an open websocket so `drop_all` can drop it. With its request, a drop
+        aborts the TCP connection (the client sees 1006, as on a network failure); without,
+        it is closed with code 1011."""
+        self._sockets[ws] = request
         try:
             yield
         finally:
-            self._sockets.discard(ws)
+            self._sockets.pop(ws, None)
 
     @property
     def open_sockets(self) -> int:
         return len(self._sockets)
 
     async def drop(self, ws: web.WebSocketResponse) -> None:
-        """Close one connection as a network fault would (1006-like: no orderly goodbye)."""
+        """Drop one connection as a network fault would."""
         self.dropped += 1
-        self._sockets.discard(ws)
+        request = self._sockets.pop(ws, None)
+        transport = request.transport if request is not None else None
+        if transport is not None:
+            transport.abort()
+            return
         with contextlib.suppress(Exception):
             await ws.close(code=1011, message=b"simulated drop")
 

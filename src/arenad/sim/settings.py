@@ -102,6 +102,10 @@ class SimSettings(Section):
     """Treat the stock market as always open (demos at night); false follows NYSE sessions."""
     starting_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
     """USDC balance credited to any Hyperliquid address the first time it signs an action."""
+    auto_fund_signers: bool = True
+    """Give an account to any address that signs a Hyperliquid action. Off: only bots and
+    addresses funded with `POST /_sim/fund` exist; others get "User or API Wallet ... does not
+    exist.", as on mainnet."""
     alpaca_starting_cash: Decimal = Field(default=Decimal(100_000), gt=0)
     """Cash of the paper account each new Alpaca key pair gets."""
     tick_interval_s: float = Field(default=1.0, gt=0.0, le=3600.0)

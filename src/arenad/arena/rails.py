@@ -1,0 +1,184 @@
+"""Safety rails: small pure checks, each returning a verdict, all run before every order.
+
+Every verdict (allowed or not, with its reason) is stored with the decision it judged, so the
+question "why did claude not buy NVDA at 15:45?" has an answer in the database. An order goes
+out only when every rail allows it. Exits that only reduce exposure pass the kill switch and
+the daily loss rail (risk may always come off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from arenad.arena.ledger import ZERO, Ledger
+from arenad.arena.settings import RailsSettings
+from arenad.guards.trading import TradingState, judge
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """An order a decision would place."""
+
+    symbol: str
+    side: Literal["buy", "sell"]
+    qty: Decimal
+    price: Decimal
+    """Reference price: the limit price, else the last price."""
+
+    def reduces_exposure(self, ledger: Ledger) -> bool:
+        held = ledger.qty(self.symbol)
+        signed = self.qty if self.side == "buy" else -self.qty
+        return held != 0 and (held > 0) != (signed > 0) and abs(signed) <= abs(held)
+
+
+@dataclass(frozen=True, slots=True)
+class RailContext:
+    ledger: Ledger
+    marks: Mapping[str, Decimal]
+    settings: RailsSettings
+    today: date
+    trading_state: TradingState = TradingState.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rail: str
+    allowed: bool
+    reason: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"rail": self.rail, "allowed": self.allowed, "reason": self.reason}
+
+
+class Rail(Protocol):
+    name: str
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict: ...
+
+
+class KillSwitchRail:
+    name = "kill_switch"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        v = judge(ctx.trading_state, p.reduces_exposure(ctx.ledger))
+        return Verdict(self.name, v.allowed, v.reason)
+
+
+class AllowedSymbolsRail:
+    name = "allowed_symbols"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        if p.symbol in ctx.settings.allowed_symbols:
+            return Verdict(self.name, True, f"{p.symbol} allowed")
+        return Verdict(self.name, False, f"{p.symbol} is not in allowed_symbols")
+
+
+class DailyLossRail:
+    name = "max_daily_loss"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        limit = ctx.settings.max_daily_loss
+        pnl = ctx.ledger.day_pnl(ctx.marks)
+        if p.reduces_exposure(ctx.ledger):
+            return Verdict(self.name, True, f"exit allowed (day P&L {pnl:.2f})")
+        if ctx.ledger.sat_out_day == ctx.today:
+            return Verdict(
+                self.name, False, f"sitting out {ctx.today}: daily loss limit {limit} hit"
+            )
+        if -pnl >= limit:
+            return Verdict(
+                self.name, False, f"day P&L {pnl:.2f} is past -{limit}: sits out the day"
+            )
+        return Verdict(self.name, True, f"day P&L {pnl:.2f} within -{limit}")
+
+
+class MaxOpenPositionsRail:
+    name = "max_open_positions"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        n = sum(1 for q in ctx.ledger.positions.values() if q.qty != 0)
+        cap = ctx.settings.max_open_positions
+        if ctx.ledger.qty(p.symbol) != 0 or n < cap:
+            return Verdict(self.name, True, f"{n} open of {cap}")
+        return Verdict(self.name, False, f"{n} positions open, the most allowed is {cap}")
+
+
+class MaxPositionSizeRail:
+    name = "max_position_size"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        held = ctx.ledger.qty(p.symbol)
+        after = held + (p.qty if p.side == "buy" else -p.qty)
+        notional = abs(after) * p.price
+        cap = ctx.settings.max_position_size
+        if notional <= cap or abs(after) < abs(held):
+            return Verdict(self.name, True, f"{p.symbol} {notional:.2f} of {cap}")
+        return Verdict(
+            self.name, False, f"{p.symbol} position would be {notional:.2f} USD, over {cap}"
+        )
+
+
+class ShortRail:
+    name = "short_selling"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        held = ctx.ledger.qty(p.symbol)
+        if p.side == "buy" or ctx.settings.allow_short or p.qty <= held:
+            return Verdict(self.name, True, "no short")
+        return Verdict(
+            self.name, False, f"selling {p.qty} {p.symbol} with {held} held would open a short"
+        )
+
+
+class CashRail:
+    name = "cash"
+
+    def check(self, p: Proposal, ctx: RailContext) -> Verdict:
+        if p.side == "sell" or p.reduces_exposure(ctx.ledger):
+            return Verdict(self.name, True, "no cash needed")
+        cost = p.qty * p.price
+        if cost <= ctx.ledger.cash:
+            return Verdict(self.name, True, f"cost {cost:.2f} of cash {ctx.ledger.cash:.2f}")
+        return Verdict(self.name, False, f"cost {cost:.2f} exceeds cash {ctx.ledger.cash:.2f}")
+
+
+RAILS: tuple[Rail, ...] = (
+    KillSwitchRail(),
+    AllowedSymbolsRail(),
+    DailyLossRail(),
+    MaxOpenPositionsRail(),
+    MaxPositionSizeRail(),
+    ShortRail(),
+    CashRail(),
+)
+
+
+def check_order(
+    p: Proposal, ctx: RailContext, rails: Sequence[Rail] = RAILS
+) -> tuple[bool, list[Verdict]]:
+    """Every rail's verdict; the order may go only if all allow it.
+
+    Side effect on the ledger (the one state change a check makes): a model found past its
+    daily loss is marked as sitting out today, so a later recovery within the day does not
+    let it trade again."""
+    if p.qty <= ZERO or p.price <= ZERO:
+        v = Verdict("order", False, f"quantity {p.qty} and price {p.price} must be positive")
+        return False, [v]
+    verdicts = [r.check(p, ctx) for r in rails]
+    if any(v.rail == "max_daily_loss" and not v.allowed for v in verdicts):
+        ctx.ledger.sat_out_day = ctx.today
+    return all(v.allowed for v in verdicts), verdicts
+
+
+def client_order_id(slot_key: str, model_id: str, symbol: str, purpose: str = "entry") -> str:
+    """Derived from what caused the order, so a re-run slot can never place a second one.
+
+    Alpaca allows 128 characters; the readable prefix helps the operator, the hash keeps it
+    unique and short."""
+    digest = hashlib.sha256(f"{slot_key}|{model_id}|{symbol}|{purpose}".encode()).hexdigest()
+    return f"ar-{model_id[:24]}-{symbol}-{digest[:24]}"

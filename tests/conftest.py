@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
+# Fixture plugins of the areas (each a module in tests/).
+pytest_plugins = ["fixtures_sim"]
+
 
 @dataclass
 class Store:

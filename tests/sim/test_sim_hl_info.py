@@ -13,7 +13,6 @@ import pytest
 from arenad.sim.market import round_price
 from arenad.sim.server import SimServer
 from arenad.venues.hyperliquid.info import HyperliquidInfo
-
 from conftest import TEST_DATA
 
 RECORDED = TEST_DATA / "sim" / "hyperliquid"
@@ -64,16 +63,29 @@ async def post(server: SimServer, body: dict[str, Any]) -> httpx.Response:
         return await client.post("/info", json=body)
 
 
-def trade(server: SimServer, user: str, coin: str, is_buy: bool, sz: str, tif: str = "Ioc",
-          px: Decimal | None = None) -> Any:
+def trade(
+    server: SimServer,
+    user: str,
+    coin: str,
+    is_buy: bool,
+    sz: str,
+    tif: str = "Ioc",
+    px: Decimal | None = None,
+) -> Any:
     """An order placed inside the venue (no signature): state for the shape tests."""
     sim = server.hyperliquid
     if px is None:
         mid = sim.market.mid(coin)
         px = mid * (Decimal("1.02") if is_buy else Decimal("0.98"))
     px = round_price(px, sim.market.spec(coin).sz_decimals)
-    wire = {"a": sim.house.asset_of[coin], "b": is_buy, "p": str(px), "s": sz, "r": False,
-            "t": {"limit": {"tif": tif}}}
+    wire = {
+        "a": sim.house.asset_of[coin],
+        "b": is_buy,
+        "p": str(px),
+        "s": sz,
+        "r": False,
+        "t": {"limit": {"tif": tif}},
+    }
     (status,) = sim.house.place(user, [wire], sim.now_ms())
     sim.hub.flush()
     return status
@@ -106,8 +118,17 @@ async def test_meta_all_mids_l2book_shapes(quiet: SimServer) -> None:
 async def test_meta_and_asset_ctxs_and_spot_meta(quiet: SimServer) -> None:
     meta, ctxs = (await post(quiet, {"type": "metaAndAssetCtxs"})).json()
     assert len(ctxs) == len(meta["universe"])
-    for key in ("funding", "openInterest", "prevDayPx", "dayNtlVlm", "oraclePx", "markPx",
-                "midPx", "impactPxs", "premium"):
+    for key in (
+        "funding",
+        "openInterest",
+        "prevDayPx",
+        "dayNtlVlm",
+        "oraclePx",
+        "markPx",
+        "midPx",
+        "impactPxs",
+        "premium",
+    ):
         assert key in ctxs[0]
     spot = (await post(quiet, {"type": "spotMeta"})).json()
     assert spot["universe"] == [] and spot["tokens"][0]["name"] == "USDC"
@@ -116,8 +137,15 @@ async def test_meta_and_asset_ctxs_and_spot_meta(quiet: SimServer) -> None:
 async def test_user_state_fills_and_orders_shapes(quiet: SimServer) -> None:
     assert "filled" in trade(quiet, USER, "ETH", True, "0.05")
     assert "filled" in trade(quiet, USER, "BTC", False, "0.001")
-    resting = trade(quiet, USER, "SOL", True, "1", tif="Gtc",
-                    px=quiet.hyperliquid.market.mid("SOL") * Decimal("0.9"))
+    resting = trade(
+        quiet,
+        USER,
+        "SOL",
+        True,
+        "1",
+        tif="Gtc",
+        px=quiet.hyperliquid.market.mid("SOL") * Decimal("0.9"),
+    )
     assert "resting" in resting
 
     state = (await post(quiet, {"type": "clearinghouseState", "user": USER})).json()
@@ -187,14 +215,14 @@ async def test_user_fills_by_time_window_rules_and_the_daemon_pager(quiet: SimSe
         # Three fills per millisecond.
         sim.house.inject_fill(USER, "SOL", i % 2 == 0, Decimal("200"), Decimal("0.1"), t0 + i // 3)
     window = (
-        await post(quiet, {"type": "userFillsByTime", "user": USER, "startTime": t0 + 10,
-                           "endTime": t0 + 20})
+        await post(
+            quiet,
+            {"type": "userFillsByTime", "user": USER, "startTime": t0 + 10, "endTime": t0 + 20},
+        )
     ).json()
     assert [f["time"] for f in window] == sorted(f["time"] for f in window)
     assert len(window) == 33 and window[0]["time"] == t0 + 10 and window[-1]["time"] == t0 + 20
-    page = (
-        await post(quiet, {"type": "userFillsByTime", "user": USER, "startTime": t0})
-    ).json()
+    page = (await post(quiet, {"type": "userFillsByTime", "user": USER, "startTime": t0})).json()
     assert len(page) == 2000 and page[0]["time"] == t0
 
     info = HyperliquidInfo(quiet.hyperliquid_url)

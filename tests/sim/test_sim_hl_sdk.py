@@ -20,7 +20,6 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from hyperliquid.utils.types import Cloid
 
 from arenad.sim.server import SimServer
-
 from fixtures_sim import poll_until
 
 KEY_A = "0x" + "11" * 32

@@ -32,13 +32,26 @@ async def subscribe(ws: ClientConnection, sub: dict[str, Any]) -> dict[str, Any]
     return await recv(ws, "subscriptionResponse")
 
 
-def place(server: SimServer, user: str, coin: str, is_buy: bool, sz: str, tif: str = "Ioc",
-          factor: str | None = None) -> Any:
+def place(
+    server: SimServer,
+    user: str,
+    coin: str,
+    is_buy: bool,
+    sz: str,
+    tif: str = "Ioc",
+    factor: str | None = None,
+) -> Any:
     sim = server.hyperliquid
     f = Decimal(factor) if factor else (Decimal("1.02") if is_buy else Decimal("0.98"))
     px = round_price(sim.market.mid(coin) * f, sim.market.spec(coin).sz_decimals)
-    wire = {"a": sim.house.asset_of[coin], "b": is_buy, "p": str(px), "s": sz, "r": False,
-            "t": {"limit": {"tif": tif}}}
+    wire = {
+        "a": sim.house.asset_of[coin],
+        "b": is_buy,
+        "p": str(px),
+        "s": sz,
+        "r": False,
+        "t": {"limit": {"tif": tif}},
+    }
     (status,) = sim.house.place(user, [wire], sim.now_ms())
     sim.hub.flush()
     return status
@@ -55,8 +68,10 @@ async def test_ack_snapshot_then_live_fills_on_three_user_channels(quiet: SimSer
     async with connect(quiet.hyperliquid_ws_url) as ws:
         sub = {"type": "userFills", "user": USER}
         ack = await subscribe(ws, sub)
-        assert ack == {"channel": "subscriptionResponse",
-                       "data": {"method": "subscribe", "subscription": sub}}
+        assert ack == {
+            "channel": "subscriptionResponse",
+            "data": {"method": "subscribe", "subscription": sub},
+        }
         snap = await recv(ws, "userFills")
         assert snap["data"]["isSnapshot"] is True and len(snap["data"]["fills"]) == 1
         await subscribe(ws, {"type": "userEvents", "user": USER})
@@ -113,8 +128,9 @@ async def test_ping_pong_and_error_frames_for_bad_requests(quiet: SimServer) -> 
         await ws.send("not json")
         err = await recv(ws, "error")
         assert "Error parsing JSON" in err["data"]
-        await ws.send(json.dumps({"method": "subscribe", "subscription": {"type": "l2Book",
-                                                                          "coin": "NOPE"}}))
+        await ws.send(
+            json.dumps({"method": "subscribe", "subscription": {"type": "l2Book", "coin": "NOPE"}})
+        )
         assert "Invalid subscription" in (await recv(ws, "error"))["data"]
         # The connection survives bad requests.
         await ws.send(json.dumps({"method": "ping"}))
@@ -128,14 +144,20 @@ async def test_at_most_ten_users_per_connection(quiet: SimServer) -> None:
             await subscribe(ws, {"type": "userFills", "user": u})
         # Another channel for a user already counted is fine.
         await subscribe(ws, {"type": "orderUpdates", "user": users[0]})
-        await ws.send(json.dumps({"method": "subscribe",
-                                  "subscription": {"type": "userEvents", "user": users[10]}}))
+        await ws.send(
+            json.dumps(
+                {"method": "subscribe", "subscription": {"type": "userEvents", "user": users[10]}}
+            )
+        )
         err = await recv(ws, "error")
         assert err == {"channel": "error", "data": "Cannot track more than 10 total users."}
         # Freeing a user makes room.
         for kind in ("userFills", "orderUpdates"):
-            await ws.send(json.dumps({"method": "unsubscribe",
-                                      "subscription": {"type": kind, "user": users[0]}}))
+            await ws.send(
+                json.dumps(
+                    {"method": "unsubscribe", "subscription": {"type": kind, "user": users[0]}}
+                )
+            )
             await recv(ws, "subscriptionResponse")
         ack = await subscribe(ws, {"type": "userEvents", "user": users[10]})
         assert ack["data"]["subscription"]["user"] == users[10]
@@ -143,8 +165,10 @@ async def test_at_most_ten_users_per_connection(quiet: SimServer) -> None:
 
 async def test_idle_connection_is_closed_and_pings_keep_it_open(sim_factory: Any) -> None:
     server: SimServer = await sim_factory(bots_enabled=False, ws_idle_timeout_s=0.4)
-    async with connect(server.hyperliquid_ws_url) as idle, \
-            connect(server.hyperliquid_ws_url) as chatty:
+    async with (
+        connect(server.hyperliquid_ws_url) as idle,
+        connect(server.hyperliquid_ws_url) as chatty,
+    ):
         loop = asyncio.get_running_loop()
         start = loop.time()
         closed = asyncio.create_task(idle.wait_closed())

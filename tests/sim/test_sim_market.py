@@ -18,7 +18,6 @@ from arenad.sim.market import (
     round_price,
 )
 from arenad.sim.settings import SimSettings
-
 from conftest import TEST_DATA
 
 DEFAULT_COINS = ["BTC", "ETH", "SOL", "BNB", "DOGE", "XRP"]
@@ -124,7 +123,7 @@ def test_a_large_take_walks_the_book_and_moves_the_price() -> None:
 def test_settings_refuse_a_non_loopback_host() -> None:
     assert SimSettings(host="::1").host == "::1"
     assert SimSettings(host="localhost").host == "localhost"
-    for bad in ("0.0.0.0", "192.168.1.5", "example.com"):
+    for bad in ("0.0.0.0", "192.168.1.5", "example.com"):  # noqa: S104
         with pytest.raises(ValidationError, match="loopback"):
             SimSettings(host=bad)
 

@@ -12,7 +12,12 @@ import sys
 from collections.abc import Sequence
 
 # Modules with a `register(subparsers)` function adding their subcommands.
-AREA_CLIS: tuple[str, ...] = ("arenad.daemon.cli", "arenad.tui.cli", "arenad.sim.cli")
+AREA_CLIS: tuple[str, ...] = (
+    "arenad.daemon.cli",
+    "arenad.tui.cli",
+    "arenad.sim.cli",
+    "arenad.strategies.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from arenad.config.section import Section
 from arenad.fade.settings import FadeSettings
 from arenad.metrics.settings import MetricsSettings
 from arenad.sim.settings import SimSettings
+from arenad.strategies.settings import StrategiesSettings
 from arenad.tracker.settings import TrackerSettings
 
 LogFormat = Literal["auto", "json", "console"]
@@ -123,6 +124,8 @@ class Settings(BaseSettings):
     """The nof1.ai Alpha Arena tracker."""
     metrics: MetricsSettings = MetricsSettings()
     """Performance metrics and the leaderboard."""
+    strategies: StrategiesSettings = StrategiesSettings()
+    """Allocation strategies: backtests, batch sweeps and active rebalancing (seed 003)."""
 
     @classmethod
     def settings_customise_sources(

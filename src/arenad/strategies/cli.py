@@ -1,0 +1,460 @@
+"""`arenad backtest` and `arenad batch`: allocation strategies from the shell.
+
+Values come from, in order of precedence: the command line, the strategy file (its
+``start_date``, ``end_date``, ``rebalance``, ``benchmark_symbol``, ``variables``), then the
+``[strategies]`` section of the config. Exit 0 ok, 1 runtime failure (a worker died, the
+database is unusable), 2 bad input — always with a message naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from arenad.config.loader import default_config_path, load_settings
+from arenad.config.settings import Settings
+from arenad.errors import ConfigError, OperationalError, StoreError
+from arenad.strategies.batch import (
+    BatchPlan,
+    BatchResult,
+    parse_var_arg,
+    plan_batch,
+    run_batch_async,
+)
+from arenad.strategies.definition import (
+    Problem,
+    StrategyError,
+    StrategyFile,
+    VariableSpec,
+    compile_root,
+    load_strategy,
+    substitute,
+)
+from arenad.strategies.engine import BacktestConfig, BacktestResult, run_backtest
+from arenad.strategies.prices import PriceError, PriceTable, load_prices_csv
+
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class _BadInput(Exception):
+    """Bad command-line input; the message is printed and the exit code is 2."""
+
+
+def register(sub: Sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("strategy", type=Path, metavar="STRATEGY.json",
+                        help="strategy file: an object with `elements`, or an elements array")
+    common.add_argument("--prices", type=Path, required=True, metavar="PRICES.csv",
+                        help="daily closes: long `date,symbol,close` or wide `date,SPY,QQQ,...`")
+    common.add_argument("--start", type=_date, help="first trading day (YYYY-MM-DD)")
+    common.add_argument("--end", type=_date, help="last trading day (YYYY-MM-DD)")
+    common.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
+    common.add_argument("--capital", type=_positive, metavar="N", help="initial capital")
+    common.add_argument("--fee-bps", type=_bps, metavar="N", help="fee on traded value, bps")
+    common.add_argument("--slippage-bps", type=_bps, metavar="N",
+                        help="slippage on traded value, bps")
+    common.add_argument("--benchmark", metavar="SYM", help="buy-and-hold benchmark symbol")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--save", action="store_true",
+                        help="record the result in the database of --config")
+    common.add_argument("--config", help="config.toml (for defaults and the database)")
+
+    p = sub.add_parser("backtest", parents=[common], help="backtest an allocation strategy",
+                       description="Backtest an allocation strategy over daily closes.")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a $variable in the strategy (repeatable)")
+    p.set_defaults(func=_backtest)
+
+    b = sub.add_parser("batch", parents=[common], help="sweep a strategy over variable values",
+                       description="Backtest every combination of the variables' values.")
+    b.add_argument("--var", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="values of a $variable (repeatable; the cartesian product is run)")
+    b.add_argument("--max-runs", type=_count, metavar="N",
+                   help="run at most N combinations (in order); the job is then truncated")
+    b.add_argument("--workers", type=_count, metavar="N", help="worker processes")
+    b.set_defaults(func=_batch)
+
+
+# --- argument types ---------------------------------------------------------------------
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return v
+
+
+def _positive(text: str) -> float:
+    v = _number(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return v
+
+
+def _bps(text: str) -> float:
+    v = _number(text)
+    if not 0 <= v <= 1_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1000 bps: {text!r}")
+    return v
+
+
+def _count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+# --- shared -----------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> tuple[Settings, Path | None]:
+    """The config named by --config (or the default one if it exists); else defaults."""
+    path = Path(args.config) if args.config else default_config_path()
+    if not args.config and not path.exists():
+        if args.save:
+            raise _BadInput("--save needs a config naming the database (--config PATH)")
+        return Settings(), None
+    loaded = load_settings(path)
+    return loaded.settings, loaded.path
+
+
+def _config(
+    args: argparse.Namespace, sf: StrategyFile, settings: Settings, prices: PriceTable
+) -> BacktestConfig:
+    s = settings.strategies
+    bench = args.benchmark or sf.benchmark_symbol
+    if bench is not None:
+        bench = bench.strip().upper()
+        prices.index_of(bench)  # named explicitly: it must exist
+    elif s.benchmark_symbol.upper() in prices.symbols:
+        bench = s.benchmark_symbol.upper()
+    else:
+        print(f"note: benchmark {s.benchmark_symbol} is not in {args.prices}; "
+              "no benchmark comparison", file=sys.stderr)
+    try:
+        return BacktestConfig(
+            start=args.start or sf.start_date,
+            end=args.end or sf.end_date,
+            rebalance=args.rebalance or sf.rebalance or s.rebalance,
+            initial_capital=args.capital if args.capital is not None else s.initial_capital,
+            fee_bps=args.fee_bps if args.fee_bps is not None else s.fee_bps,
+            slippage_bps=args.slippage_bps if args.slippage_bps is not None else s.slippage_bps,
+            benchmark=bench,
+        )
+    except ValueError as e:
+        raise _BadInput(str(e)) from e
+
+
+def _run_guarded(args: argparse.Namespace, body: Any) -> int:
+    """One place that turns each error class into its message and exit code."""
+    try:
+        return int(body(args))
+    except StrategyError as e:
+        for line in str(e).splitlines():
+            print(f"arenad {args.command}: {line}", file=sys.stderr)
+        return 2
+    except (PriceError, _BadInput) as e:
+        print(f"arenad {args.command}: {e}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    except (OperationalError, StoreError) as e:
+        print(f"arenad {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{v * 100:.2f}%"
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+_PCT = ("total_return", "cagr", "volatility", "max_drawdown", "benchmark_total_return",
+        "benchmark_cagr", "benchmark_max_drawdown", "excess_return", "alpha")
+
+
+def _fmt(key: str, v: Any) -> str:
+    return _pct(v) if key in _PCT else _num(v) if isinstance(v, float) or v is None else str(v)
+
+
+# --- backtest ---------------------------------------------------------------------------
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    return _run_guarded(args, _backtest_body)
+
+
+def _backtest_body(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args)
+    sf = load_strategy(args.strategy)
+    assignment: dict[str, str] = {}
+    for text in args.var:
+        spec = parse_var_arg(text)
+        if len(spec.values) != 1:
+            raise _BadInput(f"--var {text}: a backtest takes one value per variable "
+                            "(sweep several with `arenad batch`)")
+        assignment[spec.name] = spec.values[0]
+    for v in sf.variables:  # the file's first value is the default of a variable
+        assignment.setdefault(v.name, v.values[0])
+    try:
+        root = compile_root(sf.template(), assignment)
+    except StrategyError as e:
+        raise StrategyError(e.problems, context=str(args.strategy)) from e
+    prices = load_prices_csv(args.prices)
+    config = _config(args, sf, settings, prices)
+    result = run_backtest(root, prices, config)
+    saved = None
+    if args.save:
+        saved = asyncio.run(_save_backtest(settings, sf, result, config, assignment))
+    if args.json:
+        print(json.dumps(_backtest_json(sf, config, result, assignment, saved)))
+    else:
+        _print_backtest(sf, config, result, saved)
+    return 0
+
+
+def _backtest_json(
+    sf: StrategyFile, config: BacktestConfig, result: BacktestResult,
+    assignment: dict[str, str], saved: dict[str, int] | None,
+) -> dict[str, Any]:
+    return {
+        "strategy": sf.name,
+        "variables": assignment,
+        "config": _config_json(config),
+        "summary": result.summary(),
+        "metrics": result.metrics,
+        "equity_curve": result.equity_curve(),
+        "positions": result.positions(),
+        "saved": saved,
+    }
+
+
+def _config_json(config: BacktestConfig) -> dict[str, Any]:
+    return {
+        "start": config.start.isoformat() if config.start else None,
+        "end": config.end.isoformat() if config.end else None,
+        "rebalance": config.rebalance,
+        "initial_capital": config.initial_capital,
+        "fee_bps": config.fee_bps,
+        "slippage_bps": config.slippage_bps,
+        "benchmark": config.benchmark,
+    }
+
+
+def _print_backtest(
+    sf: StrategyFile, config: BacktestConfig, result: BacktestResult,
+    saved: dict[str, int] | None,
+) -> None:
+    s = result.summary()
+    print(f"strategy   {sf.name}")
+    print(f"period     {s['start']} to {s['end']} ({s['days']} trading days, "
+          f"{s['rebalances']} {config.rebalance} rebalances)")
+    print(f"capital    {config.initial_capital:,.2f} -> {s['final_equity']:,.2f} "
+          f"(costs {s['costs_paid']:,.2f} at {config.fee_bps + config.slippage_bps:g} bps)")
+    print(f"trading    {s['trades']} trades, turnover {s['turnover']:.2f}")
+    last = result.weights[-1]
+    held = ", ".join(f"{sym} {w * 100:.1f}%" for sym, w in zip(result.symbols, last, strict=True)
+                     if w > 1e-9)
+    print(f"holdings   {held} (as of {result.rebalance_dates[-1]})")
+    for k, v in result.metrics.items():
+        print(f"{k:<24}{_fmt(k, v):>10}")
+    if saved:
+        print(f"saved      strategy {saved['strategy_id']} (book strategy:"
+              f"{saved['strategy_id']}), backtest {saved['backtest_id']}")
+
+
+async def _save_backtest(
+    settings: Settings, sf: StrategyFile, result: BacktestResult, config: BacktestConfig,
+    assignment: dict[str, str],
+) -> dict[str, int]:
+    from arenad.strategies import store
+
+    now = datetime.now(UTC)
+    async with _writer(settings) as writer:
+        sid = await store.save_strategy(writer, sf, now=now)
+        elements = substitute(sf.template(), assignment)["elements"]
+        bid = await store.save_backtest(writer, result, config, elements=elements,
+                                        strategy_id=sid, variables=assignment, now=now)
+    return {"strategy_id": sid, "backtest_id": bid}
+
+
+class _writer:
+    """Migrate the configured database and hold a started writer for the CLI's writes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.daemon.db_path
+        self.synchronous = settings.daemon.sqlite_synchronous
+
+    async def __aenter__(self) -> Any:
+        from arenad.store.migrate import migrate
+        from arenad.store.writer import StoreWriter
+
+        await migrate(self.path)
+        self.writer = StoreWriter(self.path, synchronous=self.synchronous)
+        await self.writer.start()
+        return self.writer
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.writer.close()
+
+
+# --- batch ------------------------------------------------------------------------------
+
+
+def _batch(args: argparse.Namespace) -> int:
+    return _run_guarded(args, _batch_body)
+
+
+def _batch_body(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args)
+    sf = load_strategy(args.strategy)
+    variables: dict[str, VariableSpec] = {v.name: v for v in sf.variables}
+    from_cli: set[str] = set()
+    for text in args.var:
+        spec = parse_var_arg(text)
+        if spec.name in from_cli:
+            raise StrategyError([Problem(f"--var {text}", f"{spec.name} is given twice")])
+        from_cli.add(spec.name)
+        variables[spec.name] = spec
+    if not variables:
+        raise _BadInput("no variables to sweep: give --var NAME=V1,V2,... (or `variables` in "
+                        f"{args.strategy})")
+    prices = load_prices_csv(args.prices)
+    config = _config(args, sf, settings, prices)
+    s = settings.strategies
+    max_runs = args.max_runs or s.max_runs
+    workers = args.workers or s.workers
+    try:
+        plan = plan_batch(sf.template(), list(variables.values()), prices, config, max_runs)
+    except StrategyError as e:
+        raise StrategyError(e.problems, context=f"{args.strategy}: {e.context}".rstrip(": ")
+                            ) from e
+    if plan.truncated:
+        print(f"note: {plan.combinations} combinations; running the first {plan.total} "
+              "(--max-runs)", file=sys.stderr)
+    result, job_id = asyncio.run(_run_batch(args, settings, sf, plan, prices, workers))
+    if args.json:
+        print(json.dumps(_batch_json(sf, plan, result, workers, job_id)))
+    else:
+        _print_batch(sf, plan, result, job_id)
+    return 0 if result.failed < len(result.runs) or not result.runs else 1
+
+
+async def _run_batch(
+    args: argparse.Namespace, settings: Settings, sf: StrategyFile, plan: BatchPlan,
+    prices: PriceTable, workers: int,
+) -> tuple[BatchResult, str | None]:
+    show = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
+
+    if not args.save:
+        return await run_batch_async(plan, prices, workers=workers, progress=progress), None
+    from arenad.strategies import store
+
+    now = datetime.now(UTC)
+    async with _writer(settings) as writer:
+        sid = await store.save_strategy(writer, sf, now=now)
+        job_id = store.new_batch_id(now)
+        await store.create_batch_job(writer, plan, job_id=job_id, name=sf.name,
+                                     strategy_id=sid, kind="local", workers=workers, now=now)
+        pending: list[asyncio.Task[None]] = []
+
+        def saving_progress(done: int, total: int) -> None:
+            progress(done, total)
+            pending.append(asyncio.ensure_future(store.update_batch_progress(
+                writer, job_id, done, now=datetime.now(UTC))))
+
+        try:
+            result = await run_batch_async(plan, prices, workers=workers,
+                                           progress=saving_progress)
+        except BaseException as e:
+            await store.fail_batch_job(writer, job_id, f"{type(e).__name__}: {e}",
+                                       now=datetime.now(UTC))
+            raise
+        await asyncio.gather(*pending)
+        await store.finish_batch_job(writer, job_id, result, now=datetime.now(UTC))
+    return result, job_id
+
+
+def _batch_json(
+    sf: StrategyFile, plan: BatchPlan, result: BatchResult, workers: int, job_id: str | None
+) -> dict[str, Any]:
+    return {
+        "strategy": sf.name,
+        "batch_job_id": job_id,
+        "variables": plan.variables_json(),
+        "combinations": plan.combinations,
+        "total": plan.total,
+        "completed": len(result.runs),
+        "truncated": plan.truncated,
+        "workers": workers,
+        "config": _config_json(plan.config),
+        "summary": result.summary(),
+        "runs": [
+            {"run_index": r.run_index, "variables": r.variables, "metrics": r.metrics,
+             "error": r.error}
+            for r in result.runs
+        ],
+    }
+
+
+def _print_batch(
+    sf: StrategyFile, plan: BatchPlan, result: BatchResult, job_id: str | None
+) -> None:
+    summary = result.summary()
+    print(f"strategy   {sf.name}")
+    print(f"runs       {len(result.runs)} of {plan.combinations} combinations"
+          + (" (truncated)" if plan.truncated else "")
+          + (f", {result.failed} failed" if result.failed else ""))
+    ok = [r for r in result.runs if r.metrics and r.metrics.get("total_return") is not None]
+    if summary["best"]:
+        print(f"best       {_vars(summary['best']['vars'])}: "
+              f"{_pct(summary['best']['total_return'])}")
+        print(f"worst      {_vars(summary['worst']['vars'])}: "
+              f"{_pct(summary['worst']['total_return'])}")
+        print(f"average    {_pct(summary['avg_return'])}")
+    top = sorted(ok, key=lambda r: (-r.metrics["total_return"], r.run_index))[:10]  # type: ignore[index]
+    if top:
+        print(f"\n{'run':>5}  {'total':>9} {'cagr':>8} {'sharpe':>7} {'max dd':>8}  variables")
+        for r in top:
+            m = r.metrics or {}
+            print(f"{r.run_index:>5}  {_pct(m.get('total_return')):>9} {_pct(m.get('cagr')):>8} "
+                  f"{_num(m.get('sharpe')):>7} {_pct(m.get('max_drawdown')):>8}  "
+                  f"{_vars(r.variables)}")
+    for r in result.runs:
+        if r.error:
+            print(f"run {r.run_index} ({_vars(r.variables)}) failed: {r.error}", file=sys.stderr)
+    if job_id:
+        print(f"\nsaved      batch job {job_id}")
+
+
+def _vars(a: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in a.items())

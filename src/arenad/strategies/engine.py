@@ -1,0 +1,387 @@
+"""The backtest engine: an allocation tree over daily closes → equity curve, trades, metrics.
+
+Pure numpy, no I/O. Two choices shape it:
+
+- **Weights for every rebalance date at once.** Each node of the tree evaluates to an
+  (R rebalances × N symbols) weight matrix in one pass; ``select_top`` and
+  ``inverse_volatility`` rank children with trailing-window statistics gathered by fancy
+  indexing, not per-date Python loops. The only loop left is the one over rebalance
+  segments, each of which is one matrix product (closes of the segment × shares held).
+- **Signals and trades at the same close.** A rebalance on day t sees closes up to and
+  including t and trades at t's close — the model of an order placed minutes before the close
+  (the seed's ``rebalance_time`` 15:45). Nothing later than t is ever read for t's weights.
+
+A child's trailing statistics are those of the child *as it is weighted on that rebalance
+date*, held at constant weights over the window (for a ticker: just its own returns). That
+makes ``select_top`` over groups well defined without a second simulation.
+
+Fees and slippage are charged on traded value, in basis points; the trade is sized from the
+equity after the charge (one-step approximation of the exact fixed point, off by c² of
+turnover). With zero costs no value is created or lost at a rebalance — tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from arenad.strategies import perf
+from arenad.strategies.definition import (
+    Equal,
+    GroupNode,
+    InverseVolatility,
+    Root,
+    SelectTopNode,
+    Specified,
+    TickerNode,
+    effective_weighting,
+)
+from arenad.strategies.prices import PriceError, PriceTable
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Rebalance = Literal["daily", "weekly", "monthly"]
+
+_VOL_FLOOR = 1e-12  # a flat series gets a huge, finite inverse-volatility weight
+_CHUNK = 256  # rebalance dates per einsum block when a child's weights vary by date
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    start: date | None = None
+    end: date | None = None
+    rebalance: Rebalance = "monthly"
+    initial_capital: float = 100_000.0
+    fee_bps: float = 0.0
+    slippage_bps: float = 0.0
+    benchmark: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.initial_capital > 0 and np.isfinite(self.initial_capital)):
+            raise ValueError("initial capital must be a positive number")
+        for name in ("fee_bps", "slippage_bps"):
+            v = getattr(self, name)
+            if not (0 <= v <= 1_000):
+                raise ValueError(f"{name} must be between 0 and 1000")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("start is after end")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Rows of the price table a backtest uses: history from ``history``, trading
+    from ``first`` through ``last`` (inclusive)."""
+
+    history: int
+    first: int
+    last: int
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    dates: npt.NDArray[np.datetime64]
+    equity: FloatArray
+    symbols: tuple[str, ...]
+    rebalance_dates: npt.NDArray[np.datetime64]
+    weights: FloatArray
+    """Target weights after each rebalance, (rebalances × symbols); rows sum to 1."""
+    trades: int
+    """Orders a rebalance would place: (rebalance, symbol) pairs whose holding changed."""
+    turnover: float
+    """One-sided turnover summed over rebalances after the first (1.0 = the whole book
+    replaced once)."""
+    traded_value: float
+    costs_paid: float
+    metrics: dict[str, float | None]
+    benchmark: str | None = None
+    benchmark_equity: FloatArray | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> str:
+        return str(self.dates[0])
+
+    @property
+    def end(self) -> str:
+        return str(self.dates[-1])
+
+    def equity_curve(self) -> list[dict[str, Any]]:
+        """Seed shape: ``[{"date": "2020-01-01", "value": 100000}, ...]``."""
+        return [
+            {"date": str(d), "value": round(float(v), 6)}
+            for d, v in zip(self.dates, self.equity, strict=True)
+        ]
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Seed shape: ``[{"date": ..., "ticker": "SPY", "weight": 0.5}, ...]`` per rebalance."""
+        out = []
+        for d, row in zip(self.rebalance_dates, self.weights, strict=True):
+            for sym, w in zip(self.symbols, row, strict=True):
+                if w > 1e-12:
+                    out.append({"date": str(d), "ticker": sym, "weight": round(float(w), 10)})
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "days": len(self.dates),
+            "rebalances": len(self.rebalance_dates),
+            "trades": self.trades,
+            "turnover": self.turnover,
+            "traded_value": self.traded_value,
+            "costs_paid": self.costs_paid,
+            "final_equity": float(self.equity[-1]),
+            "benchmark": self.benchmark,
+        }
+
+
+# --- span ------------------------------------------------------------------------------
+
+
+def resolve_span(
+    prices: PriceTable,
+    symbols: Sequence[str],
+    lookback: int,
+    start: date | None,
+    end: date | None,
+) -> Span:
+    """Pick the rows a backtest may use, or say precisely why there are none.
+
+    Without a start, the backtest starts as soon as every symbol has ``lookback`` closes of
+    history; with one, too little history is an error naming the earliest possible start.
+    """
+    table = prices.select(symbols)
+    n = len(table.dates)
+    if n == 0:
+        raise PriceError("the price data has no rows")
+    cover = f"the prices cover {table.dates[0]} to {table.dates[-1]}"
+    lo = 0 if start is None else int(np.searchsorted(table.dates, np.datetime64(start, "D")))
+    hi = n - 1 if end is None else int(
+        np.searchsorted(table.dates, np.datetime64(end, "D"), side="right") - 1
+    )
+    if lo > hi or lo >= n or hi < 0:
+        raise PriceError(
+            f"no trading days between {start or 'the first date'} and "
+            f"{end or 'the last date'} ({cover})"
+        )
+    have = ~np.isnan(table.closes[: hi + 1])
+    # First row from which each symbol is listed (has a close) — before that it cannot be held.
+    listed = np.where(have.any(axis=0), have.argmax(axis=0), hi + 1)
+    late = int(listed.max()) if len(symbols) else 0
+    if late > hi:
+        sym = table.symbols[int(listed.argmax())]
+        raise PriceError(f"{sym} has no close on or before {table.dates[hi]} ({cover})")
+    earliest = late + lookback
+    if earliest > hi:
+        raise PriceError(
+            f"the strategy needs {lookback} trading days of history before its first "
+            f"rebalance, and the price data has only {hi - late} before "
+            f"{table.dates[hi]} for every symbol"
+        )
+    if start is None:
+        lo = max(lo, earliest)
+    elif lo < earliest:
+        raise PriceError(
+            f"the strategy needs {lookback} trading days of history before its first "
+            f"rebalance; the earliest start these prices allow is {table.dates[earliest]}"
+        )
+    history = lo - lookback
+    gaps = np.isnan(table.closes[history : hi + 1])
+    if gaps.any():
+        r, c = np.argwhere(gaps)[0]
+        raise PriceError(
+            f"{table.symbols[c]} has no close on {table.dates[history + r]} (every symbol "
+            f"needs a close on every trading day from {table.dates[history]} to "
+            f"{table.dates[hi]})"
+        )
+    return Span(history, lo, hi)
+
+
+def rebalance_rows(dates: npt.NDArray[np.datetime64], frequency: Rebalance) -> IntArray:
+    """Row 0 and the first trading day of every later day/week/month."""
+    n = len(dates)
+    if frequency == "daily" or n <= 1:
+        return np.arange(n, dtype=np.int64)
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    # 1970-01-01 was a Thursday: (days + 3) // 7 ticks over on Mondays.
+    period = (days + 3) // 7 if frequency == "weekly" else dates.astype("datetime64[M]").astype(
+        np.int64
+    )
+    change = np.flatnonzero(period[1:] != period[:-1]) + 1
+    return np.concatenate(([0], change)).astype(np.int64)
+
+
+# --- weights ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    rets: FloatArray  # (T, N) simple daily returns; row 0 is 0
+    rows: IntArray  # (R,) rebalance rows into rets
+    col: dict[str, int]
+
+
+def target_weights(
+    root: Root, rets: FloatArray, rows: IntArray, symbols: Sequence[str]
+) -> FloatArray:
+    """(R × N) weights of the whole tree at every rebalance row."""
+    ctx = _Ctx(rets, rows, {s: j for j, s in enumerate(symbols)})
+    return _combine(root.weighting, list(root.elements), ctx, None)
+
+
+def _node(node: TickerNode | GroupNode | SelectTopNode, ctx: _Ctx) -> FloatArray:
+    if isinstance(node, TickerNode):
+        w = np.zeros((len(ctx.rows), len(ctx.col)))
+        w[:, ctx.col[node.ticker]] = 1.0
+        return w
+    if isinstance(node, GroupNode):
+        return _combine(node.weighting, list(node.children), ctx, None)
+    kids = np.stack([_node(c, ctx) for c in node.children])
+    stat = _window_stat(kids, ctx, node.window, "momentum" if node.metric == "momentum" else "vol")
+    # Best first; ties go to the earlier child (stable sort), so picks are deterministic.
+    order = np.argsort(-stat if node.metric == "momentum" else stat, axis=1, kind="stable")
+    mask = np.zeros(stat.shape, dtype=bool)
+    np.put_along_axis(mask, order[:, : node.n], True, axis=1)
+    return _mix(node.weighting, list(node.children), kids, mask, ctx)
+
+
+def _combine(
+    weighting: Equal | Specified | InverseVolatility | None,
+    children: list[TickerNode | GroupNode | SelectTopNode],
+    ctx: _Ctx,
+    mask: npt.NDArray[np.bool_] | None,
+) -> FloatArray:
+    kids = np.stack([_node(c, ctx) for c in children])
+    if mask is None:
+        mask = np.ones((len(ctx.rows), len(children)), dtype=bool)
+    return _mix(effective_weighting(weighting, children), children, kids, mask, ctx)
+
+
+def _mix(
+    weighting: Equal | Specified | InverseVolatility | None,
+    children: Sequence[TickerNode | GroupNode | SelectTopNode],
+    kids: FloatArray,
+    mask: npt.NDArray[np.bool_],
+    ctx: _Ctx,
+) -> FloatArray:
+    m = mask.astype(np.float64)
+    if isinstance(weighting, Specified):
+        m = m * np.array([float(c.weight or 0) for c in children])[None, :]
+    elif isinstance(weighting, InverseVolatility):
+        vol = _window_stat(kids, ctx, weighting.window, "vol")
+        m = m / np.maximum(vol, _VOL_FLOOR)
+    m = m / m.sum(axis=1, keepdims=True)
+    out: FloatArray = np.einsum("rc,crn->rn", m, kids)
+    return out
+
+
+def _window_stat(
+    kids: FloatArray, ctx: _Ctx, window: int, kind: Literal["momentum", "vol"]
+) -> FloatArray:
+    """(R × C): trailing ``window``-day momentum or volatility of each child at each row."""
+    offsets = np.arange(-window + 1, 1)
+    idx = ctx.rows[:, None] + offsets[None, :]  # (R, w)
+    out = np.empty((kids.shape[1], kids.shape[0]))
+    for c in range(kids.shape[0]):
+        w = kids[c]
+        if np.all(w == w[0]):  # constant weights (a ticker, a static group): one series
+            win = (ctx.rets @ w[0])[idx]
+        else:
+            win = np.empty(idx.shape)
+            for s in range(0, len(idx), _CHUNK):
+                blk = slice(s, s + _CHUNK)
+                win[blk] = np.einsum("rwn,rn->rw", ctx.rets[idx[blk]], w[blk])
+        if kind == "momentum":
+            out[:, c] = np.expm1(np.log1p(win).sum(axis=1))
+        else:
+            out[:, c] = win.std(axis=1, ddof=1)
+    return out
+
+
+# --- simulation ------------------------------------------------------------------------
+
+
+def simulate(
+    root: Root,
+    prices: PriceTable,
+    span: Span,
+    config: BacktestConfig,
+    *,
+    with_benchmark: bool = True,
+) -> BacktestResult:
+    """Run ``root`` over ``span`` of ``prices`` (already checked by :func:`resolve_span`)."""
+    symbols = root.symbols()
+    table = prices.select(symbols)
+    closes = table.closes[span.history : span.last + 1]
+    rets = np.zeros_like(closes)
+    rets[1:] = closes[1:] / closes[:-1] - 1.0
+    offset = span.first - span.history
+    dates = table.dates[span.first : span.last + 1]
+    local_rows = rebalance_rows(dates, config.rebalance)
+    weights = target_weights(root, rets, local_rows + offset, symbols)
+    prices_bt = closes[offset:]
+
+    cost_rate = (config.fee_bps + config.slippage_bps) / 10_000.0
+    equity = np.empty(len(dates))
+    shares = np.zeros(len(symbols))
+    value = config.initial_capital
+    trades = 0
+    turnover = 0.0
+    traded_total = 0.0
+    costs = 0.0
+    bounds = [*local_rows.tolist(), len(dates)]
+    for k, t in enumerate(local_rows.tolist()):
+        p = prices_bt[t]
+        held = shares * p
+        if k:
+            value = float(held.sum())
+        traded = float(np.abs(weights[k] * value - held).sum())
+        cost = cost_rate * traded
+        value -= cost
+        target = weights[k] * value
+        delta = np.abs(target - held)
+        trades += int(np.count_nonzero(delta > value * 1e-9))
+        traded_total += float(delta.sum())
+        costs += cost
+        if k:
+            turnover += traded / (2.0 * (value + cost))
+        shares = target / p
+        equity[t : bounds[k + 1]] = prices_bt[t : bounds[k + 1]] @ shares
+
+    bench_sym = config.benchmark if with_benchmark else None
+    bench_eq = None
+    if bench_sym is not None:
+        b = prices.closes[span.first : span.last + 1, prices.index_of(bench_sym)]
+        if np.isnan(b).any():
+            d = dates[int(np.argmax(np.isnan(b)))]
+            raise PriceError(f"benchmark {bench_sym} has no close on {d}")
+        bench_eq = config.initial_capital * b / b[0]
+    metrics = perf.summarize(equity, config.initial_capital, bench_eq)
+    return BacktestResult(
+        dates=dates,
+        equity=equity,
+        symbols=tuple(symbols),
+        rebalance_dates=dates[local_rows],
+        weights=weights,
+        trades=trades,
+        turnover=turnover,
+        traded_value=traded_total,
+        costs_paid=costs,
+        metrics=metrics,
+        benchmark=bench_sym,
+        benchmark_equity=bench_eq,
+    )
+
+
+def run_backtest(root: Root, prices: PriceTable, config: BacktestConfig) -> BacktestResult:
+    """Resolve the span (errors name what is missing) and simulate."""
+    span = resolve_span(prices, root.symbols(), root.lookback(), config.start, config.end)
+    if config.benchmark is not None:
+        prices.index_of(config.benchmark)
+    return simulate(root, prices, span, config)

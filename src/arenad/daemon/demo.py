@@ -38,14 +38,27 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
 
 
 async def _start_simulator(loaded: LoadedConfig) -> contextlib.AsyncExitStack:
-    """SIMULATOR HOOK (issue 3): start ``arenad.sim.server.SimServer`` here.
+    """Start the simulator (`[sim]` settings) before the daemon; it stops after the daemon."""
+    from arenad.sim.server import SimServer
 
-    Enter the simulator into the returned stack (``await stack.enter_async_context(...)``) so
-    it is up before the daemon connects to it and is stopped after the daemon has stopped.
-    Until the simulator lands the stack is empty and the demo is the daemon alone.
-    """
     stack = contextlib.AsyncExitStack()
+    sim = SimServer(loaded.settings.sim)
+    try:
+        await stack.enter_async_context(sim)
+    except OSError as e:
+        raise DemoError(
+            f"cannot start the simulator on {loaded.settings.sim.host} ports "
+            f"{loaded.settings.sim.hyperliquid_port}/{loaded.settings.sim.alpaca_port}: {e}; "
+            "is another demo or `arenad sim` running? (set ARENAD_SIM__HYPERLIQUID_PORT / "
+            "ARENAD_SIM__ALPACA_PORT to other ports)"
+        ) from e
+    print(f"arenad demo: simulator on {sim.hyperliquid_url} (Hyperliquid)"
+          + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""), file=sys.stderr)
     return stack
+
+
+class DemoError(Exception):
+    pass
 
 
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
@@ -103,8 +116,16 @@ def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) ->
         )
         with contextlib.suppress(KeyboardInterrupt):
             if headless:
-                return asyncio.run(_demo(loaded, duration, redactor))
-            rc = asyncio.run(_demo_with_tui(loaded, duration, redactor))
+                try:
+                    return asyncio.run(_demo(loaded, duration, redactor))
+                except DemoError as e:
+                    print(f"arenad demo: {e}", file=sys.stderr)
+                    return 1
+            try:
+                rc = asyncio.run(_demo_with_tui(loaded, duration, redactor))
+            except DemoError as e:
+                print(f"arenad demo: {e}", file=sys.stderr)
+                return 1
             if rc != 0:
                 print(f"arenad demo: the daemon exited with {rc}; see {log_path}", file=sys.stderr)
             return rc

@@ -124,7 +124,7 @@ class SimSettings(Section):
     ws_max_users: int = Field(default=10, ge=1, le=1000)
     """Distinct users one websocket may subscribe to across user streams (Hyperliquid: 10)."""
     bots_enabled: bool = True
-    """Run the synthetic bots."""
+    """Let the synthetic bots trade. Their wallets exist either way (replay uses them)."""
     bot_interval_s: float = Field(default=5.0, gt=0.0, le=86400.0)
     """Mean time between two trades of one bot."""
     bot_max_notional_usd: Decimal = Field(default=Decimal(2_000), gt=10)

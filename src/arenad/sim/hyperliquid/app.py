@@ -70,7 +70,7 @@ class HyperliquidSim:
         )
         self.bots = Bots(
             self.house,
-            settings.bots if settings.bots_enabled else [],
+            settings.bots,
             seed=seed,
             interval_s=settings.bot_interval_s,
             max_notional=settings.bot_max_notional_usd,

@@ -24,6 +24,7 @@ def test_demo_runs_the_daemon_and_the_tui_attached_to_it(tmp_path: Path) -> None
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARENAD_")}
     env["TERM"] = "xterm-256color"
+    env["ARENAD_SIM__HYPERLIQUID_PORT"] = env["ARENAD_SIM__ALPACA_PORT"] = "0"  # free ports
     proc = subprocess.Popen(
         [sys.executable, "-m", "arenad", "demo", "--duration", "4",
          "--config", str(tmp_path / "config.toml")],

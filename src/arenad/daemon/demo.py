@@ -37,8 +37,13 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     )
 
 
-async def _start_simulator(loaded: LoadedConfig) -> contextlib.AsyncExitStack:
-    """Start the simulator (`[sim]` settings) before the daemon; it stops after the daemon."""
+async def _start_simulator(
+    loaded: LoadedConfig,
+) -> tuple[contextlib.AsyncExitStack, LoadedConfig]:
+    """Start the simulator (`[sim]` settings) before the daemon; it stops after the daemon.
+
+    Returns the config the daemon should use: the simulator's ports as bound (port 0 in
+    `[sim]` picks free ones, which is how tests run demos side by side)."""
     from arenad.sim.server import SimServer
 
     stack = contextlib.AsyncExitStack()
@@ -54,7 +59,12 @@ async def _start_simulator(loaded: LoadedConfig) -> contextlib.AsyncExitStack:
         ) from e
     print(f"arenad demo: simulator on {sim.hyperliquid_url} (Hyperliquid)"
           + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""), file=sys.stderr)
-    return stack
+    s = loaded.settings
+    bound = {"hyperliquid_port": sim.hyperliquid_port}
+    if sim.alpaca_port is not None:
+        bound["alpaca_port"] = sim.alpaca_port
+    s = s.model_copy(update={"sim": s.sim.model_copy(update=bound)})
+    return stack, LoadedConfig(s, loaded.path, loaded.raw)
 
 
 class DemoError(Exception):
@@ -62,7 +72,8 @@ class DemoError(Exception):
 
 
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    async with await _start_simulator(loaded):
+    stack, loaded = await _start_simulator(loaded)
+    async with stack:
         daemon = Daemon(loaded, allow_live=False, redactor=redactor)
         task = asyncio.create_task(daemon.run())
         if duration is not None:
@@ -73,7 +84,8 @@ async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor
 
 
 async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    async with await _start_simulator(loaded):
+    stack, loaded = await _start_simulator(loaded)
+    async with stack:
         daemon = Daemon(loaded, allow_live=False, redactor=redactor)
         task = asyncio.create_task(daemon.run())
         cmd = [sys.executable, "-m", "arenad", "tui", "--config", str(loaded.path),

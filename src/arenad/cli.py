@@ -17,6 +17,7 @@ AREA_CLIS: tuple[str, ...] = (
     "arenad.tui.cli",
     "arenad.sim.cli",
     "arenad.strategies.cli",
+    "arenad.arena.cli",
 )
 
 

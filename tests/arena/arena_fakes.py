@@ -189,7 +189,7 @@ class FakeLLMServer:
         r = await self._common(request)
         if isinstance(r, web.Response):
             return r
-        scenario, text, body = r
+        scenario, text, _body = r
         return web.json_response(
             {
                 "id": "chatcmpl-1",
@@ -211,7 +211,7 @@ class FakeLLMServer:
         r = await self._common(request)
         if isinstance(r, web.Response):
             return r
-        scenario, text, body = r
+        scenario, text, _body = r
         return web.json_response(
             {
                 "id": "msg_1",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -248,4 +247,3 @@ def test_openai_json_object_and_none_modes() -> None:
         )  # type: ignore[arg-type]
         body = make_client(m, s, http).body(ChatRequest("s", "u", {"type": "object"}))
         assert body.get("response_format") == expect
-    assert Decimal  # noqa: B018

@@ -1,0 +1,84 @@
+"""`arenad arena runs`: the stored arena runs, read straight from the database (no daemon
+needed; the daemon's WAL lets this read while it writes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TypeAlias
+
+from arenad.arena.store import list_runs
+from arenad.config.loader import load_settings
+from arenad.errors import ConfigError
+
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _limit(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 10_000:
+        raise argparse.ArgumentTypeError(f"{n} is outside 1..10000")
+    return n
+
+
+def register(sub: Sub) -> None:
+    arena = sub.add_parser("arena", help="arena mode: AI models paper trading stocks")
+    asub = arena.add_subparsers(dest="arena_command", metavar="COMMAND")
+    asub.required = True
+    runs = asub.add_parser(
+        "runs",
+        help="list arena runs, newest first",
+        description="List arena runs (from the database), newest first.",
+    )
+    runs.add_argument("--json", action="store_true", help="machine-readable output")
+    runs.add_argument("--limit", type=_limit, default=20, metavar="N", help="most runs (20)")
+    runs.add_argument("--config", help="config.toml (for the database path)")
+    runs.set_defaults(func=_runs)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    path = loaded.settings.daemon.db_path
+    if not path.exists():
+        print(f"arenad: no database at {path} (has the daemon run yet?)", file=sys.stderr)
+        return 1
+    try:
+        rows = list_runs(path, args.limit)
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            print(
+                f"arenad: {path} has no arena tables yet; start the daemon once to create them",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"arenad: cannot read {path}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([r.wire() for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no arena runs yet")
+        return 0
+    print(
+        f"{'run':<20} {'slot':<28} {'status':<10} {'started':<20} {'completed':<20} "
+        f"{'models':>6} {'trades':>6} {'errors':>6} {'total P&L':>11}  top"
+    )
+    for r in rows:
+        pnl = "" if r.total_pnl is None else f"{r.total_pnl:,.2f}"
+        print(
+            f"{r.run_id:<20} {r.slot_key:<28} {r.status:<10} {r.started_at[:19]:<20} "
+            f"{(r.completed_at or '')[:19]:<20} {len(r.models_executed):>6} "
+            f"{r.trades_generated:>6} {len(r.errors):>6} {pnl:>11}  {r.top_performer or ''}"
+        )
+    return 0

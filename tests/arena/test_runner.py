@@ -1,0 +1,212 @@
+"""Runs of the four baselines through the orchestrator, on a real SQLite store with the
+internal executor: decisions, verdicts, orders, ledgers, exits, at-most-once slots."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from arena_fakes import StaticMarket, arena_settings, make_bars
+
+from arenad.arena import baselines
+from arenad.arena.executor import InternalExecutor
+from arenad.arena.ledger import Ledger
+from arenad.arena.market import Bar
+from arenad.arena.runner import ArenaRunner
+from arenad.arena.schedule import Slot
+from arenad.arena.settings import BaselineSettings, RailsSettings
+from arenad.arena.store import ArenaStore, list_runs
+from arenad.clock import FakeClock
+from arenad.errors import TemporaryError
+from arenad.guards.trading import TradingState
+
+NOW = datetime(2025, 3, 10, 19, 45, tzinfo=UTC)
+SLOT = Slot(NOW, "daily:2025-03-10T19:45Z")
+
+
+def baseline_models() -> list[dict[str, Any]]:
+    return [
+        {"id": "buy-and-hold", "baseline": {"kind": "buy_and_hold", "position_fraction": 0.1}},
+        {"id": "momentum", "baseline": {"kind": "momentum", "position_fraction": 0.1}},
+        {"id": "rsi-reversion", "baseline": {"kind": "rsi_reversion", "position_fraction": 0.1}},
+        {
+            "id": "random",
+            "baseline": {"kind": "random", "trade_probability": 1.0, "position_fraction": 0.1},
+        },
+    ]
+
+
+def market() -> StaticMarket:
+    return StaticMarket(
+        {
+            "AAPL": make_bars("AAPL", drift=0.01, seed=3),
+            "NVDA": make_bars("NVDA", drift=-0.02, seed=4),
+        }
+    )
+
+
+def rows(path: Any, sql: str, *args: Any) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+async def make_runner(store: Any, **kw: Any) -> tuple[ArenaRunner, InternalExecutor, FakeClock]:
+    clock = FakeClock(NOW)
+    ex = InternalExecutor(clock)
+    runner = ArenaRunner(
+        arena_settings(baseline_models()),
+        ArenaStore(store.writer),
+        kw.pop("market", market()),
+        ex,
+        clock=clock,
+        **kw,
+    )
+    await runner.start()
+    return runner, ex, clock
+
+
+async def test_baselines_run_places_orders_once_per_slot(store) -> None:  # type: ignore[no-untyped-def]
+    runner, ex, clock = await make_runner(store)
+    s = await runner.run(SLOT)
+    assert s.status == "completed" and s.errors == []
+    assert s.models_executed == ["buy-and-hold", "momentum", "random", "rsi-reversion"]
+    assert s.decisions == 8
+    dec = {
+        (r["model_id"], r["symbol"]): r for r in rows(store.path, "SELECT * FROM arena_decisions")
+    }
+    assert dec[("buy-and-hold", "AAPL")]["action"] == "BUY"
+    assert dec[("momentum", "AAPL")]["action"] == "BUY"  # uptrend: fast SMA above slow
+    assert dec[("rsi-reversion", "NVDA")]["action"] == "BUY"  # downtrend: oversold
+    assert dec[("momentum", "NVDA")]["action"] == "HOLD"
+    bought = [r for r in dec.values() if r["action"] == "BUY"]
+    assert all(r["rails_allowed"] == 1 and r["order_status"] == "filled" for r in bought)
+    assert len(ex.orders) == s.trades == len(bought)
+    verdicts = rows(store.path, "SELECT * FROM arena_rail_verdicts")
+    assert {v["rail"] for v in verdicts} >= {"kill_switch", "max_position_size", "max_daily_loss"}
+    orders = rows(store.path, "SELECT * FROM arena_orders")
+    assert {o["client_order_id"] for o in orders} == {r["client_order_id"] for r in bought}
+    led = runner.ledgers["buy-and-hold"]
+    assert set(led.positions) == {"AAPL", "NVDA"}
+    assert led.cash + sum(p.qty * p.avg_price for p in led.positions.values()) == Decimal(100000)
+    books = rows(store.path, "SELECT * FROM books WHERE kind = 'arena_model'")
+    assert {b["book_id"] for b in books} == {f"arena:{m['id']}" for m in baseline_models()}
+
+    # the same slot again, and after a restart: nothing happens
+    again = await runner.run(SLOT)
+    assert again.status == "skipped" and len(ex.orders) == len(bought)
+    runner2, ex2, _ = await make_runner(store)
+    assert runner2.ledgers["buy-and-hold"].positions == led.positions
+    assert runner2.ledgers["buy-and-hold"].cash == led.cash
+    assert (await runner2.run(SLOT)).status == "skipped" and ex2.orders == []
+
+    # the next slot: buy-and-hold keeps what it has
+    clock.advance(86400)
+    nxt = await runner2.run(Slot(NOW + timedelta(days=1), "daily:2025-03-11T19:45Z"))
+    assert nxt.status == "completed"
+    assert not [o for o in ex2.orders if "buy-and-hold" in o.client_order_id]
+    runs = list_runs(store.path)
+    assert [r.slot_key for r in runs] == ["daily:2025-03-11T19:45Z", "daily:2025-03-10T19:45Z"]
+    assert runs[1].trades_generated == len(bought) and runs[1].top_performer is not None
+    assert runs[1].models_executed == s.models_executed
+
+
+async def test_stop_loss_and_take_profit_fire_from_prices(store) -> None:  # type: ignore[no-untyped-def]
+    runner, ex, _clock = await make_runner(store)
+    await runner.run(SLOT)
+    mom = runner.ledgers["momentum"].positions["AAPL"]
+    rsi = runner.ledgers["rsi-reversion"].positions["NVDA"]
+    assert mom.stop_loss is not None and rsi.take_profit is not None
+    n_orders = len(ex.orders)
+    assert await runner.on_price("AAPL", mom.avg_price) == []
+    taken = await runner.on_price("AAPL", mom.stop_loss - Decimal("0.01"))
+    assert {(t.reason, t.symbol) for t in taken} >= {("stop_loss", "AAPL")}
+    assert "AAPL" not in runner.ledgers["momentum"].positions
+    assert "AAPL" in runner.ledgers["buy-and-hold"].positions  # no stop: keeps it
+    taken = await runner.on_price("NVDA", rsi.take_profit)
+    assert ("take_profit", "NVDA") in {(t.reason, t.symbol) for t in taken}
+    trades = {
+        (t["model_id"], t["exit_reason"]): t for t in rows(store.path, "SELECT * FROM arena_trades")
+    }
+    sl = trades[("momentum", "stop_loss")]
+    assert Decimal(sl["pnl"]) < 0 and sl["pnl_pct"] < 0
+    assert Decimal(sl["exit_price"]) == mom.stop_loss - Decimal("0.01")
+    tp = trades[("rsi-reversion", "take_profit")]
+    assert Decimal(tp["pnl"]) > 0
+    assert len(ex.orders) > n_orders
+    # repeated ticks close nothing twice
+    await runner.on_price("AAPL", mom.stop_loss - 1)
+    await runner.on_price("AAPL", mom.stop_loss - 2)
+    exits = rows(
+        store.path, "SELECT * FROM arena_orders WHERE purpose = 'exit' AND model_id = 'momentum'"
+    )
+    assert len(exits) == 1 and exits[0]["exit_reason"] == "stop_loss"
+    positions = rows(store.path, "SELECT * FROM arena_positions WHERE book_id = 'arena:momentum'")
+    assert "AAPL" not in {p["symbol"] for p in positions}
+    # manual close through the runner
+    sig = await runner.close_position("buy-and-hold", "NVDA", Decimal(50))
+    assert sig is not None and sig.reason == "manual"
+    assert await runner.close_position("buy-and-hold", "NVDA", Decimal(50)) is None
+
+
+async def test_kill_switch_blocks_every_order_but_records_decisions(store) -> None:  # type: ignore[no-untyped-def]
+    runner, ex, _ = await make_runner(store, trading_state=lambda: TradingState.HALTED)
+    s = await runner.run(SLOT)
+    assert s.status == "completed" and ex.orders == [] and s.trades == 0
+    buys = rows(store.path, "SELECT * FROM arena_decisions WHERE action = 'BUY'")
+    assert buys and all(r["rails_allowed"] == 0 and "kill switch" in r["error"] for r in buys)
+    assert rows(store.path, "SELECT * FROM arena_orders") == []
+
+
+class BrokenMarket:
+    async def bars(self, symbols: Sequence[str], limit: int) -> dict[str, list[Bar]]:
+        raise TemporaryError("alpaca bars: HTTP 503")
+
+
+async def test_market_data_failure_fails_the_run_cleanly(store) -> None:  # type: ignore[no-untyped-def]
+    runner, _ex, _ = await make_runner(store, market=BrokenMarket())
+    s = await runner.run(SLOT)
+    assert s.status == "failed" and "HTTP 503" in s.errors[0]["error"]
+    (run,) = rows(store.path, "SELECT * FROM arena_runs")
+    assert run["status"] == "failed" and run["completed_at"] is not None
+
+
+async def test_interrupted_run_is_marked_stopped_at_start(store) -> None:  # type: ignore[no-untyped-def]
+    arena = ArenaStore(store.writer)
+    assert await arena.claim_run("r-x", SLOT, "schedule", NOW, ["momentum"])
+    runner, _, _ = await make_runner(store)
+    (run,) = rows(store.path, "SELECT * FROM arena_runs")
+    assert run["status"] == "stopped" and "interrupted" in json.loads(run["errors"])[0]["error"]
+    assert (await runner.run(SLOT)).status == "skipped"  # at most once, even then
+
+
+def test_baselines_are_deterministic() -> None:
+    bars = make_bars("AAPL", drift=0.01, seed=3)
+    led = Ledger.new("arena:x", Decimal(100000))
+    rails = RailsSettings()
+    for kind in ("buy_and_hold", "momentum", "rsi_reversion", "random"):
+        b = BaselineSettings(kind=kind)  # type: ignore[arg-type]
+        a1 = baselines.decide(b, "AAPL", bars, led, Decimal(100000), rails, "k1")
+        a2 = baselines.decide(b, "AAPL", bars, led, Decimal(100000), rails, "k1")
+        assert a1 == a2
+        if a1.action == "BUY":
+            assert a1.quantity and a1.quantity * bars[-1].close <= rails.max_position_size
+    r = BaselineSettings(kind="random", trade_probability=0.5)
+    acts = {
+        baselines.decide(r, "AAPL", bars, led, Decimal(100000), rails, f"slot{i}").action
+        for i in range(30)
+    }
+    assert acts == {"BUY", "HOLD"}
+    assert (
+        baselines.decide(
+            BaselineSettings(kind="momentum"), "AAPL", bars[:5], led, Decimal(1), rails, "k"
+        ).action
+        == "HOLD"
+    )

@@ -163,7 +163,7 @@ def test_span_errors_name_what_is_missing() -> None:
     with pytest.raises(PriceError, match=r"needs 20 trading days of history.*earliest start "
                                          r"these prices allow is 2015-01-30"):
         run_backtest(root, PRICES, BacktestConfig(start=date(2015, 1, 5)))
-    with pytest.raises(PriceError, match=r"symbol ZZZ not in the price data \(it has AAA, BBB"):
+    with pytest.raises(PriceError, match=r"symbol ZZZ is not in the price data \(it has AAA, BBB"):
         run_backtest(compile_root({"elements": [tick("ZZZ")]}), PRICES, BacktestConfig())
     closes = PRICES.closes.copy()
     closes[100, 1] = np.nan

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from arenad.errors import OperationalError
 from arenad.strategies.definition import (
@@ -127,9 +128,10 @@ def parse_var_arg(text: str) -> VariableSpec:
         raise StrategyError([Problem(f"--var {text}", "empty value in the list")])
     try:
         return VariableSpec(name=name, values=vals)
-    except ValueError as e:
-        reason = str(e).splitlines()[-1].strip() if str(e) else "invalid"
-        raise StrategyError([Problem(f"--var {text}", reason)]) from e
+    except ValidationError as e:
+        raise StrategyError(
+            [Problem(f"--var {text}", "; ".join(err["msg"] for err in e.errors()))]
+        ) from e
 
 
 def plan_batch(

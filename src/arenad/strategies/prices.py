@@ -57,7 +57,8 @@ class PriceTable:
         if unknown:
             which = ", ".join(unknown)
             raise PriceError(
-                f"{'symbol' if len(unknown) == 1 else 'symbols'} {which} not in the price data "
+                f"{'symbol' if len(unknown) == 1 else 'symbols'} {which} "
+                f"{'is' if len(unknown) == 1 else 'are'} not in the price data "
                 f"(it has {_listing(self.symbols)})"
             )
         cols = [self.symbols.index(s) for s in symbols]
@@ -108,16 +109,16 @@ def parse_prices_csv(lines: Iterable[str], *, source: str = "prices") -> PriceTa
         raise PriceError(f"{source}:1: {e}") from e
     names = [h.strip() for h in header]
     lowered = [n.lower() for n in names]
+    if "symbol" in lowered or "close" in lowered:
+        for col in ("date", "symbol", "close"):
+            if col not in lowered:
+                raise PriceError(f"{source}:1: long format needs a '{col}' column")
+        return _parse_long(reader, lowered, source)
     if not names or lowered[0] != "date":
         raise PriceError(
             f"{source}:1: the first column must be 'date' (long format: date,symbol,close; "
             f"wide format: date,SPY,QQQ,...), got {names[0] if names else 'nothing'!r}"
         )
-    if "symbol" in lowered or "close" in lowered:
-        if "symbol" not in lowered or "close" not in lowered:
-            missing = "symbol" if "symbol" not in lowered else "close"
-            raise PriceError(f"{source}:1: long format needs a '{missing}' column")
-        return _parse_long(reader, lowered, source)
     return _parse_wide(reader, names, source)
 
 

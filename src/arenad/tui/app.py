@@ -18,6 +18,7 @@ import contextlib
 import random
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -51,7 +52,7 @@ _GONE = (DaemonNotRunning, OSError, TimeoutError, WebSocketException)
 
 
 class ArenadApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "arenad"
     MODES: ClassVar[dict[str, Any]] = {
         "dashboard": DashboardScreen,

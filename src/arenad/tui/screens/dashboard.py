@@ -53,7 +53,7 @@ class DashboardScreen(BaseScreen):
                 note.about(st.equity)
             else:
                 note.say(None)
-                chart.show(st.equity)
+                chart.show(st.equity, now=full)
         if full or "position" in changed:
             note = self.query_one("#positions-note", Notice)
             rows = st.position_rows()

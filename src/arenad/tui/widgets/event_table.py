@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,7 +40,7 @@ class EventTable(DataTable[Any]):
         super().__init__(**kw)
         self.max_rows = max_rows
         self._keys = itertools.count()
-        self._order: list[str] = []
+        self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -49,24 +50,36 @@ class EventTable(DataTable[Any]):
         self.add_column("message")
 
     def show(self, events: Iterable[dict[str, Any]]) -> None:
-        self.clear()
-        self._order.clear()
-        self.append(events)
+        self._rows.clear()
+        self._rows.extend(events)
+        self._rebuild(self.row_count == 0 or self.cursor_row >= self.row_count - 1)
 
     def append(self, events: Iterable[dict[str, Any]]) -> None:
         new = list(events)[-self.max_rows:]
+        if not new:
+            return
         at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
+        if len(self._rows) + len(new) > self.max_rows:
+            # Trimming row by row costs O(rows) per removed row in DataTable; under a burst a
+            # rebuild of the kept rows is much cheaper.
+            self._rows.extend(new)
+            self._rebuild(at_end)
+            return
+        self._rows.extend(new)
         for e in new:
-            key = str(next(self._keys))
-            self._order.append(key)
-            self.add_row(fmt.clock(e.get("ts")), fmt.level(e.get("level")),
-                         str(e.get("category", "")), str(e.get("message", "")), key=key)
-        excess = len(self._order) - self.max_rows
-        if excess > 0:
-            for key in self._order[:excess]:
-                self.remove_row(key)
-            del self._order[:excess]
+            self._add(e)
         self.call_after_refresh(self._settle, at_end)
+
+    def _add(self, e: dict[str, Any]) -> None:
+        self.add_row(fmt.clock(e.get("ts")), fmt.level(e.get("level")),
+                     str(e.get("category", "")), str(e.get("message", "")),
+                     key=str(next(self._keys)))
+
+    def _rebuild(self, follow: bool) -> None:
+        self.clear()
+        for e in self._rows:
+            self._add(e)
+        self.call_after_refresh(self._settle, follow)
 
     def _settle(self, follow: bool) -> None:
         # DataTable (Textual 8) can cache a row rendered before the new cells widened their

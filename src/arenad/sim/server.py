@@ -29,15 +29,20 @@ ALPACA_MODULE = "arenad.sim.alpaca"
 
 
 def _alpaca_builder() -> Any | None:
-    """`build_alpaca_app` from the Alpaca venue, or None while that package does not exist.
-    Any other import failure is a bug and is raised."""
-    try:
-        module = importlib.import_module(ALPACA_MODULE)
-    except ModuleNotFoundError as e:
-        if e.name == ALPACA_MODULE:
-            return None
-        raise
-    return getattr(module, "build_alpaca_app", None)
+    """`build_alpaca_app` from the Alpaca venue (exported by the package or its `app`
+    module), or None while that package does not exist. Any other import failure is a bug
+    and is raised."""
+    for name in (ALPACA_MODULE, ALPACA_MODULE + ".app"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name in (ALPACA_MODULE, ALPACA_MODULE + ".app"):
+                continue
+            raise
+        build = getattr(module, "build_alpaca_app", None)
+        if build is not None:
+            return build
+    return None
 
 
 class SimServer:
@@ -73,7 +78,8 @@ class SimServer:
             self.hyperliquid_port = await self._serve(self._hl_app, s.hyperliquid_port)
             build = _alpaca_builder() if self.with_alpaca else None
             if build is not None:
-                self.alpaca_app = build(s, seed=s.seed, faults=self.alpaca_faults)
+                extra = {} if self.clock is None else {"clock": self.clock}
+                self.alpaca_app = build(s, seed=s.seed, faults=self.alpaca_faults, **extra)
                 self.alpaca_port = await self._serve(self.alpaca_app, s.alpaca_port)
             elif self.with_alpaca:
                 log.warning(

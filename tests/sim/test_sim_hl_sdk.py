@@ -283,3 +283,38 @@ async def test_sdk_websocket_receives_user_fills_and_all_mids(sim_server: SimSer
     assert "isSnapshot" not in live["data"] and live["data"]["fills"]
     assert all(f["coin"] in mids["data"]["mids"] for f in live["data"]["fills"])
     assert set(mids["data"]["mids"]) >= {"BTC", "ETH"}
+
+
+async def test_the_daemons_exchange_client_places_and_cancels_by_cloid(quiet: SimServer) -> None:
+    """arenad's own /exchange client (Decimal wires, SDK signing, is_mainnet=False) against the
+    simulator: an order is accepted, found by cloid, and canceled by cloid."""
+    from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
+    from arenad.venues.hyperliquid.info import HyperliquidInfo
+
+    a = wallet(KEY_A)
+    ex = HyperliquidExchange(quiet.hyperliquid_url, a, is_mainnet=False)
+    info = HyperliquidInfo(quiet.hyperliquid_url)
+    try:
+        sim = quiet.hyperliquid
+        px = Decimal(round(sim.market.mid("BTC") * Decimal("0.95")))
+        cloid = "0x" + "0f" * 16
+        intent = OrderIntent(
+            asset=0,
+            is_buy=True,
+            price=px,
+            size=Decimal("0.001"),
+            reduce_only=False,
+            cloid=cloid,
+            tif="Gtc",
+        )
+        now = sim.now_ms()
+        placed = await ex.place([intent], now)
+        assert placed["response"]["data"]["statuses"][0]["resting"]["cloid"] == cloid
+        status = await info.order_status(a.address, cloid)
+        assert status["order"]["status"] == "open"
+        canceled = await ex.cancel_by_cloid(0, cloid, now + 1)
+        assert canceled["response"]["data"]["statuses"] == ["success"]
+        assert (await info.order_status(a.address, cloid))["order"]["status"] == "canceled"
+    finally:
+        await ex.close()
+        await info.close()

@@ -353,3 +353,18 @@ def _rows(app: ArenadApp, selector: str) -> int:
 @pytest.fixture(autouse=True)
 def _no_real_sleep_needed() -> None:
     """Marker: nothing here sleeps to win a race; waits poll ``wait_until`` with deadlines."""
+
+
+async def test_ticks_mark_a_silent_daemon_stale_and_reload_query_screens() -> None:
+    d = FakeDaemon()
+    clock = FakeClock()
+    app = create_app(d.factory, clock=clock, refresh_s=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: len(d.commands("fade.bots")) == 1)
+        clock.advance(6)  # no status for 6 s on the daemon's side of the clock
+        await wait_until(pilot, lambda: "stale" in header(app), what="stale mark")
+        await wait_until(pilot, lambda: len(d.commands("fade.bots")) >= 2, what="periodic reload")
+        d.push("status", {**d.status})
+        await wait_until(pilot, lambda: "● connected" in header(app))

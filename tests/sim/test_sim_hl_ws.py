@@ -164,7 +164,7 @@ async def test_at_most_ten_users_per_connection(quiet: SimServer) -> None:
 
 
 async def test_idle_connection_is_closed_and_pings_keep_it_open(sim_factory: Any) -> None:
-    server: SimServer = await sim_factory(bots_enabled=False, ws_idle_timeout_s=0.4)
+    server: SimServer = await sim_factory(bots_enabled=False, ws_idle_timeout_s=0.6)
     async with (
         connect(server.hyperliquid_ws_url) as idle,
         connect(server.hyperliquid_ws_url) as chatty,
@@ -172,7 +172,7 @@ async def test_idle_connection_is_closed_and_pings_keep_it_open(sim_factory: Any
         loop = asyncio.get_running_loop()
         start = loop.time()
         closed = asyncio.create_task(idle.wait_closed())
-        while loop.time() - start < 1.2:
+        while loop.time() - start < 1.5:
             await chatty.send(json.dumps({"method": "ping"}))
             await recv(chatty, "pong")
             await asyncio.sleep(0.1)

@@ -15,6 +15,11 @@ A child's trailing statistics are those of the child *as it is weighted on that 
 date*, held at constant weights over the window (for a ticker: just its own returns). That
 makes ``select_top`` over groups well defined without a second simulation.
 
+Products go through ``np.einsum`` (its own single-threaded loops) rather than ``@`` (BLAS):
+BLAS threads in each sweep worker fought each other on a 2-core machine (2 workers scaled
+1.05x with BLAS, 1.6x without; BENCHMARKS.md), and results no longer depend on which BLAS a
+machine has.
+
 Fees and slippage are charged on traded value, in basis points; the trade is sized from the
 equity after the charge (one-step approximation of the exact fixed point, off by c² of
 turnover). With zero costs no value is created or lost at a rebalance — tested.
@@ -290,8 +295,11 @@ def _window_stat(
     out = np.empty((kids.shape[1], kids.shape[0]))
     for c in range(kids.shape[0]):
         w = kids[c]
-        if np.all(w == w[0]):  # constant weights (a ticker, a static group): one series
-            win = (ctx.rets @ w[0])[idx]
+        nonzero = np.flatnonzero(w[0])
+        if len(nonzero) == 1 and np.all(w[:, nonzero[0]] == 1.0):  # a ticker: its own column
+            win = ctx.rets[idx, nonzero[0]]
+        elif np.all(w == w[0]):  # constant weights (a static group): one series
+            win = np.einsum("tn,n->t", ctx.rets, w[0])[idx]
         else:
             win = np.empty(idx.shape)
             for s in range(0, len(idx), _CHUNK):
@@ -352,7 +360,7 @@ def simulate(
         if k:
             turnover += traded / (2.0 * (value + cost))
         shares = target / p
-        equity[t : bounds[k + 1]] = prices_bt[t : bounds[k + 1]] @ shares
+        equity[t : bounds[k + 1]] = np.einsum("tn,n->t", prices_bt[t : bounds[k + 1]], shares)
 
     bench_sym = config.benchmark if with_benchmark else None
     bench_eq = None

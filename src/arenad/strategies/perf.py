@@ -70,7 +70,8 @@ def alpha_beta(
     var_b = float(np.var(b, ddof=1))
     if var_b == 0:
         return None, None
-    beta = float(np.cov(r, b, ddof=1)[0, 1]) / var_b
+    cov = float(np.sum((r - r.mean()) * (b - b.mean()))) / (len(r) - 1)
+    beta = cov / var_b
     alpha = (1.0 + float(np.mean(r - beta * b))) ** periods - 1.0
     return _finite(alpha), _finite(beta)
 
@@ -106,7 +107,8 @@ def summarize(
         alpha, beta = alpha_beta(r, br, periods)
         corr = None
         if len(r) >= 2 and np.std(r) > 0 and np.std(br) > 0:
-            corr = _finite(float(np.corrcoef(r, br)[0, 1]))
+            dr, db = r - r.mean(), br - br.mean()
+            corr = _finite(float(np.sum(dr * db) / np.sqrt(np.sum(dr * dr) * np.sum(db * db))))
         out |= {
             "benchmark_total_return": _finite(b_total),
             "benchmark_cagr": cagr(b_total + 1.0, len(br), periods),

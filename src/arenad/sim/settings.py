@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from arenad.config.section import Section
+from arenad.sim.alpaca.settings import AlpacaSimSettings
 
 DEFAULT_BOT_NAMES: tuple[str, ...] = (
     "gpt-5",
@@ -135,6 +136,8 @@ class SimSettings(Section):
     """Replay of recorded Alpha Arena trades."""
     faults: FaultSettings = FaultSettings()
     """Fault injection at start-up."""
+    alpaca: AlpacaSimSettings = AlpacaSimSettings()
+    """The simulated Alpaca venue: listed symbols, margin, rate limit, stream limits."""
 
     @field_validator("host")
     @classmethod

@@ -122,6 +122,9 @@ class Order:
     triggered: bool = False
     reserved_price: Decimal = ZERO
     """Price per share held against buying power while the order is open."""
+    accepted_wire: dict[str, Any] | None = None
+    """The order as `POST /v2/orders` answers: accepted or routed, not yet executed (the
+    fill follows on the stream and in later GETs, as on the real venue)."""
 
     @property
     def is_open(self) -> bool:
@@ -476,10 +479,12 @@ class Broker:
         for leg in order.legs:
             acct.orders[leg.id] = leg
             acct.by_client_id[leg.client_order_id] = leg
-        if self.market_open(now):
-            self._route(acct, order, now)
-        else:
+        routed = self.market_open(now) and self._route(acct, order, now)
+        if not self.market_open(now):
             self._emit(acct, "accepted", order, now)
+        order.accepted_wire = order.wire()
+        if routed:
+            self._match(acct, order, now, fresh=True)
         return order
 
     def _parse(self, acct: Account, body: dict[str, Any], now: datetime) -> Order:
@@ -727,10 +732,10 @@ class Broker:
         for fn in self._listeners:
             fn(ev)
 
-    def _route(self, acct: Account, order: Order, now: datetime) -> None:
-        """accepted -> new (or rejected if it no longer fits the account)."""
+    def _route(self, acct: Account, order: Order, now: datetime) -> bool:
+        """accepted -> new, True; or rejected if it no longer fits the account, False."""
         if order.status != "accepted":
-            return
+            return False
         if order.qty is not None and self._adds_exposure(acct, order):
             price = self._estimate(order, now)
             cost = (order.remaining or ZERO) * price
@@ -741,11 +746,11 @@ class Broker:
                     leg.status = "canceled"
                     leg.canceled_at = now
                 self._emit(acct, "rejected", order, now)
-                return
+                return False
             order.reserved_price = price
         order.status = "new"
         self._emit(acct, "new", order, now)
-        self._match(acct, order, now, fresh=True)
+        return True
 
     def cancel(self, acct: Account, order: Order, now: datetime) -> None:
         if not order.is_open or order.status == "pending_cancel":
@@ -779,7 +784,8 @@ class Broker:
                 if not is_open:
                     continue
                 if order.status == "accepted":
-                    self._route(acct, order, now)
+                    if self._route(acct, order, now):
+                        self._match(acct, order, now, fresh=True)
                 elif order.status in ("new", "partially_filled"):
                     self._match(acct, order, now, fresh=False)
         if not is_open:

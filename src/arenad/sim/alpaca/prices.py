@@ -27,7 +27,7 @@ import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -202,22 +202,44 @@ class PriceModel:
 
     def minute_bar(self, symbol: str, t: datetime) -> MinuteBar:
         """The bar of the minute starting at ``t`` (a whole UTC minute)."""
-        day, minute, _ = self._locate(t)
-        marks, exc, vols = self._day(symbol, day)
-        o, c = float(marks[minute]), float(marks[minute + 1])
-        h = max(o, c) * (1 + float(exc[0, minute]))
-        low = min(o, c) * (1 - float(exc[1, minute]))
-        v = int(vols[minute])
-        vw = (o + h + low + c) / 4
+        return self.range_bar(symbol, t, t + timedelta(minutes=1), t)
+
+    def range_bar(self, symbol: str, t0: datetime, t1: datetime, stamp: datetime) -> MinuteBar:
+        """One bar over the whole minutes [t0, t1), stamped ``stamp`` (vectorized: a daily bar
+        costs a few array slices, not 390 minute bars)."""
+        d0, m0, _ = self._locate(t0)
+        d1, m1, _ = self._locate(t1)
+        if (d1, m1) <= (d0, m0):
+            raise ValueError("empty bar range")
+        o = c = 0.0
+        hi, lo = -math.inf, math.inf
+        volume = 0
+        weighted = 0.0
+        day, minute = d0, m0
+        while (day, minute) < (d1, m1):
+            stop = m1 if day == d1 else MINUTES
+            marks, exc, vols = self._day(symbol, day)
+            opens, closes = marks[minute:stop], marks[minute + 1 : stop + 1]
+            highs = np.maximum(opens, closes) * (1 + exc[0, minute:stop])
+            lows = np.minimum(opens, closes) * (1 - exc[1, minute:stop])
+            v = vols[minute:stop]
+            if volume == 0:
+                o = float(opens[0])
+            c = float(closes[-1])
+            hi = max(hi, float(highs.max()))
+            lo = min(lo, float(lows.min()))
+            volume += int(v.sum())
+            weighted += float((((opens + highs + lows + closes) / 4) * v).sum())
+            day, minute = day + 1, 0
         return MinuteBar(
-            t=t,
+            t=stamp,
             o=cents(o),
-            h=cents_up(h),
-            l=cents_down(low),
+            h=cents_up(hi),
+            l=cents_down(lo),
             c=cents(c),
-            v=v,
-            n=max(1, v // 90),
-            vw=round(vw, 4),
+            v=volume,
+            n=max(1, volume // 90),
+            vw=round(weighted / volume, 4),
         )
 
 

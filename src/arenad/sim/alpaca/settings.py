@@ -59,7 +59,10 @@ class AlpacaSimSettings(Section):
 
         bad = [s for s in value if not valid_symbol(s)]
         if bad:
-            raise ValueError(f"not a US stock ticker (A-Z, '.', 1-10 chars): {', '.join(bad)}")
+            raise ValueError(
+                "not a US stock ticker (1-6 capital letters, optional .CLASS suffix): "
+                + ", ".join(bad)
+            )
         if len(set(value)) != len(value):
             raise ValueError("symbols must be unique")
         if not value:

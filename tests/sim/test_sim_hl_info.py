@@ -158,6 +158,10 @@ async def test_user_state_fills_and_orders_shapes(quiet: SimServer) -> None:
     assert all({"tid", "feeToken"} <= f.keys() for f in fills)
     assert [f["coin"] for f in fills][-1] == "ETH"  # newest first
     assert {f["dir"] for f in fills} == {"Open Long", "Open Short"}
+    # Numbers are written as mainnet writes them: "0.0", "45986.0", never "0" or "45986".
+    numbers = ("px", "sz", "startPosition", "closedPnl", "fee")
+    for fill in recorded("userFills") + fills:
+        assert all("." in fill[k] for k in numbers), fill
 
     orders = (await post(quiet, {"type": "openOrders", "user": USER})).json()
     assert_same_shape(recorded("openOrders"), orders)
@@ -168,7 +172,7 @@ async def test_unknown_user_is_empty_not_an_error(quiet: SimServer) -> None:
     other = "0x" + "cd" * 20
     assert (await post(quiet, {"type": "userFills", "user": other})).json() == []
     state = (await post(quiet, {"type": "clearinghouseState", "user": other})).json()
-    assert state["assetPositions"] == [] and state["marginSummary"]["accountValue"] == "0"
+    assert state["assetPositions"] == [] and state["marginSummary"]["accountValue"] == "0.0"
     status = (await post(quiet, {"type": "orderStatus", "user": other, "oid": 1})).json()
     assert status == {"status": "unknownOid"}
 

@@ -210,8 +210,8 @@ async def test_lot_size_and_reduce_only_close(quiet: SimServer) -> None:
 
     half_lot, opened, closed = await asyncio.to_thread(calls)
     assert half_lot["response"]["data"]["statuses"] == [{"error": "Order has invalid size."}]
-    assert opened["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "200"
-    assert closed["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "200"
+    assert opened["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "200.0"
+    assert closed["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "200.0"
     fills = quiet.hyperliquid.house.user_fills(a.address)
     assert [f["dir"] for f in fills] == ["Close Long", "Open Long"]
     assert Decimal(fills[0]["closedPnl"]) != 0 or fills[0]["px"] == fills[1]["px"]

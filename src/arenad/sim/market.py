@@ -120,15 +120,15 @@ def round_size(sz: Decimal, sz_decimals: int) -> Decimal:
 
 
 def wire(x: Decimal) -> str:
-    """Hyperliquid's number strings: plain notation, no trailing zeros, at least one digit
-    after a point only where mainnet writes one ("30135.0" for an integer mid)."""
+    """Hyperliquid's number strings in responses: plain notation, no trailing zeros, but an
+    integral value keeps one decimal ("45986.0", "0.0"), as mainnet writes them."""
     s = format(x.normalize(), "f")
-    return "0" if s in ("-0", "") else s
-
-
-def wire_px(x: Decimal) -> str:
-    s = wire(x)
+    if s in ("-0", "", "0"):
+        return "0.0"
     return s if "." in s else s + ".0"
+
+
+wire_px = wire
 
 
 # --- the book -------------------------------------------------------------------------------

@@ -64,16 +64,23 @@ def _render_exc(
     return structlog.processors.format_exc_info(_logger, _name, event_dict)
 
 
+_stream: TextIO | None = None
+
+
 def configure_logging(
     fmt: str = "auto",
     level: str = "info",
     redactor: Redactor | None = None,
     stream: TextIO | None = None,
 ) -> Redactor:
+    """(Re)configure logging. Without ``stream`` the previous stream is kept, so a config reload
+    that changes the level never sends logs back to a terminal a TUI owns."""
+    global _stream
     redactor = redactor or Redactor()
+    stream = stream or _stream or sys.stderr
+    _stream = stream
     if fmt == "auto":
-        fmt = "json" if os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty() else "console"
-    stream = stream or sys.stderr
+        fmt = "json" if os.environ.get("JOURNAL_STREAM") or not stream.isatty() else "console"
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(default=str, sort_keys=False)

@@ -197,3 +197,31 @@ def test_online_backup_while_running(daemon_proc) -> None:  # type: ignore[no-un
     )
     assert d.cli("db", "backup", str(dest)).returncode == 2  # never overwrites
     assert d.cli("db", "analyze").returncode == 0
+
+
+def test_frozen_subscriber_does_not_delay_shutdown(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    """A TUI suspended with ctrl-z never answers the closing handshake."""
+    d = daemon_proc()
+    d.start()
+    client = subprocess.Popen(
+        [sys.executable, "-c",
+         "import asyncio, json, sys\n"
+         "from websockets.asyncio.client import unix_connect\n"
+         "async def main():\n"
+         f"    async with unix_connect({str(d.socket_path)!r}) as ws:\n"
+         "        await ws.send(json.dumps({'id': 1, 'cmd': 'subscribe'}))\n"
+         "        await ws.recv()\n"
+         "        print('subscribed', flush=True)\n"
+         "        await asyncio.sleep(3600)\n"
+         "asyncio.run(main())\n"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert client.stdout is not None and client.stdout.readline().strip() == "subscribed"
+        client.send_signal(signal.SIGSTOP)
+        t0 = time.monotonic()
+        assert d.stop(signal.SIGTERM, timeout=15) == 0
+        assert time.monotonic() - t0 < 5
+    finally:
+        client.kill()
+        client.wait(10)

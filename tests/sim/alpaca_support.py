@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from arenad.clock import Clock, FakeClock
 from arenad.sim.alpaca import AlpacaSim, build_alpaca_app
@@ -81,7 +82,7 @@ async def rest(
     *,
     headers: dict[str, str] | None = None,
     **kw: Any,
-) -> tuple[int, Any, dict[str, str]]:
+) -> tuple[int, Any, CIMultiDict[str]]:
     async with (
         aiohttp.ClientSession() as http,
         http.request(
@@ -89,4 +90,4 @@ async def rest(
         ) as resp,
     ):
         body = await resp.json(content_type=None) if await resp.read() else None
-        return resp.status, body, dict(resp.headers)
+        return resp.status, body, CIMultiDict(resp.headers)

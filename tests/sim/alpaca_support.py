@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -91,3 +92,26 @@ async def rest(
     ):
         body = await resp.json(content_type=None) if await resp.read() else None
         return resp.status, body, CIMultiDict(resp.headers)
+
+
+@asynccontextmanager
+async def ws_client(
+    url: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
+        yield ws
+
+
+async def recv(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
+    return await asyncio.wait_for(ws.receive(), 5)
+
+
+async def recv_json(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    msg = await recv(ws)
+    assert msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY), msg
+    return json.loads(msg.data)
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse) -> bool:
+    msg = await recv(ws)
+    return msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

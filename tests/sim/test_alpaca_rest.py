@@ -138,8 +138,7 @@ async def test_resting_limit_fills_when_the_ask_reaches_it() -> None:
         assert (status, order["status"], order["filled_qty"]) == (200, "new", "0")
         steps = 0
         while venue.sim.broker.accounts["PKTEST1"].orders[order["id"]].status != "filled":
-            venue.fake.advance(30)
-            venue.sim.tick()
+            venue.sim.step(30)
             steps += 1
             assert steps <= 120
         _, filled, _ = await rest(venue, "GET", f"/v2/orders/{order['id']}")
@@ -160,11 +159,9 @@ async def test_stop_order_triggers_on_the_last_price() -> None:
                 "time_in_force": "gtc"}  # fmt: skip
         _, order, _ = await rest(venue, "POST", "/v2/orders", json=body)
         for _ in range(lasts.index(stop)):
-            venue.fake.advance(30)
-            venue.sim.tick()
+            venue.sim.step(30)
         assert venue.sim.broker.accounts["PKTEST1"].orders[order["id"]].status == "new"
-        venue.fake.advance(30)
-        venue.sim.tick()
+        venue.sim.step(30)
         _, done, _ = await rest(venue, "GET", f"/v2/orders/{order['id']}")
         _, positions, _ = await rest(venue, "GET", "/v2/positions")
     assert done["status"] == "filled"
@@ -187,8 +184,7 @@ async def test_bracket_take_profit_fills_and_cancels_the_stop_leg() -> None:
         take, stop = order["legs"]
         assert (take["type"], stop["type"], take["side"]) == ("limit", "stop", "sell")
         for _ in range(bids.index(target) + 1):
-            venue.fake.advance(30)
-            venue.sim.tick()
+            venue.sim.step(30)
         _, parent, _ = await rest(venue, "GET", f"/v2/orders/{order['id']}?nested=true")
         _, positions, _ = await rest(venue, "GET", "/v2/positions")
     assert parent["status"] == "filled"
@@ -203,10 +199,8 @@ async def test_large_orders_fill_in_parts() -> None:
     async with alpaca_venue(max_fill_qty="100") as venue:
         _, order, _ = await rest(venue, "POST", "/v2/orders", json=market("SPY", "250"))
         assert venue.sim.broker.accounts["PKTEST1"].orders[order["id"]].filled_qty == 100
-        venue.fake.advance(1)
-        venue.sim.tick()
-        venue.fake.advance(1)
-        venue.sim.tick()
+        venue.sim.step(1)
+        venue.sim.step(1)
         _, done, _ = await rest(venue, "GET", f"/v2/orders/{order['id']}")
     assert done["status"] == "filled" and done["filled_qty"] == "250"
     assert events(venue, order["id"]) == ["new", "partial_fill", "partial_fill", "fill"]

@@ -207,8 +207,7 @@ async def test_stock_data_stream_receives_bars_over_msgpack() -> None:
             )
             conn = next(iter(venue.sim.data_conns))
             assert conn.use_msgpack  # alpaca-py asked for msgpack
-            venue.fake.advance(60)
-            await venue.step(0)
+            await venue.step(60)
             await asyncio.wait_for(got.wait(), 10)
         finally:
             task.cancel()

@@ -187,6 +187,8 @@ class AlpacaSim:
                 self._deliver(conn, message)
 
     def _deliver(self, conn: StreamConn, message: Any) -> None:
+        if self.faults.is_paused(conn.stream):
+            return  # lost, as in a stall (the writer also drops what was queued before)
         if not conn.put(message, data=True):
             self.slow_clients += 1
             if conn.stream == DATA_STREAM:

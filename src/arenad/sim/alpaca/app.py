@@ -271,7 +271,7 @@ class AlpacaSim:
             last_end = minutes[-1] + timedelta(minutes=1)
             sess = calendar.session(calendar.ny_date(minutes[-1]), always_open=self.always_open)
             if sess is not None:
-                stamp = bars_mod._stamp(minutes[-1], bars_mod.TimeFrame(1, "Day"))[0]
+                stamp = bars_mod.bucket_of(minutes[-1], bars_mod.TimeFrame(1, "Day"))[0]
                 for sym in {s for c in conns for s in self._symbols(c, "dailyBars")}:
                     b = self.prices.range_bar(sym, sess[0], last_end, stamp)
                     daily[sym] = {"T": "d", "S": sym, **_bar_fields(b)}
@@ -619,7 +619,7 @@ def build_alpaca_app(
         for sym in requested_symbols(request):
             found = next(
                 iter(
-                    bars_mod._bars(
+                    bars_mod.bars_of(
                         sim.prices,
                         sym,
                         bars_mod.TimeFrame(1, "Min"),

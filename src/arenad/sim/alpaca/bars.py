@@ -101,7 +101,7 @@ def _open_intervals(
         d += timedelta(days=1)
 
 
-def _stamp(t: datetime, tf: TimeFrame) -> tuple[datetime, datetime]:
+def bucket_of(t: datetime, tf: TimeFrame) -> tuple[datetime, datetime]:
     """(bucket start, bucket end) of the bucket holding ``t``."""
     if tf.unit in ("Min", "Hour"):
         size = tf.amount * (60 if tf.unit == "Hour" else 1)
@@ -145,7 +145,7 @@ def iter_bars(
     for a, b in _open_intervals(first, end, always_open):
         t = a
         while t < b:
-            b0, b1 = _stamp(t, tf)
+            b0, b1 = bucket_of(t, tf)
             seg_end = min(b1, b)
             bar = model.range_bar(symbol, t, seg_end, b0)
             if pending is not None and pending.t == b0:
@@ -194,7 +194,7 @@ def page(
     for sym in symbols:
         if at is not None and sym < at[0]:
             continue
-        bars = _bars(model, sym, tf, start, end, descending, always_open)
+        bars = bars_of(model, sym, tf, start, end, descending, always_open)
         for bar in bars:
             before_token = (
                 at is not None and sym == at[0] and (bar.t > at[1] if descending else bar.t < at[1])
@@ -208,7 +208,7 @@ def page(
     return out, None
 
 
-def _bars(
+def bars_of(
     model: PriceModel,
     symbol: str,
     tf: TimeFrame,

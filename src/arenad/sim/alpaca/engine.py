@@ -273,6 +273,7 @@ class Broker:
         self.fills = 0
         self._rng = random.Random(f"alpaca:{seed}")
         self._listeners: list[Callable[[TradeEvent], None]] = []
+        self._equity_mark: datetime | None = None
 
     # --- accounts -----------------------------------------------------------------------
 
@@ -498,12 +499,12 @@ class Broker:
         if side not in ("buy", "sell"):
             raise invalid("side must be buy or sell" if side else "side is required")
         otype = body.get("type", body.get("order_type"))
-        if otype not in ORDER_TYPES:
+        if not isinstance(otype, str) or otype not in ORDER_TYPES:
             raise invalid(f"invalid order type: {otype!r}" if otype else "type is required")
         if otype == "trailing_stop":
             raise invalid("trailing_stop orders are not supported by the simulator")
         tif = body.get("time_in_force")
-        if tif not in TIME_IN_FORCE:
+        if not isinstance(tif, str) or tif not in TIME_IN_FORCE:
             raise invalid(f"invalid time_in_force: {tif!r}" if tif else "time_in_force is required")
         if tif in ("opg", "cls"):
             raise invalid(f"time_in_force {tif} is not supported by the simulator")
@@ -774,8 +775,28 @@ class Broker:
             order.expired_at = now
         self._emit(acct, event, order, now)
 
+    def _mark_last_equity(self, now: datetime) -> None:
+        """After each session close, `last_equity` becomes the equity at that close."""
+        d = calendar.ny_date(now)
+        for _ in range(15):
+            s = calendar.session(d, always_open=self.always_open)
+            if s is not None and s[1] <= now:
+                close = s[1]
+                break
+            d -= timedelta(days=1)
+        else:
+            return  # pragma: no cover - there is always a session within 15 days
+        if self._equity_mark is not None and close <= self._equity_mark:
+            return
+        at = close - timedelta(seconds=1)
+        for acct in self.accounts.values():
+            if acct.created_at < close:
+                acct.last_equity = self.equity(acct, at)
+        self._equity_mark = close
+
     def process(self, now: datetime) -> None:
         """Route, trigger, fill and expire resting orders of every account at ``now``."""
+        self._mark_last_equity(now)
         is_open = self.market_open(now)
         for acct in self.accounts.values():
             for order in list(acct.orders.values()):

@@ -116,8 +116,11 @@ class ArenaRunner:
         self.executor = executor
         self.clock = clock or SystemClock()
         self.calendar = calendar or NyseCalendar()
-        self._own_http = http is None
-        self.http = http or httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        # One connection pool per model unless one is given: httpcore's pool scans all its
+        # connections on every request, so one shared pool of 50 connections costs more CPU
+        # than the calls themselves (see BENCHMARKS.md, arena run).
+        self.http = http
+        self._pools: dict[str, httpx.AsyncClient] = {}
         self.trading_state = trading_state
         self.stats = stats
         self.publish = publish
@@ -140,8 +143,9 @@ class ArenaRunner:
             log.warning("arena runs interrupted by a restart marked stopped", runs=stopped)
 
     async def close(self) -> None:
-        if self._own_http:
-            await self.http.aclose()
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
 
     def update_settings(self, settings: ArenaSettings) -> None:
         """Apply a reloaded `[arena]` (clients are rebuilt; ledgers of new models created at
@@ -152,7 +156,13 @@ class ArenaRunner:
     def _client(self, m: ArenaModelSettings) -> LLMClient:
         c = self._clients.get(m.id)
         if c is None:
-            c = make_client(m, self.settings, self.http, clock=self.clock, environ=self.environ)
+            http = self.http
+            if http is None:
+                http = self._pools.get(m.id)
+                if http is None:
+                    limits = httpx.Limits(max_connections=m.max_concurrency + 1)
+                    http = self._pools[m.id] = httpx.AsyncClient(limits=limits)
+            c = make_client(m, self.settings, http, clock=self.clock, environ=self.environ)
             self._clients[m.id] = c
         return c
 
@@ -171,7 +181,7 @@ class ArenaRunner:
     async def run(
         self, slot: Slot, trigger: Trigger = "schedule", run_id: str | None = None
     ) -> RunSummary:
-        run_id = run_id or (slot.run_id + ("-m" if trigger == "operator" else ""))
+        run_id = run_id or slot.run_id
         models = self.settings.enabled_models()
         t0 = self.clock.monotonic()
         if self._run_lock.locked():

@@ -38,6 +38,10 @@ class Slot:
 
     @property
     def run_id(self) -> str:
+        """Readable and as unique as the key: scheduled slots are per minute, an operator's
+        run-now per second."""
+        if self.key.startswith("manual:"):
+            return "r-" + self.at.astimezone(UTC).strftime("%Y%m%d-%H%M%S") + "-m"
         return "r-" + self.at.astimezone(UTC).strftime("%Y%m%d-%H%M")
 
 

@@ -216,3 +216,46 @@ def test_readme_commands_as_a_user_runs_them() -> None:
                            text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         assert "total_return" in r.stdout or "best" in r.stdout
+
+
+@pytest.mark.slow
+def test_daemon_trades_an_activated_strategy_on_the_simulator(
+    daemon_proc: Any, sim_thread: Any
+) -> None:
+    from conftest import MINIMAL_CONFIG, wait_for
+
+    d = daemon_proc(MINIMAL_CONFIG + (
+        "\n[strategies]\n"
+        f'alpaca_trading_url = "{sim_thread.alpaca_url}"\n'
+        f'alpaca_data_url = "{sim_thread.alpaca_url}"\n'
+        "check_interval_s = 1.0\n"
+    ))
+    # Save the strategy into the daemon's database, then start the daemon and activate it.
+    r = d.cli("backtest", str(SIXTY), "--prices", str(PRICES), "--save", "--json")
+    assert r.returncode == 0, r.stderr
+    sid = json.loads(r.stdout)["saved"]["strategy_id"]
+    d.start()
+    r = d.cli("strategies", "activate", str(sid), "--capital", "10000", "--at", "00:00")
+    assert r.returncode == 0, r.stderr
+    assert "book strategy:" in r.stdout
+    r = d.cli("strategies", "activate", "999", "--capital", "10")
+    assert r.returncode == 2 and "no strategy 999" in r.stderr
+
+    def filled() -> list[Any]:
+        conn = sqlite3.connect(d.db_path)
+        try:
+            rows = conn.execute("SELECT symbol, status FROM execution_orders").fetchall()
+            snaps = conn.execute("SELECT equity FROM active_strategy_snapshots").fetchall()
+        finally:
+            conn.close()
+        return rows if len(rows) == 2 and {s for _, s in rows} == {"filled"} and snaps else []
+
+    rows = wait_for(filled, timeout=60, what="both orders filled and a snapshot")
+    assert sorted(s for s, _ in rows) == ["SPY", "TLT"]
+    listed = d.cli("strategies", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (entry,) = json.loads(listed.stdout)
+    assert entry["status"] == "active" and entry["last_snapshot"]["equity"]
+    st = d.status()
+    assert st["tasks"]["strategies-rebalancer"]["state"] == "running"
+    assert st["last_order_time"] is not None

@@ -80,6 +80,33 @@ def register(sub: Sub) -> None:
     b.add_argument("--workers", type=_count, metavar="N", help="worker processes")
     b.set_defaults(func=_batch)
 
+    a = sub.add_parser("strategies", help="active strategies in the running daemon",
+                       description="Trade saved strategies on Alpaca through the daemon.")
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument("--config", help="config.toml (finds the daemon's socket)")
+    client.add_argument("--socket", help="control socket path (overrides the config)")
+    asub = a.add_subparsers(dest="action", metavar="ACTION")
+    asub.required = True
+    ls = asub.add_parser("list", parents=[client],
+                         help="active strategies and their latest snapshot")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=_active_list)
+    act = asub.add_parser("activate", parents=[client],
+                          help="trade a saved strategy (id from --save)")
+    act.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
+    act.add_argument("--capital", type=_positive, required=True, metavar="N",
+                     help="capital allotted to it (its own ledger on the account)")
+    act.add_argument("--mode", choices=("paper", "live"), default="paper")
+    act.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
+    act.add_argument("--at", metavar="HH:MM", help="New York time of day to rebalance at")
+    act.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="value of a $variable in the strategy (repeatable)")
+    act.set_defaults(func=_active_activate)
+    for status, verb in (("paused", "pause"), ("active", "resume"), ("stopped", "stop")):
+        sp = asub.add_parser(verb, parents=[client], help=f"{verb} an active strategy")
+        sp.add_argument("id", type=_count, metavar="ACTIVE_ID")
+        sp.set_defaults(func=_active_status, status=status)
+
 
 # --- argument types ---------------------------------------------------------------------
 
@@ -458,3 +485,65 @@ def _print_batch(
 
 def _vars(a: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in a.items())
+
+
+# --- active strategies (through the daemon) ---------------------------------------------
+
+
+def _active_list(args: argparse.Namespace) -> int:
+    from arenad.daemon.cli import _client_call
+
+    async def fn(c: Any) -> None:
+        rows = await c.request("strategies.active")
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            print("no active strategies (activate one: arenad strategies activate ID "
+                  "--capital N)")
+        for r in rows:
+            snap = r["last_snapshot"] or {}
+            print(f"{r['id']:>3}  {r['name']:<30} {r['mode']:<5} {r['status']:<7} "
+                  f"{r['rebalance_frequency']} at {r['rebalance_time']}  capital "
+                  f"{r['initial_capital']} -> {snap.get('equity', '-')} "
+                  f"({snap.get('date', 'no snapshot yet')})")
+
+    return int(_client_call(args, fn))
+
+
+def _active_activate(args: argparse.Namespace) -> int:
+    from arenad.daemon.cli import _client_call
+
+    variables: dict[str, str] = {}
+    for text in args.var:
+        try:
+            spec = parse_var_arg(text)
+        except StrategyError as e:
+            print(f"arenad strategies: {e}", file=sys.stderr)
+            return 2
+        if len(spec.values) != 1:
+            print(f"arenad strategies: --var {text}: one value per variable", file=sys.stderr)
+            return 2
+        variables[spec.name] = spec.values[0]
+    req: dict[str, Any] = {"strategy_id": args.strategy_id, "capital": str(args.capital),
+                           "mode": args.mode, "variables": variables}
+    if args.rebalance:
+        req["rebalance"] = args.rebalance
+    if args.at:
+        req["at"] = args.at
+
+    async def fn(c: Any) -> None:
+        r = await c.request("strategies.activate", **req)
+        print(f"active strategy {r['active_strategy_id']} (book {r['book_id']})")
+
+    return int(_client_call(args, fn))
+
+
+def _active_status(args: argparse.Namespace) -> int:
+    from arenad.daemon.cli import _client_call
+
+    async def fn(c: Any) -> None:
+        r = await c.request("strategies.set_status", id=args.id, status=args.status)
+        print(f"active strategy {r['id']}: {r['status']}")
+
+    return int(_client_call(args, fn))

@@ -393,3 +393,25 @@ def run_backtest(root: Root, prices: PriceTable, config: BacktestConfig) -> Back
     if config.benchmark is not None:
         prices.index_of(config.benchmark)
     return simulate(root, prices, span, config)
+
+
+def latest_weights(root: Root, prices: PriceTable) -> dict[str, float]:
+    """The tree's target weights if it rebalanced at the last row of ``prices`` (the live
+    rebalancer's question); the last ``lookback + 1`` rows must have every close."""
+    symbols = root.symbols()
+    table = prices.select(symbols)
+    need = root.lookback() + 1
+    if len(table.dates) < need:
+        raise PriceError(
+            f"the strategy needs {need} daily closes, the venue returned {len(table.dates)}"
+        )
+    closes = table.closes[-need:]
+    if np.isnan(closes).any():
+        r, c = np.argwhere(np.isnan(closes))[0]
+        raise PriceError(
+            f"{table.symbols[c]} has no close on {table.dates[len(table.dates) - need + r]}"
+        )
+    rets = np.zeros_like(closes)
+    rets[1:] = closes[1:] / closes[:-1] - 1.0
+    w = target_weights(root, rets, np.array([need - 1], dtype=np.int64), symbols)[0]
+    return {s: float(x) for s, x in zip(symbols, w, strict=True) if x > 0}

@@ -1,0 +1,257 @@
+"""The active-strategy rebalancer against the simulator's Alpaca venue (real HTTP on loopback,
+the project's AlpacaREST client), on a real migrated database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from arenad.clock import FakeClock
+from arenad.control.protocol import InvalidArgs
+from arenad.daemon.events import EventLog
+from arenad.guards.trading import GuardVerdict, TradingState, judge
+from arenad.sim.alpaca.app import ALPACA_SIM_KEY
+from arenad.sim.server import SimServer
+from arenad.store.db import connect_sync
+from arenad.strategies import store as db
+from arenad.strategies.active import Rebalancer, parse_activation, prices_from_bars
+from arenad.strategies.definition import parse_strategy
+from arenad.strategies.prices import PriceError
+from arenad.strategies.settings import StrategiesSettings
+from arenad.venues.alpaca.rest import AlpacaREST, OrderSpec
+from conftest import Store
+from fixtures_sim import sim_settings
+
+MONDAY_10AM_NY = datetime(2025, 1, 6, 15, 0, tzinfo=UTC)
+KEY = ("PKSTRAT", "secret")
+SIXTY_FORTY = {"name": "60/40", "elements": [
+    {"type": "ticker", "ticker": "SPY", "weight": "0.6"},
+    {"type": "ticker", "ticker": "TLT", "weight": "0.4"}]}
+MOMENTUM = {"name": "mom", "elements": [
+    {"type": "select_top", "metric": "momentum", "window": "$w", "n": 1,
+     "children": [{"type": "ticker", "ticker": s} for s in ("SPY", "QQQ", "GLD")]}]}
+
+
+@dataclass
+class Rig:
+    store: Store
+    sim: SimServer
+    reb: Rebalancer
+    rest: AlpacaREST
+    state: list[TradingState] = field(default_factory=lambda: [TradingState.ACTIVE])
+
+    @property
+    def venue(self) -> Any:
+        assert self.sim.alpaca_app is not None
+        return self.sim.alpaca_app[ALPACA_SIM_KEY]
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        conn = connect_sync(self.store.path, readonly=True)
+        try:
+            return list(conn.execute(sql, params))
+        finally:
+            conn.close()
+
+    async def activate(self, strategy: dict[str, Any], **args: Any) -> tuple[int, int]:
+        sid = await db.save_strategy(self.store.writer, parse_strategy(strategy),
+                                     now=MONDAY_10AM_NY)
+        res = await self.reb.cmd_activate({"strategy_id": sid, "capital": "10000",
+                                           "at": "09:45", **args})
+        return sid, res["active_strategy_id"]
+
+    def market(self, seconds: float) -> None:
+        """Move the simulated market forward and let it fill what is due."""
+        self.venue.step(seconds)
+
+
+@pytest.fixture
+async def rig(store: Store) -> AsyncIterator[Rig]:
+    sim = SimServer(sim_settings(bots_enabled=False, always_open=False),
+                    clock=FakeClock(MONDAY_10AM_NY))
+    await sim.start()
+    url = sim.alpaca_url
+    assert url is not None
+    settings = StrategiesSettings(alpaca_trading_url=url, alpaca_data_url=url)
+    state = [TradingState.ACTIVE]
+
+    def guard(reduces: bool) -> GuardVerdict:
+        return judge(state[0], reduces)
+
+    reb = Rebalancer(
+        writer=store.writer, db_path=store.path, clock=FakeClock(MONDAY_10AM_NY),
+        events=EventLog(store.writer), guard=guard, settings=lambda: settings,
+        rest_factory=lambda: AlpacaREST(url, url, *KEY),
+    )
+    rest = AlpacaREST(url, url, *KEY)
+    try:
+        yield Rig(store, sim, reb, rest, state)
+    finally:
+        await reb.close()
+        await rest.close()
+        await sim.stop()
+
+
+async def test_rebalance_places_orders_records_fills_and_snapshots(rig: Rig) -> None:
+    sid, aid = await rig.activate(SIXTY_FORTY)
+    await rig.reb.step()
+    orders = rig.rows("SELECT * FROM execution_orders ORDER BY symbol")
+    assert [o["client_order_id"] for o in orders] == [
+        f"strat-{sid}-paper-20250106-SPY", f"strat-{sid}-paper-20250106-TLT"]
+    assert all(o["side"] == "buy" and o["alpaca_order_id"] for o in orders)
+    (a,) = rig.rows("SELECT * FROM active_strategies")
+    assert a["last_rebalance_at"].startswith("2025-01-06T15:00")
+
+    rig.market(60)
+    await rig.reb.step()  # same month: records fills, does not rebalance again
+    orders = rig.rows("SELECT * FROM execution_orders ORDER BY symbol")
+    assert len(orders) == 2
+    assert [o["status"] for o in orders] == ["filled", "filled"]
+    venue_orders = {o.client_order_id: o for o in await rig.rest.orders(status="all")}
+    spend = Decimal(0)
+    for o in orders:
+        v = venue_orders[o["client_order_id"]]
+        assert Decimal(o["filled_quantity"]) == Decimal(str(v.filled_qty))
+        assert Decimal(o["filled_price"]) == Decimal(str(v.filled_avg_price))
+        spend += Decimal(o["filled_quantity"]) * Decimal(o["filled_price"])
+    # 60/40 of the 10,000 less the 0.5% cash buffer, within the spread.
+    values = {o["symbol"]: Decimal(o["filled_quantity"]) * Decimal(o["filled_price"])
+              for o in orders}
+    assert values["SPY"] / spend == pytest.approx(Decimal("0.6"), abs=Decimal("0.002"))
+    assert Decimal(9900) < spend <= Decimal(10000)
+
+    (snap,) = rig.rows("SELECT * FROM active_strategy_snapshots")
+    assert (snap["active_strategy_id"], snap["snapshot_date"]) == (aid, "2025-01-06")
+    assert Decimal(snap["equity"]) == pytest.approx(Decimal(10000), rel=Decimal("0.01"))
+    holdings = {h["ticker"]: Decimal(h["shares"]) for h in json.loads(snap["holdings"])}
+    assert holdings == {o["symbol"]: Decimal(o["filled_quantity"]) for o in orders}
+    assert rig.rows("SELECT current_capital FROM active_strategies")[0][0] == snap["equity"]
+    listed = await rig.reb.cmd_list({})
+    assert listed[0]["book_id"] == f"strategy:{sid}"
+    assert listed[0]["last_snapshot"]["equity"] == snap["equity"]
+    (book,) = rig.rows("SELECT venue, initial_capital FROM books")
+    assert tuple(book) == ("alpaca", 10000.0)
+
+
+async def test_next_month_rebalances_again_with_new_ids(rig: Rig) -> None:
+    sid, _ = await rig.activate(SIXTY_FORTY, rebalance="monthly")
+    await rig.reb.step()
+    rig.market(60)
+    await rig.reb.step()
+    # Jump to Monday 2025-02-03 10:00 New York (the first session of February).
+    rig.market((datetime(2025, 2, 3, 15, 0, tzinfo=UTC) - rig.venue.now()).total_seconds())
+    await rig.reb.step()
+    dates = {r[0] for r in rig.rows("SELECT rebalance_date FROM execution_orders")}
+    assert dates <= {"2025-01-06", "2025-02-03"} and "2025-02-03" in dates
+    feb = rig.rows("SELECT client_order_id FROM execution_orders WHERE rebalance_date = "
+                   "'2025-02-03'")
+    assert all(r[0].startswith(f"strat-{sid}-paper-20250203-") for r in feb)
+
+
+async def test_a_lost_answer_is_reconciled_without_a_second_order(rig: Rig) -> None:
+    sid, aid = await rig.activate(SIXTY_FORTY)
+    # A crash after the intent was committed and the order sent, before the answer:
+    cid = f"strat-{sid}-paper-20250106-SPY"
+    await rig.rest.submit_order(OrderSpec("SPY", Decimal("5"), "buy", cid))
+    # ... and one whose send never happened.
+    cid2 = f"strat-{sid}-paper-20250106-TLT"
+    for c, sym in ((cid, "SPY"), (cid2, "TLT")):
+        await rig.store.writer.execute(
+            "INSERT INTO execution_orders (active_strategy_id, client_order_id, rebalance_date, "
+            "symbol, side, quantity, status, submitted_at) VALUES (?, ?, '2025-01-06', ?, "
+            "'buy', '5', 'pending', 'x')", (aid, c, sym))
+    await rig.reb.step()
+    venue = [o for o in await rig.rest.orders(status="all")
+             if o.client_order_id in (cid, cid2)]
+    assert sorted(o.client_order_id for o in venue) == sorted([cid, cid2])  # one each
+    rows = {r["client_order_id"]: r for r in rig.rows("SELECT * FROM execution_orders")}
+    assert rows[cid]["alpaca_order_id"] == str(next(o.id for o in venue
+                                                    if o.client_order_id == cid))
+    assert rows[cid2]["alpaca_order_id"] is not None
+    # The rebalance of that day found both symbols already ordered and sent nothing more.
+    assert len(rows) == 2
+    # Sending a known id again is answered with the venue's order, not a second one.
+    assert await rig.reb._send(OrderSpec("SPY", Decimal("5"), "buy", cid), reduces=False)
+    assert len([o for o in await rig.rest.orders(status="all")
+                if o.client_order_id == cid]) == 1
+
+
+async def test_the_kill_switch_holds_back_buys(rig: Rig) -> None:
+    await rig.activate(SIXTY_FORTY)
+    rig.state[0] = TradingState.HALTED
+    await rig.reb.step()
+    orders = rig.rows("SELECT status, error_message FROM execution_orders")
+    assert orders and all(o[0] == "rejected" and o[1].startswith("guard:") for o in orders)
+    assert await rig.rest.orders(status="all") == []
+    events = rig.rows("SELECT message FROM system_events WHERE level = 'warning'")
+    assert any("held back" in e[0] for e in events)
+
+
+async def test_an_unusable_strategy_is_paused_with_the_reason(rig: Rig) -> None:
+    # A symbol the venue does not list: valid as a definition, fails only at the venue.
+    await rig.activate({"name": "odd", "elements": [
+        {"type": "ticker", "ticker": "SPY"}, {"type": "ticker", "ticker": "NOPEX"}]})
+    await rig.reb.step()
+    (a,) = rig.rows("SELECT status FROM active_strategies")
+    assert a[0] == "paused"
+    (e,) = rig.rows("SELECT message FROM system_events WHERE level = 'error'")
+    assert "'odd' paused: cannot compute its weights" in e[0] and "NOPEX" in e[0]
+    assert rig.rows("SELECT count(*) FROM execution_orders")[0][0] == 0
+
+
+async def test_momentum_strategy_trades_its_pick(rig: Rig) -> None:
+    await rig.activate(MOMENTUM, variables={"w": "10"})
+    await rig.reb.step()
+    orders = rig.rows("SELECT symbol, side FROM execution_orders")
+    assert len(orders) == 1 and orders[0][1] == "buy"
+    assert orders[0][0] in ("SPY", "QQQ", "GLD")
+
+
+async def test_live_rows_never_trade_on_a_paper_venue(rig: Rig) -> None:
+    rig.reb.allow_live = True
+    await rig.activate(SIXTY_FORTY, mode="live")
+    await rig.reb.step()
+    assert rig.rows("SELECT count(*) FROM execution_orders")[0][0] == 0
+
+
+async def test_activation_arguments_are_checked(rig: Rig) -> None:
+    s = StrategiesSettings()
+    for args, msg in [
+        ({}, "strategy_id"), ({"strategy_id": 1, "capital": "-5"}, "capital"),
+        ({"strategy_id": 1, "capital": "abc"}, "capital"),
+        ({"strategy_id": 1, "capital": "1", "mode": "demo"}, "mode"),
+        ({"strategy_id": 1, "capital": "1", "rebalance": "hourly"}, "rebalance"),
+        ({"strategy_id": 1, "capital": "1", "at": "25:00"}, "at"),
+        ({"strategy_id": 1, "capital": "1", "variables": {"n": 2}}, "variables"),
+    ]:
+        with pytest.raises(InvalidArgs, match=msg):
+            parse_activation(args, s)
+    with pytest.raises(InvalidArgs, match="no strategy 99"):
+        await rig.reb.cmd_activate({"strategy_id": 99, "capital": "100"})
+    with pytest.raises(InvalidArgs, match=r"live strategies need"):
+        await rig.activate(SIXTY_FORTY, mode="live")
+    with pytest.raises(InvalidArgs, match=r"variable \$w has no value"):
+        await rig.activate(MOMENTUM)
+    _, aid = await rig.activate(SIXTY_FORTY)
+    assert (await rig.reb.cmd_set_status({"id": aid, "status": "paused"}))["status"] == "paused"
+    await rig.reb.step()
+    assert rig.rows("SELECT count(*) FROM execution_orders")[0][0] == 0
+    with pytest.raises(InvalidArgs, match="status"):
+        await rig.reb.cmd_set_status({"id": aid, "status": "gone"})
+
+
+def test_prices_from_bars_by_new_york_day() -> None:
+    bars = {"SPY": [{"t": "2025-01-03T05:00:00Z", "c": 1.0}, {"t": "2025-01-06T05:00:00Z",
+                                                              "c": 2.0}],
+            "TLT": [{"t": "2025-01-06T05:00:00Z", "c": 3.0}]}
+    t = prices_from_bars(bars, ["SPY", "TLT"])
+    assert [str(d) for d in t.dates] == ["2025-01-03", "2025-01-06"]
+    assert t.closes[1].tolist() == [2.0, 3.0]
+    with pytest.raises(PriceError, match="no daily bars for GLD"):
+        prices_from_bars(bars, ["GLD"])

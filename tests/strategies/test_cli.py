@@ -259,3 +259,28 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
     st = d.status()
     assert st["tasks"]["strategies-rebalancer"]["state"] == "running"
     assert st["last_order_time"] is not None
+
+
+def test_saved_variable_lists_feed_a_sweep(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = write(tmp_path, "lists.toml", '[daemon]\ndb_path = "arenad.db"\n')
+    c = ["--config", str(config)]
+    rc, out, err = run(capsys, "vars", "save", "picks", "1,3", "--type", "number", *c)
+    assert rc == 0 and "saved variable list picks (number, 2 values" in out, err
+    rc, _, err = run(capsys, "vars", "save", "bad", "1,x", "--type", "number", *c)
+    assert rc == 2 and "bad[1]: 'x' is not a number" in err
+    rc, out, _ = run(capsys, "vars", "list", "--json", *c)
+    assert json.loads(out)[0] | {"updated_at": None} == {
+        "name": "picks", "type": "number", "values": ["1", "3"], "description": None,
+        "updated_at": None}
+    rc, out, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var",
+                       "n=@picks", "--var", "window=21", "--workers", "1", "--json", *c)
+    assert rc == 0, err
+    assert [r["variables"] for r in json.loads(out)["runs"]] == [
+        {"window": "21", "n": "1"}, {"window": "21", "n": "3"}]
+    rc, _, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var",
+                     "n=@nope", *c)
+    assert rc == 2 and "no saved variable list 'nope'" in err
+    rc, _, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var", "n=@x")
+    assert rc == 2 and "a saved list needs a config" in err

@@ -12,7 +12,12 @@ import pytest
 from arenad.store.db import connect_sync, open_reader
 from arenad.strategies import store as db
 from arenad.strategies.batch import BatchResult, RunResult, plan_batch, run_batch
-from arenad.strategies.definition import VariableSpec, compile_root, parse_strategy
+from arenad.strategies.definition import (
+    StrategyError,
+    VariableSpec,
+    compile_root,
+    parse_strategy,
+)
 from arenad.strategies.engine import BacktestConfig, run_backtest
 from arenad.strategies.synthetic import make_prices
 from conftest import Store
@@ -167,8 +172,18 @@ async def test_variable_lists(store: Store) -> None:
     assert await db.load_variable_list(store.path, "nope") is None
     with pytest.raises(ValueError, match="listed twice"):
         await db.save_variable_list(store.writer, "x", "number", ["1", "1"], now=NOW)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StrategyError, match=r"y\.type: one of ticker, number, date"):
         await db.save_variable_list(store.writer, "y", "colour", ["red"], now=NOW)
+    with pytest.raises(StrategyError, match=r"n\[1\]: 'ten' is not a number"):
+        await db.save_variable_list(store.writer, "n", "number", ["10", "ten"], now=NOW)
+    with pytest.raises(StrategyError, match=r"d\[0\]: '2024-02-30' is not a date"):
+        await db.save_variable_list(store.writer, "d", "date", ["2024-02-30"], now=NOW)
+    with pytest.raises(StrategyError, match=r"t\[0\]: 'S P Y' is not a ticker"):
+        await db.save_variable_list(store.writer, "t", "ticker", ["S P Y"], now=NOW)
+    with pytest.raises(sqlite3.IntegrityError):  # the schema refuses it too
+        await store.writer.execute(
+            'INSERT INTO variable_lists (name, type, "values") VALUES (\'y\', \'colour\', \'[]\')')
+    assert [v["name"] for v in await db.list_variable_lists(store.path)] == ["tech"]
 
 
 async def test_execution_orders_are_unique_by_client_order_id(store: Store) -> None:

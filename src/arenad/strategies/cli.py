@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import math
+import sqlite3
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -79,6 +80,23 @@ def register(sub: Sub) -> None:
                    help="run at most N combinations (in order); the job is then truncated")
     b.add_argument("--workers", type=_count, metavar="N", help="worker processes")
     b.set_defaults(func=_batch)
+
+    v = sub.add_parser("vars", help="saved variable lists for sweeps (--var NAME=@LIST)",
+                       description="Variable lists saved in the database, for `arenad batch "
+                       "--var NAME=@LIST`.")
+    vsub = v.add_subparsers(dest="action", metavar="ACTION")
+    vsub.required = True
+    db_args = argparse.ArgumentParser(add_help=False)
+    db_args.add_argument("--config", help="config.toml (names the database)")
+    vs = vsub.add_parser("save", parents=[db_args], help="save (or replace) a list")
+    vs.add_argument("name", metavar="NAME")
+    vs.add_argument("values", metavar="V1,V2,...")
+    vs.add_argument("--type", choices=("ticker", "number", "date"), required=True)
+    vs.add_argument("--description")
+    vs.set_defaults(func=_vars_save, save=True)
+    vl = vsub.add_parser("list", parents=[db_args], help="every saved list")
+    vl.add_argument("--json", action="store_true")
+    vl.set_defaults(func=_vars_list, save=True)
 
     a = sub.add_parser("strategies", help="active strategies in the running daemon",
                        description="Trade saved strategies on Alpaca through the daemon.")
@@ -363,7 +381,7 @@ def _batch_body(args: argparse.Namespace) -> int:
     variables: dict[str, VariableSpec] = {v.name: v for v in sf.variables}
     from_cli: set[str] = set()
     for text in args.var:
-        spec = parse_var_arg(text)
+        spec = _resolve_list(args, settings, text, parse_var_arg(text))
         if spec.name in from_cli:
             raise StrategyError([Problem(f"--var {text}", f"{spec.name} is given twice")])
         from_cli.add(spec.name)
@@ -547,3 +565,72 @@ def _active_status(args: argparse.Namespace) -> int:
         print(f"active strategy {r['id']}: {r['status']}")
 
     return int(_client_call(args, fn))
+
+
+# --- variable lists ---------------------------------------------------------------------
+
+
+def _resolve_list(
+    args: argparse.Namespace, settings: Settings, text: str, spec: VariableSpec
+) -> VariableSpec:
+    """``NAME=@LIST`` takes its values from the saved variable list LIST."""
+    if len(spec.values) != 1 or not spec.values[0].startswith("@"):
+        return spec
+    if not (args.config or default_config_path().exists()):
+        raise _BadInput(f"--var {text}: a saved list needs a config naming the database "
+                        "(--config PATH)")
+    from arenad.strategies import store
+
+    list_name = spec.values[0][1:]
+    found = None
+    if settings.daemon.db_path.exists():
+        try:
+            found = asyncio.run(store.load_variable_list(settings.daemon.db_path, list_name))
+        except sqlite3.OperationalError:  # a database from before schema 0006
+            found = None
+    if found is None:
+        raise _BadInput(f"--var {text}: no saved variable list {list_name!r} "
+                        "(see `arenad vars list`)")
+    return VariableSpec(name=spec.name, values=found.values)
+
+
+def _vars_save(args: argparse.Namespace) -> int:
+    return _run_guarded(args, _vars_save_body)
+
+
+def _vars_save_body(args: argparse.Namespace) -> int:
+    from arenad.strategies import store
+
+    settings, _ = _settings(args)
+    spec = parse_var_arg(f"{args.name}={args.values}")
+
+    async def go() -> int:
+        async with _writer(settings) as writer:
+            return await store.save_variable_list(
+                writer, spec.name, args.type, spec.values, description=args.description,
+                now=datetime.now(UTC))
+
+    vid = asyncio.run(go())
+    print(f"saved variable list {spec.name} ({args.type}, {len(spec.values)} values, id {vid})")
+    return 0
+
+
+def _vars_list(args: argparse.Namespace) -> int:
+    return _run_guarded(args, _vars_list_body)
+
+
+def _vars_list_body(args: argparse.Namespace) -> int:
+    from arenad.strategies import store
+
+    settings, _ = _settings(args)
+    path = settings.daemon.db_path
+    try:
+        rows = asyncio.run(store.list_variable_lists(path)) if path.exists() else []
+    except sqlite3.OperationalError:  # a database from before schema 0006
+        rows = []
+    if args.json:
+        print(json.dumps(rows))
+    for r in rows if not args.json else []:
+        print(f"{r['name']:<20} {r['type']:<7} {','.join(r['values'])}"
+              + (f"  # {r['description']}" if r["description"] else ""))
+    return 0

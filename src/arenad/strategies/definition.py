@@ -241,6 +241,33 @@ class VariableSpec(_Model):
         return v
 
 
+ListType = Literal["ticker", "number", "date"]
+
+
+def list_value_problems(name: str, type_: str, values: Sequence[str]) -> list[Problem]:
+    """Why values do not fit a saved list's type (seed ``variable_lists.type``)."""
+    if type_ not in ("ticker", "number", "date"):
+        return [Problem(f"{name}.type", "one of ticker, number, date")]
+    problems = []
+    for i, v in enumerate(values):
+        where = f"{name}[{i}]"
+        if type_ == "ticker" and not SYMBOL_RE.match(v.strip().upper()):
+            problems.append(Problem(where, f"{v!r} is not a ticker symbol"))
+        elif type_ == "number":
+            try:
+                ok = Decimal(v).is_finite()
+            except ArithmeticError:
+                ok = False
+            if not ok:
+                problems.append(Problem(where, f"{v!r} is not a number"))
+        elif type_ == "date":
+            try:
+                date.fromisoformat(v)
+            except ValueError:
+                problems.append(Problem(where, f"{v!r} is not a date (YYYY-MM-DD)"))
+    return problems
+
+
 class StrategyFile(_Model):
     """A strategy as stored (seed ``strategies`` row): metadata plus the raw elements template.
 

@@ -19,7 +19,12 @@ import aiosqlite
 from arenad.store.db import open_reader, utc_iso
 from arenad.store.writer import StoreWriter
 from arenad.strategies.batch import BatchPlan, BatchResult
-from arenad.strategies.definition import StrategyFile, VariableSpec
+from arenad.strategies.definition import (
+    StrategyError,
+    StrategyFile,
+    VariableSpec,
+    list_value_problems,
+)
 from arenad.strategies.engine import BacktestConfig, BacktestResult
 
 
@@ -198,6 +203,9 @@ async def save_variable_list(
 ) -> int:
     """Insert or replace the values of a named list (seed ``variable_lists``)."""
     spec = VariableSpec(name=name, values=list(values))  # same rules as a sweep variable
+    problems = list_value_problems(name, type_, spec.values)
+    if problems:
+        raise StrategyError(problems)
     ts = utc_iso(now)
 
     async def txn(conn: aiosqlite.Connection) -> int:
@@ -217,6 +225,16 @@ async def save_variable_list(
 
 
 # --- reads -----------------------------------------------------------------------------
+
+
+async def list_variable_lists(db_path: Path) -> list[dict[str, Any]]:
+    async with open_reader(db_path) as conn:
+        cur = await conn.execute(
+            'SELECT name, type, "values", description, updated_at FROM variable_lists '
+            "ORDER BY name")
+        rows = await cur.fetchall()
+    return [{"name": r[0], "type": r[1], "values": json.loads(r[2]), "description": r[3],
+             "updated_at": r[4]} for r in rows]
 
 
 async def load_variable_list(db_path: Path, name: str) -> VariableSpec | None:

@@ -27,9 +27,11 @@ available"); shorts need a margin account (`margin_multiplier` > 1) and whole sh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +51,8 @@ OPEN_STATUSES = frozenset(
 )
 ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
 TIME_IN_FORCE = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
+
+EVENT_HISTORY = 100_000
 
 INVALID = 40010001
 PRICE_INVALID = 42210000
@@ -88,6 +92,7 @@ def iso(t: datetime | None) -> str | None:
     return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@functools.cache
 def asset_id(symbol: str) -> str:
     return str(uuid.uuid5(ASSET_NAMESPACE, symbol))
 
@@ -206,6 +211,18 @@ class Account:
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     by_client_id: dict[str, Order] = field(default_factory=dict)
+    resting: dict[str, Order] = field(default_factory=dict)
+    """Orders that may still be open (pruned as they close; an order never reopens), so
+    per-order work scales with open orders, not with the account's whole history."""
+
+    def live(self) -> list[Order]:
+        out = []
+        for oid, o in list(self.resting.items()):
+            if o.is_open:
+                out.append(o)
+            else:
+                del self.resting[oid]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +286,8 @@ class Broker:
         self.spread_bps = float(spread_bps)
         self.always_open = always_open
         self.accounts: dict[str, Account] = {}
-        self.events: list[TradeEvent] = []
+        self.events: deque[TradeEvent] = deque(maxlen=EVENT_HISTORY)
+        """The latest trade updates of every account (for tests and `/_sim` introspection)."""
         self.fills = 0
         self._rng = random.Random(f"alpaca:{seed}")
         self._listeners: list[Callable[[TradeEvent], None]] = []
@@ -333,8 +351,8 @@ class Broker:
     def _reserved(self, acct: Account, exclude: Order | None = None) -> Decimal:
         """Buying power held by open orders that add exposure."""
         total = ZERO
-        for o in acct.orders.values():
-            if o is exclude or not o.is_open or o.parent is not None:
+        for o in acct.live():
+            if o is exclude or o.parent is not None:
                 continue
             if o.notional is not None:
                 total += o.notional - o.filled_value
@@ -360,8 +378,8 @@ class Broker:
         """Shares of a position already promised to open orders on its closing side."""
         total = ZERO
         brackets: set[str] = set()
-        for o in acct.orders.values():
-            if o is exclude or o.symbol != symbol or o.side != side or not o.is_open:
+        for o in acct.live():
+            if o is exclude or o.symbol != symbol or o.side != side:
                 continue
             if o.parent is not None:
                 if o.status == "held" or o.parent.id in brackets:
@@ -475,11 +493,10 @@ class Broker:
             raise invalid("request body format is invalid")
         order = self._parse(acct, body, now)
         self._check_funds(acct, order, now)
-        acct.orders[order.id] = order
-        acct.by_client_id[order.client_order_id] = order
-        for leg in order.legs:
-            acct.orders[leg.id] = leg
-            acct.by_client_id[leg.client_order_id] = leg
+        for o in (order, *order.legs):
+            acct.orders[o.id] = o
+            acct.by_client_id[o.client_order_id] = o
+            acct.resting[o.id] = o
         routed = self.market_open(now) and self._route(acct, order, now)
         if not self.market_open(now):
             self._emit(acct, "accepted", order, now)
@@ -799,7 +816,7 @@ class Broker:
         self._mark_last_equity(now)
         is_open = self.market_open(now)
         for acct in self.accounts.values():
-            for order in list(acct.orders.values()):
+            for order in acct.live():
                 if not order.is_open:
                     continue
                 if not is_open:
@@ -814,7 +831,7 @@ class Broker:
 
     def _expire_day_orders(self, now: datetime) -> None:
         for acct in self.accounts.values():
-            for order in list(acct.orders.values()):
+            for order in acct.live():
                 if (
                     order.is_open
                     and order.time_in_force == "day"
@@ -941,4 +958,4 @@ class Broker:
         return self.submit(acct, body, now)
 
     def open_orders(self, acct: Account) -> Iterable[Order]:
-        return (o for o in acct.orders.values() if o.is_open and o.parent is None)
+        return [o for o in acct.live() if o.parent is None]

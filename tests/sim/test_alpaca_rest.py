@@ -358,3 +358,12 @@ async def test_step_control_moves_the_market() -> None:
         assert status == 400
         _, stats, _ = await rest(venue, "GET", "/_sim/stats")
     assert stats["ticks"] == 1
+
+
+async def test_time_scale_runs_the_stock_market_faster() -> None:
+    async with alpaca_venue(time_scale=60) as venue:
+        venue.fake.advance(2)  # two wall seconds are two market minutes
+        _, clock, _ = await rest(venue, "GET", "/v2/clock")
+        _, latest, _ = await rest(venue, "GET", "/v2/stocks/bars/latest", params={"symbols": "SPY"})
+    assert clock["timestamp"].startswith("2025-01-06T10:02:00")
+    assert latest["bars"]["SPY"]["t"] == "2025-01-06T15:01:00Z"

@@ -76,6 +76,29 @@ async def test_trade_stream_refuses_a_wrong_secret_and_closes() -> None:
             assert await closed(ws)
 
 
+async def test_trade_stream_speaks_msgpack_when_asked() -> None:
+    headers = {"Content-Type": "application/msgpack"}
+    async with alpaca_venue() as venue, ws_client(venue.ws + "/stream", headers) as ws:
+        await ws.send_bytes(
+            msgpack.packb({"action": "auth", "key": "PKTEST1", "secret": "secret1"})
+        )
+        reply = msgpack.unpackb((await recv(ws)).data)
+        assert reply["data"]["status"] == "authorized"
+        await ws.send_bytes(msgpack.packb({"action": "listen",
+                                           "data": {"streams": ["trade_updates"]}}))  # fmt: skip
+        assert msgpack.unpackb((await recv(ws)).data)["stream"] == "listening"
+        _, order, _ = await rest(venue, "POST", "/v2/orders",
+                                 json={"symbol": "QQQ", "notional": "1000", "side": "buy",
+                                       "type": "market", "time_in_force": "day"})  # fmt: skip
+        new = msgpack.unpackb((await recv(ws)).data)
+        fill = msgpack.unpackb((await recv(ws)).data)
+    assert order["notional"] == "1000" and order["qty"] is None
+    assert (new["data"]["event"], fill["data"]["event"]) == ("new", "fill")
+    qty, price = fill["data"]["qty"], fill["data"]["price"]
+    assert "." in qty  # a fractional share count bought for $1,000
+    assert abs(float(qty) * float(price) - 1000) < 0.01
+
+
 # --- market data ------------------------------------------------------------------------
 
 

@@ -260,6 +260,21 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
     assert st["tasks"]["strategies-rebalancer"]["state"] == "running"
     assert st["last_order_time"] is not None
 
+    # A sweep queued in the daemon runs in its process pool and is listed with its progress.
+    r = d.cli("backtest", str(ROTATION), "--prices", str(PRICES), "--save", "--json")
+    rot = json.loads(r.stdout)["saved"]["strategy_id"]
+    r = d.cli("strategies", "sweep", str(rot), "--prices", str(PRICES), "--var", "n=1,2",
+              "--var", "window=21,63,126", "--workers", "1")
+    assert r.returncode == 0 and "runs" in r.stdout, r.stderr
+
+    def finished() -> bool:
+        jobs = json.loads(d.cli("strategies", "jobs", "--json").stdout)
+        return bool(jobs) and jobs[0]["status"] == "finished"
+
+    wait_for(finished, timeout=60, what="the daemon's sweep to finish")
+    jobs = d.cli("strategies", "jobs")
+    assert "server finished 6/6" in jobs.stdout
+
 
 def test_saved_variable_lists_feed_a_sweep(
     capsys: pytest.CaptureFixture[str], tmp_path: Path

@@ -577,7 +577,7 @@ def prices_from_bars(bars: Mapping[str, list[dict[str, Any]]], symbols: list[str
 
 
 async def setup(ctx: Any) -> None:
-    """Daemon component hook (listed in ``arenad.daemon.context.COMPONENTS``)."""
+    """Add the rebalancer to the daemon (called from :mod:`arenad.strategies.component`)."""
     import os
 
     s: StrategiesSettings = ctx.current.strategies

@@ -120,6 +120,18 @@ def register(sub: Sub) -> None:
     act.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                      help="value of a $variable in the strategy (repeatable)")
     act.set_defaults(func=_active_activate)
+    sw = asub.add_parser("sweep", parents=[client],
+                         help="queue a sweep of a saved strategy in the daemon")
+    sw.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
+    sw.add_argument("--prices", required=True, metavar="PRICES.csv",
+                    help="price file on the daemon's host")
+    sw.add_argument("--var", action="append", default=[], metavar="NAME=V1,V2,...")
+    sw.add_argument("--max-runs", type=_count, metavar="N")
+    sw.add_argument("--workers", type=_count, metavar="N")
+    sw.set_defaults(func=_active_sweep)
+    jb = asub.add_parser("jobs", parents=[client], help="recent sweeps and their progress")
+    jb.add_argument("--json", action="store_true")
+    jb.set_defaults(func=_active_jobs)
     for status, verb in (("paused", "pause"), ("active", "resume"), ("stopped", "stop")):
         sp = asub.add_parser(verb, parents=[client], help=f"{verb} an active strategy")
         sp.add_argument("id", type=_count, metavar="ACTIVE_ID")
@@ -563,6 +575,48 @@ def _active_status(args: argparse.Namespace) -> int:
     async def fn(c: Any) -> None:
         r = await c.request("strategies.set_status", id=args.id, status=args.status)
         print(f"active strategy {r['id']}: {r['status']}")
+
+    return int(_client_call(args, fn))
+
+
+def _active_sweep(args: argparse.Namespace) -> int:
+    from arenad.daemon.cli import _client_call
+
+    try:
+        variables = [parse_var_arg(t) for t in args.var]
+    except StrategyError as e:
+        print(f"arenad strategies: {e}", file=sys.stderr)
+        return 2
+    req: dict[str, Any] = {"strategy_id": args.strategy_id,
+                           "prices": str(Path(args.prices).resolve()),
+                           "variables": [{"name": v.name, "values": v.values} for v in variables]}
+    if args.max_runs:
+        req["max_runs"] = args.max_runs
+    if args.workers:
+        req["workers"] = args.workers
+
+    async def fn(c: Any) -> None:
+        r = await c.request("strategies.batch", **req)
+        print(f"queued sweep {r['id']}: {r['total']} runs"
+              + (f" of {r['combinations']} (truncated)" if r["truncated"] else ""))
+
+    return int(_client_call(args, fn))
+
+
+def _active_jobs(args: argparse.Namespace) -> int:
+    from arenad.daemon.cli import _client_call
+
+    async def fn(c: Any) -> None:
+        jobs = await c.request("strategies.batch_jobs")
+        if args.json:
+            print(json.dumps(jobs, indent=2))
+            return
+        for j in jobs:
+            best = (j["summary"] or {}).get("best") or {}
+            print(f"{j['id']}  {j['kind']:<6} {j['status']:<8} {j['completed']}/{j['total']}"
+                  f"  {j['name']}" + (f"  best {_vars(best['vars'])} "
+                                      f"{_pct(best['total_return'])}" if best else "")
+                  + (f"  ({j['error']})" if j["error"] else ""))
 
     return int(_client_call(args, fn))
 

@@ -118,9 +118,15 @@ CREATE TABLE arena_orders (
     limit_price      TEXT,
     purpose          TEXT NOT NULL CHECK (purpose IN ('entry', 'exit')),
     exit_reason      TEXT,                       -- stop_loss|take_profit|time_limit|manual|signal
+    stop_loss        TEXT,                       -- carried to the position its fills open
+    take_profit      TEXT,
+    timeframe        TEXT,
+    -- intent (committed, not yet answered) | unknown (sent, answer lost: reconciled by client
+    -- order id) | the venue's status (new, accepted, partially_filled, filled, canceled,
+    -- expired, rejected, ...) | not_sent (never reached the venue) | duplicate
     status           TEXT NOT NULL DEFAULT 'intent',
     venue_order_id   TEXT,
-    filled_qty       TEXT NOT NULL DEFAULT '0',
+    filled_qty       TEXT NOT NULL DEFAULT '0', -- booked on the ledger so far (cumulative)
     filled_avg_price TEXT,
     filled_at        TEXT,
     error            TEXT

@@ -4,14 +4,16 @@ needed; the daemon's WAL lets this read while it writes)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sqlite3
 import sys
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from arenad.arena.store import list_runs
 from arenad.config.loader import load_settings
+from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
 from arenad.errors import ConfigError
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -40,6 +42,42 @@ def register(sub: Sub) -> None:
     runs.add_argument("--limit", type=_limit, default=20, metavar="N", help="most runs (20)")
     runs.add_argument("--config", help="config.toml (for the database path)")
     runs.set_defaults(func=_runs)
+    now = asub.add_parser(
+        "run-now",
+        help="ask the running daemon to start an arena run",
+        description="Start an arena run now (through the control socket); "
+        "prints the run id without waiting for the run.",
+    )
+    now.add_argument("--json", action="store_true", help="machine-readable output")
+    now.add_argument("--config", help="config.toml (for the control socket path)")
+    now.set_defaults(func=_run_now)
+
+
+def _run_now(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+
+    async def call() -> Any:
+        async with ControlClient(loaded.settings.daemon.socket_path) as client:
+            return await client.request("arena.run_now")
+
+    try:
+        result = asyncio.run(call())
+    except DaemonNotRunning as e:
+        print(f"arenad: {e}", file=sys.stderr)
+        return 1
+    except ControlError as e:
+        print(f"arenad: the daemon refused: {e.message}", file=sys.stderr)
+        return 2 if e.code in ("invalid_args", "bad_request") else 1
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"arena run {result['run_id']} started (slot {result['slot']})")
+    return 0
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ from typing import Literal, Protocol
 
 from arenad.clock import Clock, SystemClock
 
-OrderStatus = Literal["filled", "accepted", "rejected", "canceled", "duplicate"]
+# The venue's order status (new, accepted, partially_filled, filled, canceled, expired,
+# rejected, ...) or ours: unknown (answer lost), not_sent, duplicate (id already used).
+OrderStatus = str
 
 
 @dataclass(frozen=True, slots=True)

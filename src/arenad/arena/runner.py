@@ -32,7 +32,7 @@ from arenad.arena.calendar import MarketCalendar, NyseCalendar, ny_date
 from arenad.arena.decision import DECISION_JSON_SCHEMA, Decision, ParseOutcome, hold, parse_decision
 from arenad.arena.executor import Executor, OrderRequest, OrderResult
 from arenad.arena.exits import ExitSignal, check_exit, exit_client_order_id, manual_exit
-from arenad.arena.ledger import Ledger
+from arenad.arena.ledger import Ledger, reconcile
 from arenad.arena.market import Bar, Indicators, MarketData, indicators
 from arenad.arena.prompt import BookStats, system_prompt, user_prompt
 from arenad.arena.rails import Proposal, RailContext, Verdict, check_order, client_order_id
@@ -40,7 +40,7 @@ from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings, ArenaSettings
 from arenad.arena.store import ArenaStore
 from arenad.clock import Clock, SystemClock
-from arenad.errors import ArenadError
+from arenad.errors import ArenadError, TemporaryError
 from arenad.guards.trading import TradingState
 from arenad.llm.base import ChatRequest, LLMClient
 from arenad.llm.factory import make_client
@@ -50,6 +50,30 @@ log = structlog.get_logger("arenad.arena")
 Trigger = Literal["schedule", "missed", "operator"]
 Publish = Callable[[str, dict[str, Any]], None]
 StatsFn = Callable[[str], Awaitable[BookStats]]
+
+
+FINAL_STATUSES = frozenset(
+    {"filled", "canceled", "expired", "rejected", "duplicate", "not_sent", "replaced"}
+)
+
+
+@dataclass(slots=True)
+class PendingOrder:
+    """An arena order whose outcome is not final: what its fills must be booked as."""
+
+    cid: str
+    model_id: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    qty: Decimal
+    purpose: str
+    exit_reason: str | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    timeframe: str
+    run_id: str | None
+    booked_qty: Decimal = Decimal(0)
+    booked_avg: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -88,6 +112,10 @@ class _Run:
     marks: dict[str, Decimal]
     inds: dict[str, Indicators]
     today: Any
+
+
+def _dec(x: Any) -> Decimal | None:
+    return None if x is None else Decimal(str(x))
 
 
 async def _no_stats(book_id: str) -> BookStats:
@@ -129,6 +157,7 @@ class ArenaRunner:
         self._locks: dict[str, asyncio.Lock] = {}
         self._clients: dict[str, LLMClient] = {}
         self._run_lock = asyncio.Lock()
+        self._pending: dict[str, PendingOrder] = {}
         self.current_run: str | None = None
 
     async def start(self) -> None:
@@ -138,6 +167,23 @@ class ArenaRunner:
         self.ledgers = await self.store.load_ledgers(models)
         for m in models:
             self._locks.setdefault(m.id, asyncio.Lock())
+        for r in await self.store.open_orders(FINAL_STATUSES):
+            self._pending[r["client_order_id"]] = PendingOrder(
+                r["client_order_id"],
+                r["model_id"],
+                r["symbol"],
+                r["side"],
+                Decimal(r["qty"]),
+                r["purpose"],
+                r["exit_reason"],
+                _dec(r["stop_loss"]),
+                _dec(r["take_profit"]),
+                r["timeframe"] or "swing",
+                r["run_id"],
+                Decimal(r["filled_qty"]),
+                _dec(r["filled_avg_price"]),
+            )
+            self._locks.setdefault(r["model_id"], asyncio.Lock())
         stopped = await self.store.stop_interrupted(self.clock.now())
         if stopped:
             log.warning("arena runs interrupted by a restart marked stopped", runs=stopped)
@@ -476,25 +522,37 @@ class ArenaRunner:
         req = OrderRequest(
             cid, symbol, side, qty, mark or price, d.entry_price, d.stop_loss, d.take_profit
         )
-        if await self._execute(req, m, led, run.run_id, did, "entry", d, None):
+        if await self._execute(req, m, run.run_id, did, "entry", d, None):
             out.orders += 1
 
     async def _execute(
         self,
         req: OrderRequest,
         m: ArenaModelSettings,
-        led: Ledger,
         run_id: str | None,
         decision_id: int | None,
         purpose: str,
         d: Decision | None,
         exit_reason: str | None,
     ) -> bool:
-        """Intent, send, book. True when the order reached the venue."""
-        now = self.clock.now()
+        """Commit the intent, send, book what filled. True when the venue took the order.
+        The caller holds the model's lock."""
+        p = PendingOrder(
+            req.client_order_id,
+            m.id,
+            req.symbol,
+            req.side,
+            req.qty,
+            purpose,
+            exit_reason,
+            d.stop_loss if d else None,
+            d.take_profit if d else None,
+            d.timeframe if d else "swing",
+            run_id,
+        )
         fresh = await self.store.write_intent(
-            cid=req.client_order_id,
-            now=now,
+            cid=p.cid,
+            now=self.clock.now(),
             run_id=run_id,
             decision_id=decision_id,
             model_id=m.id,
@@ -505,44 +563,97 @@ class ArenaRunner:
             limit_price=req.limit_price,
             purpose=purpose,
             exit_reason=exit_reason,
+            stop_loss=p.stop_loss,
+            take_profit=p.take_profit,
+            timeframe=p.timeframe,
         )
         if not fresh:
-            log.warning("arena order already exists; not sent again", cid=req.client_order_id)
+            log.warning("arena order already exists; not sent again", cid=p.cid)
             return False
+        self._pending[p.cid] = p
         try:
             res = await self.executor.submit(req)
         except asyncio.CancelledError:
             raise
+        except TemporaryError as e:
+            # It may or may not have reached the venue: reconciled by client order id.
+            res = OrderResult("unknown", error=f"{type(e).__name__}: {e}")
         except ArenadError as e:
             res = OrderResult("rejected", error=f"{type(e).__name__}: {e}")
+        await self._apply(p, res)
+        return res.status not in ("rejected", "duplicate", "not_sent")
+
+    async def _apply(self, p: PendingOrder, res: OrderResult) -> None:
+        """Book an order's state on its model's ledger. Fills are cumulative (the venue's
+        filled_qty and average price), so a state seen twice — the REST answer and the stream,
+        or a replay after a reconnect — books only what is new. The caller holds the lock."""
+        led = self.ledgers[p.model_id]
+        now = self.clock.now()
+        if res.filled_avg_price is not None and res.filled_qty > p.booked_qty:
+            delta = res.filled_qty - p.booked_qty
+            cost_before = (p.booked_avg or Decimal(0)) * p.booked_qty
+            price = (res.filled_avg_price * res.filled_qty - cost_before) / delta
+            trade = led.apply_fill(
+                p.symbol,
+                p.side,
+                delta,
+                price,
+                res.filled_at or now,
+                client_order_id=p.cid,
+                stop_loss=p.stop_loss,
+                take_profit=p.take_profit,
+                timeframe=p.timeframe,
+                exit_reason=p.exit_reason or "signal",
+            )
+            p.booked_qty, p.booked_avg = res.filled_qty, res.filled_avg_price
+            if trade is not None:
+                await self.store.record_trade(trade, p.model_id, p.run_id)
+            await self.store.save_ledger(p.model_id, led, now)
         await self.store.update_order(
-            req.client_order_id,
-            self.clock.now(),
+            p.cid,
+            now,
             status=res.status,
             venue_order_id=res.venue_order_id,
-            filled_qty=res.filled_qty,
-            filled_avg_price=res.filled_avg_price,
+            filled_qty=p.booked_qty,
+            filled_avg_price=p.booked_avg,
             filled_at=res.filled_at,
             error=res.error,
         )
-        if res.status == "duplicate":
+        if res.status in FINAL_STATUSES:
+            self._pending.pop(p.cid, None)
+
+    async def on_order_update(self, cid: str, res: OrderResult) -> bool:
+        """An order state from the venue (trade-updates stream or a REST lookup). False when
+        the order is not an open arena order (another system's, or already final)."""
+        p = self._pending.get(cid)
+        if p is None:
             return False
-        if res.filled_qty > 0 and res.filled_avg_price is not None:
-            trade = led.apply_fill(
-                req.symbol,
-                req.side,
-                res.filled_qty,
-                res.filled_avg_price,
-                res.filled_at or self.clock.now(),
-                client_order_id=req.client_order_id,
-                stop_loss=d.stop_loss if d else None,
-                take_profit=d.take_profit if d else None,
-                timeframe=d.timeframe if d else "swing",
-                exit_reason=exit_reason or "signal",
-            )
-            if trade is not None:
-                await self.store.record_trade(trade, m.id, run_id)
-        return res.status not in ("rejected",)
+        async with self._locks[p.model_id]:
+            if cid in self._pending:
+                await self._apply(p, res)
+        return True
+
+    async def reconcile_orders(self, lookup: Callable[[str], Awaitable[OrderResult | None]]) -> int:
+        """At start (and after a stream reconnect): ask the venue about every order whose
+        outcome we do not know. An intent the venue never saw is ``not_sent`` and is never
+        sent again (its slot is over). Returns how many orders were resolved."""
+        n = 0
+        for p in list(self._pending.values()):
+            try:
+                res = await lookup(p.cid)
+            except TemporaryError as e:
+                log.warning("arena order reconcile failed; will retry", cid=p.cid, error=str(e))
+                continue
+            if res is None:
+                res = OrderResult("not_sent", error="the venue has no such order")
+            await self.on_order_update(p.cid, res)
+            n += 1
+        return n
+
+    async def account_drift(self, account: Mapping[str, Decimal]) -> dict[str, Decimal]:
+        """The shared account's positions minus the sum of the ledgers (empty: reconciled).
+        Drift is reported as an event by the caller."""
+        return reconcile(self.ledgers.values(), account)
 
     def _emit_decision(
         self, m: ArenaModelSettings, symbol: str, action: str, valid: bool, error: str | None
@@ -597,13 +708,27 @@ class ArenaRunner:
             return sig if await self._exit(m, led, sig) else None
 
     async def _exit(self, m: ArenaModelSettings, led: Ledger, sig: ExitSignal) -> bool:
+        # One exit at a time per position: a stop and a time limit firing together (or a
+        # stop re-firing before the first exit fills) must not sell twice.
+        if any(
+            p.model_id == m.id and p.symbol == sig.symbol and p.purpose == "exit"
+            for p in self._pending.values()
+        ):
+            return False
         pos = led.positions[sig.symbol]
         cid = exit_client_order_id(pos, m.id, sig.reason)
         req = OrderRequest(cid, sig.symbol, sig.side, sig.qty, sig.price)
-        ok = await self._execute(req, m, led, None, None, "exit", None, sig.reason)
-        await self.store.save_ledger(m.id, led, self.clock.now())
+        ok = await self._execute(req, m, None, None, "exit", None, sig.reason)
         if ok:
             log.info(
                 "arena exit", model=m.id, symbol=sig.symbol, reason=sig.reason, price=str(sig.price)
             )
         return ok
+
+    async def check_time_limits(self, marks: Mapping[str, Decimal]) -> list[ExitSignal]:
+        """Close positions past their timeframe's limit (called periodically: a time limit
+        passes without any tick)."""
+        taken = []
+        for sym, price in marks.items():
+            taken += await self.on_price(sym, price)
+        return taken

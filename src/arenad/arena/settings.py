@@ -316,6 +316,23 @@ class ArenaSettings(Section):
     """First backoff between attempts of a call (doubles, with jitter)."""
     retry_max_backoff_s: float = Field(default=8.0, gt=0, le=300)
     """Cap of one backoff; a server's Retry-After is honoured up to the run deadline."""
+    venue: Literal["simulator", "alpaca_paper"] = "simulator"
+    """Where orders and market data go: `simulator` (the built-in simulator's Alpaca at
+    [sim] host and alpaca_port: `arenad demo`, or `arenad sim` beside the daemon; any keys
+    work) or `alpaca_paper` (Alpaca's paper API, keys named in [secrets]). Restart to change."""
+    trading_url: str = ""
+    """Override of the trading REST root (empty: from `venue`). Restart to change."""
+    data_url: str = ""
+    """Override of the market-data REST root (empty: from `venue`). Restart to change."""
+    trade_stream_url: str = ""
+    """Override of the trade-updates websocket (empty: from `venue`). Restart to change."""
+    data_stream_url: str = ""
+    """Override of the market-data websocket (empty: from `venue`). Restart to change."""
+    data_feed: Literal["iex", "sip"] = "iex"
+    """Market-data feed (`sip` needs a paid Alpaca plan)."""
+    upkeep_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often time limits are checked, open orders reconciled by client order id and the
+    ledgers compared with the account's positions (drift is an event)."""
 
     @field_validator("models")
     @classmethod

@@ -447,6 +447,9 @@ class ArenaStore:
         limit_price: Decimal | None,
         purpose: str,
         exit_reason: str | None = None,
+        stop_loss: Decimal | None = None,
+        take_profit: Decimal | None = None,
+        timeframe: str | None = None,
     ) -> bool:
         """Commit the intent before sending; False if this client order id already exists."""
 
@@ -454,7 +457,8 @@ class ArenaStore:
             cur = await conn.execute(
                 "INSERT OR IGNORE INTO arena_orders (client_order_id, created_at, updated_at,"
                 " run_id, decision_id, book_id, model_id, symbol, side, qty, type, limit_price,"
-                " purpose, exit_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " purpose, exit_reason, stop_loss, take_profit, timeframe)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cid,
                     utc_iso(now),
@@ -470,11 +474,25 @@ class ArenaStore:
                     _d(limit_price),
                     purpose,
                     exit_reason,
+                    _d(stop_loss),
+                    _d(take_profit),
+                    timeframe,
                 ),
             )
             return cur.rowcount == 1
 
         return await self.writer.transaction(fn)
+
+    async def open_orders(self, final: frozenset[str]) -> list[sqlite3.Row]:
+        """Orders whose outcome is not known yet (to reconcile at start)."""
+        marks = ", ".join("?" * len(final))
+        async with open_reader(self.path) as conn:
+            cur = await conn.execute(
+                f"SELECT * FROM arena_orders WHERE status NOT IN ({marks})"  # noqa: S608
+                " ORDER BY created_at",
+                tuple(sorted(final)),
+            )
+            return list(await cur.fetchall())
 
     async def update_order(
         self,

@@ -1,0 +1,142 @@
+"""The arena inside a real `arenad run` subprocess against the simulator: run-now through the
+control socket, runs listed by the CLI, and `kill -9` in the middle of a run followed by a
+restart leaves no duplicate order and ledgers that match the account."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from arena_fakes import FakeLLMServer
+
+from arenad.arena.component import SIM_KEY
+from arenad.venues.alpaca.rest import AlpacaREST
+from fixtures_sim import poll_until
+
+CONFIG = """\
+[daemon]
+db_path = "arenad.db"
+socket_path = "arenad.sock"
+log_format = "json"
+config_poll_interval_s = 0.1
+
+[sim]
+host = "127.0.0.1"
+alpaca_port = {alpaca_port}
+
+[arena]
+run_deadline_s = 30
+upkeep_interval_s = 0.5
+
+[arena.schedule]
+kind = "weekly"
+weekday = "sun"
+at = "03:00"
+market_days_only = false
+missed_slot = "skip"
+
+[arena.rails]
+allowed_symbols = ["AAPL", "NVDA"]
+
+[[arena.models]]
+id = "buy-and-hold"
+provider = "baseline"
+[arena.models.baseline]
+kind = "buy_and_hold"
+position_fraction = 0.05
+
+[[arena.models]]
+id = "slow-llm"
+provider = "openai_compatible"
+model = "slow"
+base_url = "{llm_url}/v1"
+timeout_s = 20
+max_attempts = 1
+"""
+
+
+def q(path: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, args).fetchall()]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    async with FakeLLMServer() as llm:
+        port = int(sim_server.alpaca_url.rsplit(":", 1)[1])
+        d = daemon_proc(CONFIG.format(alpaca_port=port, llm_url=llm.url))
+        await asyncio.to_thread(d.start)
+        r = await asyncio.to_thread(d.cli, "arena", "run-now", "--json")
+        assert r.returncode == 0, r.stderr + d.log()
+        run_id = json.loads(r.stdout)["run_id"]
+        # the baseline's orders go out while the slow model is still thinking: kill -9 then
+        await poll_until(
+            lambda: q(d.db_path, "SELECT * FROM arena_orders WHERE model_id = 'buy-and-hold'"),
+            timeout=30,
+            what="the baseline's orders",
+        )
+        assert q(d.db_path, "SELECT status FROM arena_runs")[0]["status"] == "running"
+        await asyncio.to_thread(d.stop, signal.SIGKILL)
+
+        await asyncio.to_thread(d.start)  # restart: reconciles orders, marks the run stopped
+        await poll_until(
+            lambda: all(
+                o["status"] == "filled" for o in q(d.db_path, "SELECT * FROM arena_orders")
+            ),
+            timeout=30,
+            what="orders reconciled",
+        )
+        runs = await asyncio.to_thread(d.cli, "arena", "runs", "--json")
+        assert runs.returncode == 0, runs.stderr
+        (killed,) = json.loads(runs.stdout)
+        assert killed["run_id"] == run_id and killed["status"] == "stopped"
+        assert "interrupted" in killed["errors"][-1]["error"]
+
+        # a second run: buy-and-hold holds what it has; the slow model decides this time
+        r = await asyncio.to_thread(d.cli, "arena", "run-now", "--json")
+        assert r.returncode == 0, r.stderr
+        second = json.loads(r.stdout)["run_id"]
+
+        def done() -> bool:
+            rows = q(d.db_path, "SELECT status FROM arena_runs WHERE run_id = ?", second)
+            return bool(rows) and rows[0]["status"] != "running"
+
+        await poll_until(done, timeout=40, what="the second run")
+        (row,) = q(d.db_path, "SELECT * FROM arena_runs WHERE run_id = ?", second)
+        assert row["status"] == "completed", row
+        assert set(json.loads(row["models_executed"])) == {"buy-and-hold", "slow-llm"}
+
+        rest = AlpacaREST(sim_server.alpaca_url, sim_server.alpaca_url, *SIM_KEY)
+        try:
+            venue = await rest.orders(status="all")
+            cids = [o.client_order_id for o in venue]
+            assert len(cids) == len(set(cids)), "a client order id reached the venue twice"
+            ours = q(d.db_path, "SELECT * FROM arena_orders")
+            assert {o["client_order_id"] for o in ours} == set(cids)
+            bh = [o for o in ours if o["model_id"] == "buy-and-hold"]
+            assert len(bh) == 2  # AAPL and NVDA once, across both runs
+            account = {p.symbol: Decimal(str(p.qty)) for p in await rest.positions()}
+        finally:
+            await rest.close()
+
+        def ledgers_match() -> bool:
+            held: dict[str, Decimal] = {}
+            for p in q(d.db_path, "SELECT * FROM arena_positions"):
+                held[p["symbol"]] = held.get(p["symbol"], Decimal(0)) + Decimal(p["qty"])
+            return held == account
+
+        await poll_until(ledgers_match, timeout=20, what="ledgers to match the account")
+        events = q(d.db_path, "SELECT * FROM system_events WHERE category = 'arena'")
+        assert not [e for e in events if "do not match" in e["message"]]
+        await asyncio.to_thread(d.stop)

@@ -27,8 +27,9 @@ LoopFn = Callable[[], Awaitable[None]]
 def backoff_delays(
     base: float = 0.5, cap: float = 60.0, factor: float = 2.0, rng: random.Random | None = None
 ) -> Iterator[float]:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base·factor^n)]."""
-    rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    """Jittered exponential backoff: the n-th delay is uniform in [d/2, d], d = min(cap,
+    base·factor^n), so retries spread out but never come back sooner than half the step."""
+    rng = rng or random.Random()
     n = 0
     while True:
         yield rng.uniform(0.5, 1.0) * min(cap, base * factor**n)

@@ -22,7 +22,7 @@ def test_redactor_with_capture_logs() -> None:
         log.info("signing with " + KEY, detail={"headers": {"x-api-key": "plain", "ok": KEY[2:10]}})
         log.error(
             "request failed",
-            url="https://api.x/v1?key=sk-ant-very-secret-value",
+            url="https://api.example.com/v1?key=sk-ant-very-secret-value",
             api_key="anything",
             nested=[KEY, "fine"],
         )

@@ -5,7 +5,7 @@ and shipping the prices to them.
 
 The strategy is a momentum rotation with an inverse-volatility weighting of the picks, swept
 over metric (2) × window (50) × n (10) = 1,000 runs, rebalanced monthly (and one daily sweep of
-40 runs, the engine's heaviest case).
+200 runs, the engine's heaviest case).
 
     .venv/bin/python -m bench.strategies_sweep [RUNS]
 """
@@ -81,7 +81,7 @@ def main() -> None:
           f"{platform.python_version()}, numpy {np.__version__}, load average "
           f"{os.getloadavg()[0]:.2f} at start")
     measure("monthly sweep", runs, "monthly")
-    measure("daily sweep", max(20, runs // 25), "daily")
+    measure("daily sweep", max(20, runs // 5), "daily")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ PRICE = st.decimals(min_value=Decimal("1"), max_value=Decimal("2000"), places=2)
 QTY = st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=4)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     raw=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=5),
     held=st.lists(QTY, min_size=5, max_size=5),
@@ -109,5 +109,6 @@ def test_plans_never_overspend_never_short_and_reach_the_targets(
     for s in syms:
         target = Decimal(repr(weights.get(s, 0.0))) * equity
         got = after.get(s, Decimal(0)) * prices[s]
-        # within one step of the target, the cash buffer (0.5%) and the $1 minimum
-        assert abs(got - target) <= step * prices[s] + equity * Decimal("0.005") + 1
+        # within one step of the target, the cash buffer (0.5%), its own $1 minimum, and
+        # the < $1 sells of up to 5 symbols skipped as too small (the buys shrink by that)
+        assert abs(got - target) <= step * prices[s] + equity * Decimal("0.005") + 1 + 5

@@ -147,6 +147,19 @@ def plan_orders(
             sells.append(OrderPlan(sym, "sell", -delta, target, price))
         else:
             buys.append(OrderPlan(sym, "buy", delta, target, price))
+    # A sell skipped as too small leaves its value in that holding, not in cash: scale the
+    # buys down so they never spend more than the cash plus what the sells bring in.
+    budget = ledger.cash + sum((p.qty * p.price for p in sells), ZERO)
+    cost = sum((p.qty * p.price for p in buys), ZERO)
+    if buys and cost > budget:
+        scale = max(budget, ZERO) / cost
+        scaled = []
+        for p in buys:
+            qty = (p.qty * scale / qty_step).to_integral_value(rounding=ROUND_DOWN) * qty_step
+            if qty > 0 and qty * p.price >= min_notional:
+                scaled.append(OrderPlan(p.symbol, "buy", qty,
+                                        ledger.holdings.get(p.symbol, ZERO) + qty, p.price))
+        buys = scaled
     return sells + buys
 
 

@@ -3,6 +3,7 @@ the project's AlpacaREST client), on a real migrated database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from arenad.strategies.prices import PriceError
 from arenad.strategies.settings import StrategiesSettings
 from arenad.venues.alpaca.rest import AlpacaREST, OrderSpec
 from conftest import Store
-from fixtures_sim import sim_settings
+from fixtures_sim import poll_until, sim_settings
 
 MONDAY_10AM_NY = datetime(2025, 1, 6, 15, 0, tzinfo=UTC)
 KEY = ("PKSTRAT", "secret")
@@ -255,3 +256,37 @@ def test_prices_from_bars_by_new_york_day() -> None:
     assert t.closes[1].tolist() == [2.0, 3.0]
     with pytest.raises(PriceError, match="no daily bars for GLD"):
         prices_from_bars(bars, ["GLD"])
+
+
+async def test_an_unreachable_venue_is_a_warning_and_the_loop_goes_on(store: Store) -> None:
+    sid = await db.save_strategy(store.writer, parse_strategy(SIXTY_FORTY), now=MONDAY_10AM_NY)
+    clock = FakeClock(MONDAY_10AM_NY)
+    settings = StrategiesSettings(alpaca_trading_url="http://127.0.0.1:9",
+                                  alpaca_data_url="http://127.0.0.1:9", check_interval_s=60)
+    reb = Rebalancer(
+        writer=store.writer, db_path=store.path, clock=clock, events=EventLog(store.writer),
+        guard=lambda reduces: judge(TradingState.ACTIVE, reduces), settings=lambda: settings,
+        rest_factory=lambda: AlpacaREST("http://127.0.0.1:9", "http://127.0.0.1:9", *KEY,
+                                        max_retries=0),
+    )
+    await reb.cmd_activate({"strategy_id": sid, "capital": "1000"})
+    task = asyncio.create_task(reb.run())
+
+    def warnings() -> int:
+        conn = connect_sync(store.path, readonly=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM system_events WHERE level = "
+                                    "'warning' AND message LIKE 'strategies: venue%'"
+                                    ).fetchone()[0])
+        finally:
+            conn.close()
+
+    try:
+        await poll_until(lambda: warnings() == 1 and clock.sleepers == 1, what="first warning")
+        clock.advance(60)  # the next check happens after check_interval_s
+        await poll_until(lambda: warnings() == 2, what="second warning")
+        assert not task.done()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

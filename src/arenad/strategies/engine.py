@@ -2,11 +2,11 @@
 
 Pure numpy, no I/O. Two choices shape it:
 
-- **Weights for every rebalance date at once.** Each node of the tree evaluates to an
-  (R rebalances × N symbols) weight matrix in one pass; ``select_top`` and
-  ``inverse_volatility`` rank children with trailing-window statistics gathered by fancy
-  indexing, not per-date Python loops. The only loop left is the one over rebalance
-  segments, each of which is one matrix product (closes of the segment × shares held).
+- **Weights for every rebalance date at once.** Each node of the tree evaluates, in one
+  pass, to its weights at every rebalance (a vector when they never change, an
+  R rebalances × N symbols matrix when they do); ``select_top`` and ``inverse_volatility``
+  rank children with trailing-window statistics from running sums, not per-date Python
+  loops. The simulation is then one cumulative product over rebalances (:func:`simulate`).
 - **Signals and trades at the same close.** A rebalance on day t sees closes up to and
   including t and trades at t's close — the model of an order placed minutes before the close
   (the seed's ``rebalance_time`` 15:45). Nothing later than t is ever read for t's weights.
@@ -22,14 +22,13 @@ machine has.
 
 Fees and slippage are charged on traded value, in basis points; the trade is sized from the
 equity after the charge (one-step approximation of the exact fixed point, off by c² of
-turnover). With zero costs no value is created or lost at a rebalance — tested. The
-simulation itself has no Python loop: see :func:`simulate`.
+turnover). With zero costs no value is created or lost at a rebalance — tested.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -106,7 +105,6 @@ class BacktestResult:
     metrics: dict[str, float | None]
     benchmark: str | None = None
     benchmark_equity: FloatArray | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def start(self) -> str:

@@ -190,6 +190,13 @@ def test_save_records_strategy_backtest_and_batch(
             "workers"] == 1  # from [strategies] in the config
     finally:
         conn.close()
+    rc, out, err = run(capsys, "backtests", "--config", str(config), "--json")
+    assert rc == 0, err
+    (saved_bt,) = json.loads(out)
+    assert (saved_bt["id"], saved_bt["name"]) == (saved["backtest_id"], "60/40")
+    assert saved_bt["total_return"] == pytest.approx(saved_bt["metrics"]["total_return"])
+    rc, out, _ = run(capsys, "backtests", "--config", str(config))
+    assert "60/40" in out and "sharpe" in out
 
 
 def test_save_without_a_config_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

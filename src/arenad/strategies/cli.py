@@ -81,6 +81,15 @@ def register(sub: Sub) -> None:
     b.add_argument("--workers", type=_count, metavar="N", help="worker processes")
     b.set_defaults(func=_batch)
 
+    h = sub.add_parser("backtests", help="saved backtests, for comparison",
+                       description="Backtests saved with `arenad backtest --save`, newest "
+                       "first, with their headline metrics.")
+    h.add_argument("--strategy", type=_count, metavar="ID", help="only this strategy's")
+    h.add_argument("--limit", type=_count, default=20, metavar="N")
+    h.add_argument("--json", action="store_true")
+    h.add_argument("--config", help="config.toml (names the database)")
+    h.set_defaults(func=_history, save=True)
+
     v = sub.add_parser("vars", help="saved variable lists for sweeps (--var NAME=@LIST)",
                        description="Variable lists saved in the database, for `arenad batch "
                        "--var NAME=@LIST`.")
@@ -687,4 +696,49 @@ def _vars_list_body(args: argparse.Namespace) -> int:
     for r in rows if not args.json else []:
         print(f"{r['name']:<20} {r['type']:<7} {','.join(r['values'])}"
               + (f"  # {r['description']}" if r["description"] else ""))
+    return 0
+
+
+# --- backtest history -------------------------------------------------------------------
+
+
+def _history(args: argparse.Namespace) -> int:
+    return _run_guarded(args, _history_body)
+
+
+def _history_body(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args)
+    path = settings.daemon.db_path
+    sql = ("SELECT b.id, b.strategy_id, s.name, b.start_date, b.end_date, b.rebalance, "
+           "b.variables, b.total_return, b.sharpe, b.max_drawdown, b.metrics, b.created_at "
+           "FROM backtest_results b LEFT JOIN strategies s ON s.id = b.strategy_id")
+    params: list[Any] = []
+    if args.strategy:
+        sql += " WHERE b.strategy_id = ?"
+        params.append(args.strategy)
+    sql += " ORDER BY b.created_at DESC, b.id DESC LIMIT ?"
+    params.append(args.limit)
+    rows: list[Any] = []
+    if path.exists():
+        from arenad.store.db import connect_sync
+
+        conn = connect_sync(path, readonly=True)
+        try:
+            rows = list(conn.execute(sql, params))
+        except sqlite3.OperationalError:  # a database from before schema 0006
+            rows = []
+        finally:
+            conn.close()
+    out = [dict(r) | {"variables": json.loads(r["variables"]),
+                      "metrics": json.loads(r["metrics"])} for r in rows]
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    if not out:
+        print("no saved backtests (save one with `arenad backtest ... --save`)")
+    for r in out:
+        print(f"{r['id']:>4}  {r['name'] or '(deleted)':<28} {r['start_date']}..{r['end_date']} "
+              f"{r['rebalance']:<7} total {_pct(r['total_return']):>8}  sharpe "
+              f"{_num(r['sharpe']):>5}  max dd {_pct(r['max_drawdown']):>8}"
+              + (f"  {_vars(r['variables'])}" if r["variables"] else ""))
     return 0

@@ -290,3 +290,24 @@ async def test_an_unreachable_venue_is_a_warning_and_the_loop_goes_on(store: Sto
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_strategies_sharing_an_account_keep_separate_ledgers(rig: Rig) -> None:
+    _, a1 = await rig.activate(SIXTY_FORTY)
+    _, a2 = await rig.activate({"name": "all spy", "elements": [
+        {"type": "ticker", "ticker": "SPY"}]}, capital="5000")
+    await rig.reb.step()
+    rig.market(60)
+    await rig.reb.step()
+    spy = {r[0]: Decimal(r[1]) for r in rig.rows(
+        "SELECT active_strategy_id, filled_quantity FROM execution_orders WHERE symbol = 'SPY'")}
+    assert set(spy) == {a1, a2}
+    (position,) = [p for p in await rig.rest.positions() if p.symbol == "SPY"]
+    assert Decimal(str(position.qty)) == spy[a1] + spy[a2]  # the account holds the sum
+    snaps = {r[0]: Decimal(r[1]) for r in rig.rows(
+        "SELECT active_strategy_id, equity FROM active_strategy_snapshots")}
+    assert snaps[a1] == pytest.approx(Decimal(10000), rel=Decimal("0.01"))
+    assert snaps[a2] == pytest.approx(Decimal(5000), rel=Decimal("0.01"))
+    holdings = json.loads(rig.rows("SELECT holdings FROM active_strategy_snapshots WHERE "
+                                   "active_strategy_id = ?", (a2,))[0][0])
+    assert [h["ticker"] for h in holdings] == ["SPY"]

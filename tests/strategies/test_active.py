@@ -17,6 +17,7 @@ import pytest
 from arenad.clock import FakeClock
 from arenad.control.protocol import InvalidArgs
 from arenad.daemon.events import EventLog
+from arenad.errors import OperationalError
 from arenad.guards.trading import GuardVerdict, TradingState, judge
 from arenad.sim.alpaca.app import ALPACA_SIM_KEY
 from arenad.sim.server import SimServer
@@ -311,3 +312,39 @@ async def test_strategies_sharing_an_account_keep_separate_ledgers(rig: Rig) -> 
     holdings = json.loads(rig.rows("SELECT holdings FROM active_strategy_snapshots WHERE "
                                    "active_strategy_id = ?", (a2,))[0][0])
     assert [h["ticker"] for h in holdings] == ["SPY"]
+
+
+async def test_refused_keys_are_one_error_event_not_a_crash(store: Store) -> None:
+    sid = await db.save_strategy(store.writer, parse_strategy(SIXTY_FORTY), now=MONDAY_10AM_NY)
+    clock = FakeClock(MONDAY_10AM_NY)
+    settings = StrategiesSettings(alpaca_trading_url="https://paper-api.alpaca.markets")
+
+    def no_keys() -> AlpacaREST:
+        raise OperationalError("active strategies need Alpaca keys: set APCA_API_KEY_ID")
+
+    reb = Rebalancer(
+        writer=store.writer, db_path=store.path, clock=clock, events=EventLog(store.writer),
+        guard=lambda reduces: judge(TradingState.ACTIVE, reduces), settings=lambda: settings,
+        rest_factory=no_keys,
+    )
+    await reb.cmd_activate({"strategy_id": sid, "capital": "1000"})
+    task = asyncio.create_task(reb.run())
+
+    def errors() -> int:
+        conn = connect_sync(store.path, readonly=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM system_events WHERE level = 'error' "
+                                    "AND message LIKE 'strategies cannot trade:%'").fetchone()[0])
+        finally:
+            conn.close()
+
+    try:
+        await poll_until(lambda: errors() == 1 and clock.sleepers == 1, what="the error")
+        clock.advance(60)
+        await poll_until(lambda: clock.sleepers == 1, what="the next sleep")
+        await asyncio.sleep(0.05)
+        assert errors() == 1 and not task.done()  # reported once, still running
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

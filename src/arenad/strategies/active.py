@@ -137,13 +137,25 @@ class Rebalancer:
     # --- the loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """The supervisor task. Venue trouble never crashes it: a crash loop of a trading task
+        engages the kill switch for *every* trading loop, and missing or refused Alpaca keys
+        for strategies are no reason to stop the fade or the arena. Refused keys are an error
+        event (once per distinct reason) and the strategies wait; bugs still crash."""
+        last_error = ""
         try:
             while True:
                 try:
                     await self.step()
+                    last_error = ""
                 except TemporaryError as e:
                     await self.events.emit("warning", "trading",
                                            f"strategies: venue unavailable, retrying: {e}")
+                except OperationalError as e:
+                    if str(e) != last_error:
+                        await self.events.emit("error", "trading",
+                                               f"strategies cannot trade: {e}")
+                    last_error = str(e)
+                    await self.close()  # a fixed key (environment, restart) gets a new client
                 await self.clock.sleep(self.settings().check_interval_s)
         finally:
             await self.close()

@@ -103,3 +103,35 @@ async def test_close_drains_queue_and_refuses_more(tmp_path: Path) -> None:
     assert connect_sync(path).execute("SELECT count(*) FROM system_events").fetchone()[0] == 100
     with pytest.raises(OperationalError):
         await w.submit(sql, ("t", "info", "system", "late"))
+
+
+def test_a_file_numbered_below_an_applied_one_is_still_applied(tmp_path: Path) -> None:
+    """Areas land out of order: 0003 arriving after 0005 was applied must not be skipped."""
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "0001_a.sql").write_text("CREATE TABLE a (x);")
+    (schemas / "0005_e.sql").write_text("CREATE TABLE e (x);")
+    path = tmp_path / "a.db"
+    assert migrate_sync(path, schemas) == 5
+    (schemas / "0003_c.sql").write_text("CREATE TABLE c (x);")
+    assert migrate_sync(path, schemas) == 5
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name='c'").fetchone() == ("c",)
+    assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
+        1,
+        3,
+        5,
+    ]
+    assert migrate_sync(path, schemas) == 5  # idempotent
+
+
+def test_database_from_before_schema_migrations_is_adopted(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "0001_a.sql").write_text("CREATE TABLE a (x);")
+    (schemas / "0002_b.sql").write_text("CREATE TABLE b (x);")
+    path = tmp_path / "a.db"
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE a (x); PRAGMA user_version = 1;")
+    conn.close()
+    assert migrate_sync(path, schemas) == 2  # 0001 not re-run (it would fail: a exists)

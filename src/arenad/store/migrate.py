@@ -50,7 +50,12 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
 
 
 def migrate_sync(path: Path, directory: Path | None = None) -> int:
-    """Bring the database at ``path`` up to date; return the resulting version."""
+    """Bring the database at ``path`` up to date; return the resulting version.
+
+    Applied files are recorded by number in ``schema_migrations``, so a file numbered below
+    one already applied (areas land out of order: 0005 before 0002) is still applied later.
+    ``PRAGMA user_version`` holds the highest number applied, for the newer-database check.
+    """
     migrations = load_migrations(directory)
     newest = migrations[-1].version
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,17 +70,37 @@ def migrate_sync(path: Path, directory: Path | None = None) -> int:
                 f"({newest}); it was written by a newer release — upgrade arenad or use "
                 "another db_path"
             )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL "
+            "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+        )
+        applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+        if not applied and current:
+            # A database from before schema_migrations existed: everything up to
+            # user_version was applied in order.
+            applied = {m.version for m in migrations if m.version <= current}
+            conn.executemany(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [(m.version, m.name) for m in migrations if m.version in applied],
+            )
         for m in migrations:
-            if m.version <= current:
+            if m.version in applied:
                 continue
             # executescript commits any open transaction; wrap each file in its own so a
-            # failing file leaves the database at the previous version.
+            # failing file leaves the database as it was.
+            top = max(current, m.version)
             try:
-                conn.executescript(f"BEGIN;\n{m.sql}\nPRAGMA user_version = {m.version};\nCOMMIT;")
+                conn.executescript(
+                    f"BEGIN;\n{m.sql}\n"
+                    f"INSERT INTO schema_migrations (version, name) VALUES ({m.version}, "
+                    f"'{m.name}');\nPRAGMA user_version = {top};\nCOMMIT;"
+                )
             except sqlite3.Error as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise StoreError(f"schema {m.name} failed: {e}") from e
+            current = top
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
     finally:
         conn.close()

@@ -98,7 +98,7 @@ def _socket_path(args: argparse.Namespace) -> Path:
     return sock if sock.is_absolute() else path.resolve().parent / sock
 
 
-def _client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitable[Any]]) -> int:
+def client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitable[Any]]) -> int:
     sock = _socket_path(args)
 
     async def go() -> Any:
@@ -147,7 +147,7 @@ def _status(args: argparse.Namespace) -> int:
         else:
             _print_status(st)
 
-    return _client_call(args, fn)
+    return client_call(args, fn)
 
 
 def _kill(args: argparse.Namespace) -> int:
@@ -155,7 +155,7 @@ def _kill(args: argparse.Namespace) -> int:
         st = await c.request("kill", reason=args.reason)
         print(f"kill switch engaged: {st['kill_switch']['reason']}")
 
-    return _client_call(args, fn)
+    return client_call(args, fn)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -163,7 +163,7 @@ def _resume(args: argparse.Namespace) -> int:
         await c.request("resume")
         print("kill switch released; trading state " + (await c.request("status"))["trading_state"])
 
-    return _client_call(args, fn)
+    return client_call(args, fn)
 
 
 def _reload(args: argparse.Namespace) -> int:
@@ -182,7 +182,7 @@ def _reload(args: argparse.Namespace) -> int:
                 print(p, file=sys.stderr)
         return 0 if r["ok"] else 2
 
-    return _client_call(args, fn)
+    return client_call(args, fn)
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -205,7 +205,7 @@ def _events(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r['ts']} {r['level']:<7} {r['category']:<8} {r['message']}")
 
-    return _client_call(args, fn)
+    return client_call(args, fn)
 
 
 def _db(args: argparse.Namespace) -> int:

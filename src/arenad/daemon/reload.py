@@ -23,6 +23,8 @@ from arenad.errors import ConfigError
 from arenad.store.db import utc_iso
 from arenad.store.writer import StoreWriter
 
+SETTLE_S = 0.2
+
 Listener = Callable[[Settings, Settings], Awaitable[None]]
 
 
@@ -89,6 +91,14 @@ class ConfigReloader:
                 continue
             fp = fingerprint(self.path)
             if fp is not None and fp != self._seen:
+                # An editor may be half-way through writing: wait until two reads agree, so
+                # a partial file does not produce a spurious rejection.
+                while True:
+                    await self._clock.sleep(SETTLE_S)
+                    again = fingerprint(self.path)
+                    if again == fp or again is None:
+                        break
+                    fp = again
                 await self.reload("file")
 
     async def reload(self, source: str) -> dict[str, Any]:

@@ -530,7 +530,7 @@ def _vars(a: dict[str, str]) -> str:
 
 
 def _active_list(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import _client_call
+    from arenad.daemon.cli import client_call
 
     async def fn(c: Any) -> None:
         rows = await c.request("strategies.active")
@@ -547,11 +547,11 @@ def _active_list(args: argparse.Namespace) -> int:
                   f"{r['initial_capital']} -> {snap.get('equity', '-')} "
                   f"({snap.get('date', 'no snapshot yet')})")
 
-    return int(_client_call(args, fn))
+    return int(client_call(args, fn))
 
 
 def _active_activate(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import _client_call
+    from arenad.daemon.cli import client_call
 
     variables: dict[str, str] = {}
     for text in args.var:
@@ -575,21 +575,21 @@ def _active_activate(args: argparse.Namespace) -> int:
         r = await c.request("strategies.activate", **req)
         print(f"active strategy {r['active_strategy_id']} (book {r['book_id']})")
 
-    return int(_client_call(args, fn))
+    return int(client_call(args, fn))
 
 
 def _active_status(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import _client_call
+    from arenad.daemon.cli import client_call
 
     async def fn(c: Any) -> None:
         r = await c.request("strategies.set_status", id=args.id, status=args.status)
         print(f"active strategy {r['id']}: {r['status']}")
 
-    return int(_client_call(args, fn))
+    return int(client_call(args, fn))
 
 
 def _active_sweep(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import _client_call
+    from arenad.daemon.cli import client_call
 
     try:
         variables = [parse_var_arg(t) for t in args.var]
@@ -609,11 +609,11 @@ def _active_sweep(args: argparse.Namespace) -> int:
         print(f"queued sweep {r['id']}: {r['total']} runs"
               + (f" of {r['combinations']} (truncated)" if r["truncated"] else ""))
 
-    return int(_client_call(args, fn))
+    return int(client_call(args, fn))
 
 
 def _active_jobs(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import _client_call
+    from arenad.daemon.cli import client_call
 
     async def fn(c: Any) -> None:
         jobs = await c.request("strategies.batch_jobs")
@@ -627,7 +627,7 @@ def _active_jobs(args: argparse.Namespace) -> int:
                                       f"{_pct(best['total_return'])}" if best else "")
                   + (f"  ({j['error']})" if j["error"] else ""))
 
-    return int(_client_call(args, fn))
+    return int(client_call(args, fn))
 
 
 # --- variable lists ---------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Portfolio-allocation strategies: definitions, backtests, sweeps and active rebalancing (seed 003)."""

@@ -63,7 +63,16 @@ async def _start_simulator(
     bound = {"hyperliquid_port": sim.hyperliquid_port}
     if sim.alpaca_port is not None:
         bound["alpaca_port"] = sim.alpaca_port
-    s = s.model_copy(update={"sim": s.sim.model_copy(update=bound)})
+    updates: dict[str, object] = {"sim": s.sim.model_copy(update=bound)}
+    # Strategies name their Alpaca URLs explicitly; those aimed at the configured simulator
+    # port follow it to the port actually bound.
+    configured = f"http://{s.sim.host}:{s.sim.alpaca_port}"
+    if sim.alpaca_url:
+        urls = {k: sim.alpaca_url for k in ("alpaca_trading_url", "alpaca_data_url")
+                if getattr(s.strategies, k).rstrip("/") == configured}
+        if urls:
+            updates["strategies"] = s.strategies.model_copy(update=urls)
+    s = s.model_copy(update=updates)
     return stack, LoadedConfig(s, loaded.path, loaded.raw)
 
 

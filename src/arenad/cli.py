@@ -18,6 +18,7 @@ AREA_CLIS: tuple[str, ...] = (
     "arenad.sim.cli",
     "arenad.strategies.cli",
     "arenad.arena.cli",
+    "arenad.metrics.cli",
 )
 
 

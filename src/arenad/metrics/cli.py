@@ -1,0 +1,169 @@
+"""`arenad metrics EQUITY.csv`: the metrics of any equity curve (and optional round trips)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from arenad.metrics.curve import RoundTrip, curve_metrics, trade_metrics
+from arenad.metrics.settings import MetricsSettings
+
+
+class CsvError(ValueError):
+    pass
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 (a date, or a time; naive means UTC) or epoch seconds/milliseconds."""
+    t = text.strip()
+    try:
+        x = float(t)
+    except ValueError:
+        when = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(x / 1000 if x > 1e11 else x, tz=UTC)
+
+
+def _rows(path: Path, need: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    try:
+        f = path.open(newline="", encoding="utf-8")
+    except OSError as e:
+        raise CsvError(f"{path}: cannot read: {e.strerror}") from e
+    with f:
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in need if c not in header]
+        if missing:
+            raise CsvError(
+                f"{path}:1: missing column(s) {', '.join(missing)} "
+                f"(header is: {', '.join(header) or 'empty'})"
+            )
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise CsvError(
+                    f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}"
+                )
+            yield reader.line_num, dict(zip(header, row, strict=True)), header
+
+
+def _cell(
+    path: Path, line: int, header: list[str], row: dict[str, str], col: str, kind: str
+) -> Any:
+    value = row[col]
+    try:
+        return parse_time(value) if kind == "time" else float(value)
+    except (ValueError, OverflowError, OSError) as e:
+        raise CsvError(
+            f"{path}:{line}:{header.index(col) + 1}: column {col}: "
+            f"{value!r} is not a {'timestamp' if kind == 'time' else 'number'}"
+        ) from e
+
+
+def read_equity(path: Path) -> tuple[list[datetime], list[float]]:
+    ts: list[datetime] = []
+    eq: list[float] = []
+    for line, row, header in _rows(path, ("timestamp", "equity")):
+        t = _cell(path, line, header, row, "timestamp", "time")
+        v = _cell(path, line, header, row, "equity", "number")
+        if not v > 0:
+            raise CsvError(f"{path}:{line}:{header.index('equity') + 1}: equity must be positive")
+        if ts and t <= ts[-1]:
+            raise CsvError(
+                f"{path}:{line}:{header.index('timestamp') + 1}: timestamps must increase"
+            )
+        ts.append(t)
+        eq.append(v)
+    if len(eq) < 2:
+        raise CsvError(f"{path}: needs at least two points, found {len(eq)}")
+    return ts, eq
+
+
+def read_trades(path: Path) -> list[RoundTrip]:
+    out = []
+    for line, row, header in _rows(path, ("entry_time", "exit_time", "pnl")):
+        out.append(
+            RoundTrip(
+                _cell(path, line, header, row, "entry_time", "time"),
+                _cell(path, line, header, row, "exit_time", "time"),
+                _cell(path, line, header, row, "pnl", "number"),
+            )
+        )
+    return out
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    defaults = MetricsSettings()
+    try:
+        ts, eq = read_equity(Path(args.equity))
+        trips = read_trades(Path(args.trades)) if args.trades else None
+    except CsvError as e:
+        print(f"arenad: {e}", file=sys.stderr)
+        return 2
+    m = curve_metrics(
+        ts,
+        eq,
+        periods_per_year_override=args.periods_per_year,
+        risk_free=args.risk_free,
+        min_points=args.min_points or defaults.min_points,
+    )
+    out: dict[str, Any] = m.as_dict()
+    if trips is not None:
+        out["trades"] = trade_metrics(
+            trips, min_trades=args.min_trades or defaults.min_trades
+        ).as_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for k, v in out.items():
+        if k == "trades":
+            for tk, tv in v.items():
+                print(f"  trades.{tk:<18} {_fmt(tv)}")
+        else:
+            print(f"{k:<26} {_fmt(v)}")
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if v is None:
+        return "-"
+    return str(v)
+
+
+def _positive(text: str) -> float:
+    x = float(text)
+    if not x > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return x
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("metrics", help="metrics of an equity curve CSV (timestamp,equity)")
+    p.add_argument("equity", metavar="EQUITY.csv", help="columns: timestamp,equity")
+    p.add_argument("--trades", metavar="TRADES.csv", help="round trips: entry_time,exit_time,pnl")
+    p.add_argument(
+        "--periods-per-year",
+        type=_positive,
+        metavar="N",
+        help="annualization factor (default: inferred from the timestamps)",
+    )
+    p.add_argument(
+        "--risk-free",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="annual risk-free rate (0.04 = 4 %%)",
+    )
+    p.add_argument("--min-points", type=int, metavar="N", help="see [metrics] min_points")
+    p.add_argument("--min-trades", type=int, metavar="N", help="see [metrics] min_trades")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_metrics)

@@ -15,18 +15,16 @@ the consumer's cue to reconcile what it may have missed over REST.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.asyncio.client import ClientConnection
 
-from arenad.clock import Clock, SystemClock
-from arenad.daemon.supervisor import backoff_delays
+from arenad.clock import Clock
 from arenad.errors import OperationalError, SkipError, TemporaryError
+from arenad.venues.reconnect import ReconnectingWebSocket
 
 StateFn = Callable[[bool, str], Awaitable[None]]
 MessageFn = Callable[[dict[str, Any]], Awaitable[None]]
@@ -34,7 +32,7 @@ MessageFn = Callable[[dict[str, Any]], Awaitable[None]]
 log = structlog.get_logger("arenad.alpaca")
 
 
-class _Stream:
+class _Stream(ReconnectingWebSocket):
     name = "stream"
 
     def __init__(
@@ -49,52 +47,13 @@ class _Stream:
         max_backoff_s: float = 60.0,
         open_timeout_s: float = 10.0,
     ) -> None:
-        self.url = url
+        super().__init__(
+            url, clock=clock, max_backoff_s=max_backoff_s, open_timeout_s=open_timeout_s
+        )
         self._key = key_id
         self._secret = secret_key
         self._on_message = on_message
         self._on_state = on_state
-        self._clock = clock or SystemClock()
-        self._max_backoff = max_backoff_s
-        self._open_timeout = open_timeout_s
-        self.connected = False
-        self.connects = 0
-        self.skipped = 0
-        self._ws: ClientConnection | None = None
-
-    async def run(self) -> None:
-        """Connect, serve, reconnect with jittered backoff; forever (cancel to stop)."""
-        delays = backoff_delays(cap=self._max_backoff)
-        while True:
-            try:
-                async with asyncio.timeout(self._open_timeout):
-                    ws = await connect(self.url, max_size=1 << 24, open_timeout=None)
-                try:
-                    self._ws = ws
-                    async with asyncio.timeout(self._open_timeout):
-                        await self._handshake(ws)
-                    self.connects += 1
-                    self.connected = True
-                    delays = backoff_delays(cap=self._max_backoff)
-                    await self._state(True, "connected")
-                    async for raw in ws:
-                        await self._dispatch(raw)
-                    reason = f"closed by server ({ws.close_code})"
-                finally:
-                    self._ws = None
-                    await ws.close()
-            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, TemporaryError) as e:
-                reason = f"{type(e).__name__}: {e}"
-            except InvalidURI as e:
-                raise OperationalError(f"alpaca {self.name}: bad URL {self.url}") from e
-            self.connected = False
-            await self._state(False, reason)
-            await self._clock.sleep(next(delays))
-
-    async def drop(self) -> None:
-        """Close the current connection (tests, and operators forcing a reconnect)."""
-        if self._ws is not None:
-            await self._ws.close()
 
     async def _state(self, up: bool, detail: str) -> None:
         log.info(f"alpaca {self.name} {'connected' if up else 'disconnected'}", detail=detail)
@@ -108,9 +67,6 @@ class _Stream:
         except SkipError as e:
             self.skipped += 1
             log.warning(f"alpaca {self.name}: skipped a frame", error=str(e))
-
-    async def _handshake(self, ws: ClientConnection) -> None:
-        raise NotImplementedError
 
     def _parse(self, raw: str | bytes) -> Iterable[dict[str, Any]]:
         raise NotImplementedError

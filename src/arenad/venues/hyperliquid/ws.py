@@ -10,18 +10,15 @@ caller's cue to backfill with ``userFillsByTime`` from its last stored fill.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.asyncio.client import ClientConnection
 
-from arenad.clock import Clock, SystemClock
-from arenad.daemon.supervisor import backoff_delays
+from arenad.clock import Clock
+from arenad.venues.reconnect import ReconnectingWebSocket
 
 MAX_USERS_PER_CONNECTION = 10
 USER_CHANNELS = {
@@ -41,7 +38,9 @@ StateFn = Callable[[bool, str], Awaitable[None]]
 log = structlog.get_logger("arenad.hyperliquid")
 
 
-class HyperliquidWS:
+class HyperliquidWS(ReconnectingWebSocket):
+    name = "hyperliquid ws"
+
     def __init__(
         self,
         url: str,
@@ -60,55 +59,22 @@ class HyperliquidWS:
                 f"{len(users)} users on one connection; Hyperliquid allows "
                 f"{MAX_USERS_PER_CONNECTION}"
             )
-        self.url = url
+        # Hyperliquid wants its own {"method": "ping"}, not protocol pings.
+        super().__init__(
+            url,
+            clock=clock,
+            max_backoff_s=max_backoff_s,
+            open_timeout_s=open_timeout_s,
+            protocol_pings=False,
+        )
         self.subscriptions = subscriptions
         self._on_message = on_message
         self._on_state = on_state
-        self._clock = clock or SystemClock()
         self._ping = ping_interval_s
-        self._max_backoff = max_backoff_s
-        self._open_timeout = open_timeout_s
-        self._ws: ClientConnection | None = None
-        self.connected = False
-        self.connects = 0
-        self.skipped = 0
 
-    async def run(self) -> None:
-        delays = backoff_delays(cap=self._max_backoff)
-        while True:
-            reason = "closed"
-            try:
-                async with asyncio.timeout(self._open_timeout):
-                    ws = await connect(
-                        self.url, max_size=1 << 24, open_timeout=None, ping_interval=None
-                    )
-                self._ws = ws
-                pinger = asyncio.create_task(self._heartbeat(ws), name="hl-ws-ping")
-                try:
-                    for sub in self.subscriptions:
-                        await ws.send(json.dumps({"method": "subscribe", "subscription": sub}))
-                    self.connects += 1
-                    self.connected = True
-                    delays = backoff_delays(cap=self._max_backoff)
-                    await self._state(True, "connected")
-                    async for raw in ws:
-                        await self._dispatch(raw)
-                    reason = f"closed by server ({ws.close_code})"
-                finally:
-                    pinger.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pinger
-                    self._ws = None
-                    await ws.close()
-            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as e:
-                reason = f"{type(e).__name__}: {e}"
-            self.connected = False
-            await self._state(False, reason)
-            await self._clock.sleep(next(delays))
-
-    async def drop(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+    async def _handshake(self, ws: ClientConnection) -> None:
+        for sub in self.subscriptions:
+            await ws.send(json.dumps({"method": "subscribe", "subscription": sub}))
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         while True:

@@ -15,6 +15,7 @@ import pytest
 from arena_fakes import FakeLLMServer
 
 from arenad.arena.component import SIM_KEY
+from arenad.control.client import ControlClient, ControlError
 from arenad.venues.alpaca.rest import AlpacaREST
 from fixtures_sim import poll_until
 
@@ -90,9 +91,12 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
         await asyncio.to_thread(d.stop, signal.SIGKILL)
 
         await asyncio.to_thread(d.start)  # restart: reconciles orders, marks the run stopped
+        # every order ends known: filled, or not_sent if the kill came between its committed
+        # intent and the request (never sent again: its run is over)
         await poll_until(
             lambda: all(
-                o["status"] == "filled" for o in q(d.db_path, "SELECT * FROM arena_orders")
+                o["status"] in ("filled", "not_sent")
+                for o in q(d.db_path, "SELECT * FROM arena_orders")
             ),
             timeout=30,
             what="orders reconciled",
@@ -122,10 +126,10 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             venue = await rest.orders(status="all")
             cids = [o.client_order_id for o in venue]
             assert len(cids) == len(set(cids)), "a client order id reached the venue twice"
-            ours = q(d.db_path, "SELECT * FROM arena_orders")
+            ours = q(d.db_path, "SELECT * FROM arena_orders WHERE status != 'not_sent'")
             assert {o["client_order_id"] for o in ours} == set(cids)
-            bh = [o for o in ours if o["model_id"] == "buy-and-hold"]
-            assert len(bh) == 2  # AAPL and NVDA once, across both runs
+            bh = sorted(o["symbol"] for o in ours if o["model_id"] == "buy-and-hold")
+            assert bh == ["AAPL", "NVDA"]  # each bought once, across both runs
             account = {p.symbol: Decimal(str(p.qty)) for p in await rest.positions()}
         finally:
             await rest.close()
@@ -139,4 +143,39 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
         await poll_until(ledgers_match, timeout=20, what="ledgers to match the account")
         events = q(d.db_path, "SELECT * FROM system_events WHERE category = 'arena'")
         assert not [e for e in events if "do not match" in e["message"]]
+        # the control commands the TUI uses
+        async with ControlClient(d.socket_path) as c:
+            models = {m["model_id"]: m for m in await c.request("arena.models")}
+            assert set(models) == {"buy-and-hold", "slow-llm"}
+            assert models["buy-and-hold"]["book_id"] == "arena:buy-and-hold"
+            runs_p = await c.request("arena.runs", limit=5)
+            assert [r["status"] for r in runs_p][-1] == "stopped"
+            assert runs_p[0]["status"] in ("ok", "partial") and runs_p[0]["models"] == 2
+            decisions = await c.request("arena.decisions", book_id="arena:buy-and-hold")
+            assert decisions and all(x["book_id"] == "arena:buy-and-hold" for x in decisions)
+            assert {x["action"] for x in decisions} <= {"BUY", "HOLD"}
+            paused = await c.request("arena.pause", model_id="slow-llm")
+            assert paused["paused"] is True
+            with pytest.raises(ControlError) as e:
+                await c.request("arena.pause", model_id="nobody")
+            assert e.value.code == "invalid_args"
+            third = (await c.request("arena.run_now"))["run_id"]
+
+            def third_done() -> bool:
+                rows = q(d.db_path, "SELECT status FROM arena_runs WHERE run_id = ?", third)
+                return bool(rows) and rows[0]["status"] != "running"
+
+            await poll_until(third_done, timeout=30, what="the third run")
+            (row3,) = q(d.db_path, "SELECT * FROM arena_runs WHERE run_id = ?", third)
+            assert json.loads(row3["models_executed"]) == ["buy-and-hold"]
+            await c.request("arena.resume", model_id="slow-llm")
+            closed = await c.request("arena.close_position", model_id="buy-and-hold", symbol="AAPL")
+            assert closed["reason"] == "manual"
+            await poll_until(
+                lambda: q(d.db_path, "SELECT * FROM arena_trades WHERE exit_reason = 'manual'"),
+                timeout=20,
+                what="the manual exit",
+            )
+            with pytest.raises(ControlError):
+                await c.request("arena.close_position", model_id="buy-and-hold", symbol="AAPL")
         await asyncio.to_thread(d.stop)

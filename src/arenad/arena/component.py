@@ -119,6 +119,13 @@ class ArenaComponent:
         c.register("arena.runs", self.cmd_runs, "arena runs, newest first {limit=20}")
         c.register("arena.run_now", self.cmd_run_now, "start an arena run now")
         c.register("arena.models", self.cmd_models, "arena models with their books")
+        c.register("arena.pause", self.cmd_pause, "skip a model in runs {model_id}")
+        c.register("arena.resume", self.cmd_resume, "let a paused model run again {model_id}")
+        c.register(
+            "arena.close_position",
+            self.cmd_close,
+            "close an arena model's position at the market {model_id, symbol}",
+        )
         c.register(
             "arena.decisions",
             self.cmd_decisions,
@@ -294,13 +301,56 @@ class ArenaComponent:
                     "provider": m.provider,
                     "model": m.model or (m.baseline.kind if m.baseline else ""),
                     "enabled": m.enabled,
-                    "paused": False,
+                    "paused": m.id in self.runner.paused,
                     "cash": str(led.cash) if led else None,
                     "equity": float(led.equity(self.marks)) if led else None,
                     "positions": len(led.positions) if led else 0,
                 }
             )
         return out
+
+    def _model_arg(self, args: dict[str, Any]) -> str:
+        mid = args.get("model_id")
+        if not isinstance(mid, str) or self.settings.model(mid) is None:
+            known = ", ".join(m.id for m in self.settings.models) or "none"
+            raise InvalidArgs(f"model_id must name an arena model (known: {known})")
+        return mid
+
+    async def _model_row(self, mid: str) -> dict[str, Any]:
+        return next(r for r in await self.cmd_models({}) if r["model_id"] == mid)
+
+    async def cmd_pause(self, args: dict[str, Any]) -> dict[str, Any]:
+        mid = self._model_arg(args)
+        self.runner.paused.add(mid)
+        await self.ctx.events.emit("info", "arena", f"arena model {mid} paused by the operator")
+        return await self._model_row(mid)
+
+    async def cmd_resume(self, args: dict[str, Any]) -> dict[str, Any]:
+        mid = self._model_arg(args)
+        self.runner.paused.discard(mid)
+        await self.ctx.events.emit("info", "arena", f"arena model {mid} resumed by the operator")
+        return await self._model_row(mid)
+
+    async def cmd_close(self, args: dict[str, Any]) -> dict[str, Any]:
+        mid = self._model_arg(args)
+        symbol = args.get("symbol")
+        led = self.runner.ledgers.get(mid)
+        if not isinstance(symbol, str) or led is None or symbol not in led.positions:
+            raise InvalidArgs(f"model {mid} has no open position in {symbol!r}")
+        price = self.marks.get(symbol)
+        if price is None:
+            bars = await self.market.bars([symbol], 1)
+            price = bars[symbol][-1].close if bars.get(symbol) else led.positions[symbol].avg_price
+        sig = await self.runner.close_position(mid, symbol, price)
+        if sig is None:
+            raise ProtocolError("failed", f"the exit of {mid} {symbol} was not sent (one pending?)")
+        return {
+            "book_id": f"arena:{mid}",
+            "symbol": symbol,
+            "qty": str(sig.qty),
+            "price": str(price),
+            "reason": sig.reason,
+        }
 
     async def cmd_decisions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = _limit(args, 50)

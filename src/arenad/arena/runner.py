@@ -159,6 +159,10 @@ class ArenaRunner:
         self._run_lock = asyncio.Lock()
         self._pending: dict[str, PendingOrder] = {}
         self.current_run: str | None = None
+        self.paused: set[str] = set()
+        """Models the operator paused (skipped by runs until resumed; exits still run).
+        Kept in memory: a restart resumes them, as config.toml's `enabled` is the lasting
+        switch."""
 
     async def start(self) -> None:
         """Load the books and ledgers; mark runs a crash left 'running' as stopped."""
@@ -228,7 +232,7 @@ class ArenaRunner:
         self, slot: Slot, trigger: Trigger = "schedule", run_id: str | None = None
     ) -> RunSummary:
         run_id = run_id or slot.run_id
-        models = self.settings.enabled_models()
+        models = [m for m in self.settings.enabled_models() if m.id not in self.paused]
         t0 = self.clock.monotonic()
         if self._run_lock.locked():
             return RunSummary(

@@ -1,1 +1,1 @@
-"""Portfolio-allocation strategies: definitions, backtests, sweeps and active rebalancing (seed 003)."""
+"""Portfolio-allocation strategies (seed 003): definitions, backtests, sweeps, rebalancing."""

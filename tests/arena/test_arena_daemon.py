@@ -169,8 +169,9 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             (row3,) = q(d.db_path, "SELECT * FROM arena_runs WHERE run_id = ?", third)
             assert json.loads(row3["models_executed"]) == ["buy-and-hold"]
             await c.request("arena.resume", model_id="slow-llm")
-            closed = await c.request("arena.close_position", model_id="buy-and-hold", symbol="AAPL")
-            assert closed["reason"] == "manual"
+            # the TUI's generic command, routed by the book's kind to the arena
+            closed = await c.request("position.close", book_id="arena:buy-and-hold", symbol="AAPL")
+            assert closed["reason"] == "manual" and closed["status"] == "submitted"
             await poll_until(
                 lambda: q(d.db_path, "SELECT * FROM arena_trades WHERE exit_reason = 'manual'"),
                 timeout=20,

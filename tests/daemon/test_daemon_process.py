@@ -204,17 +204,21 @@ def test_frozen_subscriber_does_not_delay_shutdown(daemon_proc) -> None:  # type
     d = daemon_proc()
     d.start()
     client = subprocess.Popen(
-        [sys.executable, "-c",
-         "import asyncio, json, sys\n"
-         "from websockets.asyncio.client import unix_connect\n"
-         "async def main():\n"
-         f"    async with unix_connect({str(d.socket_path)!r}) as ws:\n"
-         "        await ws.send(json.dumps({'id': 1, 'cmd': 'subscribe'}))\n"
-         "        await ws.recv()\n"
-         "        print('subscribed', flush=True)\n"
-         "        await asyncio.sleep(3600)\n"
-         "asyncio.run(main())\n"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, json, sys\n"
+            "from websockets.asyncio.client import unix_connect\n"
+            "async def main():\n"
+            f"    async with unix_connect({str(d.socket_path)!r}) as ws:\n"
+            "        await ws.send(json.dumps({'id': 1, 'cmd': 'subscribe'}))\n"
+            "        await ws.recv()\n"
+            "        print('subscribed', flush=True)\n"
+            "        await asyncio.sleep(3600)\n"
+            "asyncio.run(main())\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert client.stdout is not None and client.stdout.readline().strip() == "subscribed"
@@ -225,3 +229,22 @@ def test_frozen_subscriber_does_not_delay_shutdown(daemon_proc) -> None:  # type
     finally:
         client.kill()
         client.wait(10)
+
+
+def test_position_close_routes_by_book_kind_and_refuses_what_nothing_serves(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    d = daemon_proc()
+    d.start()
+
+    async def go() -> None:
+        async with ControlClient(d.socket_path) as c:
+            for args, code in (
+                ({"book_id": "fade:gpt-5", "symbol": "BTC"}, "unavailable"),
+                ({"book_id": "nonsense", "symbol": "BTC"}, "unavailable"),
+                ({"symbol": "BTC"}, "invalid_args"),
+                ({"book_id": "arena:x"}, "invalid_args"),
+            ):
+                with pytest.raises(ControlError) as ei:
+                    await c.request("position.close", **args)
+                assert ei.value.code == code, args
+
+    asyncio.run(go())

@@ -65,6 +65,11 @@ class ControlServer:
             raise ValueError(f"control command {name!r} registered twice")
         self._commands[name] = Command(name, handler, help)
 
+    def handler(self, name: str) -> Handler | None:
+        """The handler registered under ``name`` (for commands that route to others)."""
+        cmd = self._commands.get(name)
+        return cmd.handler if cmd else None
+
     @property
     def commands(self) -> list[str]:
         return sorted([*self._commands, "subscribe"])

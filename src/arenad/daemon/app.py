@@ -24,7 +24,7 @@ from arenad.clock import Clock, SystemClock
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
 from arenad.config.settings import Settings
-from arenad.control.protocol import InvalidArgs, arg_int, arg_str
+from arenad.control.protocol import InvalidArgs, ProtocolError, arg_int, arg_str
 from arenad.control.server import ControlServer
 from arenad.daemon import systemd
 from arenad.daemon.bus import Bus
@@ -296,7 +296,28 @@ class Daemon:
 
             return [dict(r) | {"details": json.loads(r["details"])} for r in reversed(list(rows))]
 
+        async def close_position(args: dict[str, Any]) -> dict[str, Any]:
+            # One command for the operator, whatever engine holds the book: `arena:m1`
+            # routes to `arena.close_position`, `fade:gpt-5` to `fade.close_position`, ...
+            book_id = arg_str(args, "book_id", required=True) or ""
+            symbol = arg_str(args, "symbol", required=True)
+            kind, _, ident = book_id.partition(":")
+            target = ctx.control.handler(f"{kind}.close_position") if ident else None
+            if target is None:
+                raise ProtocolError(
+                    "unavailable", f"no running engine closes positions of book {book_id!r}"
+                )
+            result = await target(
+                {"book_id": book_id, "symbol": symbol, "model_id": ident, "bot_id": ident}
+            )
+            return {"status": "submitted", **result} if isinstance(result, dict) else result
+
         ctx.control.register("status", status, "daemon, kill switch and connection state")
+        ctx.control.register(
+            "position.close",
+            close_position,
+            "close a book's position at the market {book_id, symbol}; routed to its engine",
+        )
         ctx.control.register("kill", kill, "engage the kill switch {reason}")
         ctx.control.register("resume", resume, "release the kill switch (operator)")
         ctx.control.register("reload", reload, "re-read config.toml now")

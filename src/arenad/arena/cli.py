@@ -4,16 +4,15 @@ needed; the daemon's WAL lets this read while it writes)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from arenad.arena.store import list_runs
 from arenad.config.loader import load_settings
-from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
+from arenad.control.client import ControlClient
 from arenad.errors import ConfigError
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -54,30 +53,16 @@ def register(sub: Sub) -> None:
 
 
 def _run_now(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_settings(Path(args.config) if args.config else None)
-    except ConfigError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
-        return 2
+    from arenad.daemon.cli import client_call
 
-    async def call() -> Any:
-        async with ControlClient(loaded.settings.daemon.socket_path) as client:
-            return await client.request("arena.run_now")
+    async def call(client: ControlClient) -> None:
+        result = await client.request("arena.run_now")
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"arena run {result['run_id']} started (slot {result['slot']})")
 
-    try:
-        result = asyncio.run(call())
-    except DaemonNotRunning as e:
-        print(f"arenad: {e}", file=sys.stderr)
-        return 1
-    except ControlError as e:
-        print(f"arenad: the daemon refused: {e.message}", file=sys.stderr)
-        return 2 if e.code in ("invalid_args", "bad_request") else 1
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"arena run {result['run_id']} started (slot {result['slot']})")
-    return 0
+    return client_call(args, call)
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ from arenad.errors import ConfigError, StoreError
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def _load(args: argparse.Namespace) -> LoadedConfig | None:
+def load_config(args: argparse.Namespace) -> LoadedConfig | None:
+    """Settings from `--config` (or the default), printing each problem; None when invalid."""
     try:
         return load_settings(Path(args.config) if getattr(args, "config", None) else None)
     except ConfigError as e:
@@ -44,7 +45,7 @@ def _config_check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from arenad.daemon.app import LiveNotAllowed, check_live, run_blocking
 
-    loaded = _load(args)
+    loaded = load_config(args)
     if loaded is None:
         return 2
     try:
@@ -62,13 +63,13 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from arenad.daemon.demo import run_demo
 
-    loaded = _load(args)
+    loaded = load_config(args)
     if loaded is None:
         return 2
     return run_demo(loaded, headless=args.headless, duration=args.duration)
 
 
-def _socket_path(args: argparse.Namespace) -> Path:
+def socket_path(args: argparse.Namespace) -> Path:
     """The control socket, even when the config file is broken mid-edit.
 
     The kill switch must stay reachable: a config that fails validation is read leniently for
@@ -99,7 +100,7 @@ def _socket_path(args: argparse.Namespace) -> Path:
 
 
 def client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitable[Any]]) -> int:
-    sock = _socket_path(args)
+    sock = socket_path(args)
 
     async def go() -> Any:
         async with ControlClient(sock) as client:
@@ -209,7 +210,7 @@ def _events(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = load_config(args)
     if loaded is None:
         return 2
     path = loaded.settings.daemon.db_path

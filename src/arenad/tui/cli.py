@@ -7,7 +7,6 @@ as soon as the socket answers (so it can be started before, or left open across,
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TypeAlias
 
@@ -15,17 +14,11 @@ Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _tui(args: argparse.Namespace) -> int:
-    from arenad.config.loader import load_settings
-    from arenad.errors import ConfigError
+    # The lenient lookup: the TUI (and its kill switch) must open even while config.toml is
+    # broken mid-edit.
+    from arenad.daemon.cli import socket_path
 
-    try:
-        loaded = load_settings(Path(args.config) if args.config else None)
-    except ConfigError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
-        return 2
-    socket_path = Path(args.socket) if args.socket else loaded.settings.daemon.socket_path
-    return run_tui(socket_path, exit_after_s=args.exit_after)
+    return run_tui(socket_path(args), exit_after_s=args.exit_after)
 
 
 def run_tui(socket_path: Path, *, exit_after_s: float | None = None) -> int:
@@ -39,9 +32,13 @@ def run_tui(socket_path: Path, *, exit_after_s: float | None = None) -> int:
 
 def register(sub: Sub) -> None:
     p = sub.add_parser("tui", help="attach the terminal UI to the running daemon")
-    p.add_argument("--config", metavar="PATH",
-                   help="config file (default: $ARENAD_CONFIG or ./config.toml)")
-    p.add_argument("--socket", metavar="PATH",
-                   help="control socket (default: daemon.socket_path of the config)")
+    p.add_argument(
+        "--config", metavar="PATH", help="config file (default: $ARENAD_CONFIG or ./config.toml)"
+    )
+    p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="control socket (default: daemon.socket_path of the config)",
+    )
     p.add_argument("--exit-after", type=float, metavar="S", help=argparse.SUPPRESS)
     p.set_defaults(func=_tui)

@@ -24,7 +24,11 @@ from arenad.store.db import utc_iso
 from arenad.store.writer import StoreWriter
 
 # Modules with `async def setup(ctx)`; later issues add the fade, arena and tracker engines.
-COMPONENTS: tuple[str, ...] = ("arenad.strategies.component", "arenad.arena.component")
+COMPONENTS: tuple[str, ...] = (
+    "arenad.metrics.component",
+    "arenad.strategies.component",
+    "arenad.arena.component",
+)
 
 _FLAG_COLUMNS = {"hyperliquid", "alpaca", "nof1"}
 

@@ -17,9 +17,9 @@ NaN, so results survive JSON.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -106,13 +106,42 @@ def curve_metrics(
     min_points: int = 2,
 ) -> CurveMetrics:
     """Metrics of one equity curve. ``risk_free`` is an annual rate, converted per period."""
+    if len(equity) != len(timestamps):
+        raise ValueError("timestamps and equity differ in length")
+    epoch = np.fromiter((t.timestamp() for t in timestamps), np.float64, len(timestamps))
+    return curve_metrics_epoch(
+        epoch,
+        equity,
+        periods_per_year_override=periods_per_year_override,
+        risk_free=risk_free,
+        min_points=min_points,
+        label=lambda i: timestamps[i].isoformat(),
+    )
+
+
+def _epoch_label(t: FloatArray) -> Callable[[int], str]:
+    return lambda i: datetime.fromtimestamp(float(t[i]), UTC).isoformat()
+
+
+def curve_metrics_epoch(
+    t: FloatArray,
+    equity: Sequence[float] | FloatArray,
+    *,
+    periods_per_year_override: float | None = None,
+    risk_free: float = 0.0,
+    min_points: int = 2,
+    label: Callable[[int], str] | None = None,
+) -> CurveMetrics:
+    """``curve_metrics`` over epoch seconds: the leaderboard's recompute path, which holds
+    every book's curve as numpy arrays and must not build a datetime per point."""
     eq = np.asarray(equity, dtype=np.float64)
-    if len(eq) != len(timestamps):
+    if len(eq) != len(t):
         raise ValueError("timestamps and equity differ in length")
     if len(eq) and (not np.all(np.isfinite(eq)) or np.any(eq <= 0)):
         raise ValueError("equity must be positive and finite at every point")
+    label = label or _epoch_label(t)
     n = max(len(eq) - 1, 0)
-    ppy = periods_per_year_override or periods_per_year(timestamps)
+    ppy = periods_per_year_override or _ppy_epoch(t)
     empty = CurveMetrics(
         n,
         ppy,
@@ -137,7 +166,7 @@ def curve_metrics(
     r = eq[1:] / eq[:-1] - 1.0
     growth = float(eq[-1] / eq[0])
     total = growth - 1.0
-    annual = _f(growth ** (ppy / n) - 1.0) if ppy else None
+    annual = _annualize(growth, ppy / n) if ppy else None
     rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if ppy and risk_free else 0.0
     adj = r - rf
     vol = sharpe = sortino = None
@@ -149,7 +178,6 @@ def curve_metrics(
         downside = math.sqrt(float(np.mean(np.minimum(adj, 0.0) ** 2))) * math.sqrt(ppy)
         sortino = _f(float(np.mean(adj)) * ppy / downside) if downside > 0 else None
     d = drawdown(eq)
-    ts = [t.isoformat() for t in timestamps]
     end_i = d.recovery_index if d.recovery_index is not None else len(eq) - 1
     underwater = d.max_drawdown < 0
     calmar = _f(annual / -d.max_drawdown) if annual is not None and underwater else None
@@ -163,12 +191,10 @@ def curve_metrics(
         sortino=sortino,
         max_drawdown=d.max_drawdown,
         max_drawdown_usd=d.max_drawdown_usd,
-        max_drawdown_start=ts[d.peak_index] if underwater else None,
-        max_drawdown_trough=ts[d.trough_index] if underwater else None,
-        max_drawdown_recovery=ts[d.recovery_index] if d.recovery_index is not None else None,
-        max_drawdown_duration_s=(timestamps[end_i] - timestamps[d.peak_index]).total_seconds()
-        if underwater
-        else 0.0,
+        max_drawdown_start=label(d.peak_index) if underwater else None,
+        max_drawdown_trough=label(d.trough_index) if underwater else None,
+        max_drawdown_recovery=label(d.recovery_index) if d.recovery_index is not None else None,
+        max_drawdown_duration_s=float(t[end_i] - t[d.peak_index]) if underwater else 0.0,
         calmar=calmar,
         start_equity=float(eq[0]),
         end_equity=float(eq[-1]),
@@ -176,6 +202,24 @@ def curve_metrics(
     if n < min_points:
         m.insufficient = ["annual_return", "annual_volatility", "sharpe", "sortino", "calmar"]
     return m
+
+
+def _annualize(growth: float, exponent: float) -> float | None:
+    """``growth ** exponent - 1``; None when it overflows (an hour's +10 % compounded over a
+    year), which is what "undefined" means here."""
+    try:
+        return _f(growth**exponent - 1.0)
+    except OverflowError:
+        return None
+
+
+def _ppy_epoch(t: FloatArray) -> float | None:
+    if len(t) < 2:
+        return None
+    span = float(t[-1] - t[0])
+    if span <= 0:
+        return None
+    return (len(t) - 1) / (span / SECONDS_PER_YEAR)
 
 
 @dataclass(frozen=True, slots=True)

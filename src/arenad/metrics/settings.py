@@ -17,3 +17,12 @@ class MetricsSettings(Section):
     below it the figure is marked insufficient and not ranked on."""
     min_trades: int = Field(default=10, ge=1, le=100_000)
     """Fewest round trips win rate, profit factor and expectancy may rest on."""
+    recompute_interval_s: float = Field(default=60.0, ge=1.0, le=86_400.0)
+    """How often the daemon recomputes standings and summaries (also right after an engine
+    reports a closed trade)."""
+    leaderboard_snapshot_interval_s: float = Field(default=3600.0, ge=60.0, le=7 * 86_400.0)
+    """How often the ranking of each timeframe is stored in leaderboard_snapshots; rank
+    changes are measured against the previous stored ranking."""
+    full_resolution_days: float = Field(default=30.0, ge=1.0, le=3650.0)
+    """Equity snapshots younger than this keep full resolution; older ones are thinned to the
+    last snapshot of each hour."""

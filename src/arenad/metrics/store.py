@@ -1,0 +1,295 @@
+"""Loading books into arrays, and writing standings, leaderboard snapshots and summaries.
+
+``BookSet`` holds every book's curve and round trips in memory. ``load`` reads everything
+once; ``refresh`` reads only rows newer than those already seen (equity by timestamp, trades
+and decisions by row id), so the daemon's periodic recompute does not re-read a year of
+snapshots. A writer that back-fills old equity (the tracker's import) asks for a full reload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from arenad.metrics.board import (
+    PERIODS,
+    BookData,
+    BookInfo,
+    PeriodSummary,
+    Standing,
+)
+from arenad.store.db import parse_iso, utc_iso
+
+
+def _epoch(ts: str) -> float:
+    return parse_iso(ts).timestamp()
+
+
+class BookSet:
+    def __init__(self) -> None:
+        self.books: dict[str, BookData] = {}
+        self._equity_ts: str = ""
+        self._trade_id = 0
+        self._decision_id = 0
+        self.loaded = False
+
+    @property
+    def equity_watermark(self) -> float | None:
+        """Epoch seconds from which the next refresh reads equity (None: from the start)."""
+        return _epoch(self._equity_ts) - 5.0 if self._equity_ts else None
+
+    def values(self) -> list[BookData]:
+        return list(self.books.values())
+
+    async def load(self, conn: aiosqlite.Connection) -> set[str]:
+        self.books.clear()
+        self._equity_ts, self._trade_id, self._decision_id = "", 0, 0
+        self.loaded = True
+        return await self.refresh(conn)
+
+    async def refresh(self, conn: aiosqlite.Connection) -> set[str]:
+        """Read what is new since the last call; return the ids of books that changed.
+
+        Equity is read from a little before the newest instant already seen: engines write one
+        instant for all their books, and a row committed a moment after our read at the same
+        instant must not be skipped. Re-reading a row is harmless (same instant, replaced)."""
+        if not self.loaded:
+            return await self.load(conn)
+        changed: set[str] = set()
+        cur = await conn.execute(
+            "SELECT book_id, kind, name, provider, venue, initial_capital, season, active "
+            "FROM books"
+        )
+        for r in await cur.fetchall():
+            info = BookInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+            bd = self.books.get(r[0])
+            if bd is None:
+                self.books[r[0]] = BookData(info)
+                changed.add(r[0])
+            else:
+                bd.info = info
+        since = self._equity_ts
+        if since:
+            since = utc_iso(parse_iso(since) - timedelta(seconds=5))
+        cur = await conn.execute(
+            "SELECT book_id, ts, equity FROM equity_snapshots WHERE ts >= ? ORDER BY book_id, ts",
+            (since,),
+        )
+        rows = await cur.fetchall()
+        by_book: dict[str, tuple[list[float], list[float]]] = {}
+        for book_id, ts, equity in rows:
+            t, e = by_book.setdefault(book_id, ([], []))
+            t.append(_epoch(ts))
+            e.append(float(equity))
+            if ts > self._equity_ts:
+                self._equity_ts = ts
+        for book_id, (t, e) in by_book.items():
+            bd = self._book(book_id)
+            before = (len(bd.t), float(bd.equity[-1]) if len(bd.equity) else None)
+            bd.add_points(t, e)
+            if (len(bd.t), float(bd.equity[-1])) != before:
+                changed.add(book_id)
+        cur = await conn.execute(
+            "SELECT id, book_id, entry_time, exit_time, realized_pnl, symbol, timeframe "
+            "FROM trade_log WHERE id > ? ORDER BY id",
+            (self._trade_id,),
+        )
+        trades: dict[str, list[Any]] = {}
+        for r in await cur.fetchall():
+            self._trade_id = max(self._trade_id, r[0])
+            trades.setdefault(r[1], []).append(r)
+        for book_id, rs in trades.items():
+            self._book(book_id).add_trades(
+                [_epoch(r[2]) for r in rs],
+                [_epoch(r[3]) for r in rs],
+                [float(r[4]) for r in rs],
+                [r[5] for r in rs],
+                [r[6] for r in rs],
+            )
+            changed.add(book_id)
+        cur = await conn.execute(
+            "SELECT book_id, count(*), sum(lower(decision) = 'hold'), sum(confidence), "
+            "count(confidence), max(id) FROM decision_log WHERE id > ? GROUP BY book_id",
+            (self._decision_id,),
+        )
+        for book_id, n, holds, csum, cn, max_id in await cur.fetchall():
+            bd = self._book(book_id)
+            bd.decisions += n
+            bd.hold_decisions += holds or 0
+            bd.confidence_sum += csum or 0.0
+            bd.confidence_n += cn
+            self._decision_id = max(self._decision_id, max_id)
+            changed.add(book_id)
+        return changed
+
+    def _book(self, book_id: str) -> BookData:
+        bd = self.books.get(book_id)
+        if bd is None:
+            # Rows for a book the books table does not list (yet): keep them under a
+            # placeholder so nothing is lost; the next refresh fills in its name and kind.
+            kind = book_id.split(":", 1)[0] if ":" in book_id else "benchmark"
+            kind = {"arena": "arena_model"}.get(kind, kind)
+            bd = BookData(BookInfo(book_id, kind, book_id))
+            self.books[book_id] = bd
+        return bd
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+async def previous_ranks(
+    conn: aiosqlite.Connection, timeframe: str, before: str | None = None
+) -> dict[str, int]:
+    """Each book's rank in the newest stored snapshot of ``timeframe`` (before ``before``)."""
+    cur = await conn.execute(
+        "SELECT max(snapshot_time) FROM leaderboard_snapshots WHERE timeframe = ? "
+        "AND snapshot_time < ?",
+        (timeframe, before or "9999"),
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return {}
+    cur = await conn.execute(
+        "SELECT book_id, rank FROM leaderboard_snapshots WHERE timeframe = ? AND snapshot_time = ? "
+        "AND rank IS NOT NULL",
+        (timeframe, row[0]),
+    )
+    return {r[0]: int(r[1]) for r in await cur.fetchall()}
+
+
+# --- writes (inside one writer transaction) -----------------------------------------------
+
+
+def _standing_row(s: Standing) -> dict[str, Any]:
+    metrics = s.as_dict()
+    return {
+        "book_id": s.book_id,
+        "rank": s.rank,
+        "equity": s.equity,
+        "initial_capital": s.initial_capital,
+        "total_pnl": s.total_pnl,
+        "total_return": s.total_return,
+        "annual_return": s.annual_return,
+        "annual_volatility": s.annual_volatility,
+        "sharpe": s.sharpe,
+        "sortino": s.sortino,
+        "max_drawdown": s.max_drawdown,
+        "max_drawdown_usd": s.max_drawdown_usd,
+        "calmar": s.calmar,
+        "trades": s.trades,
+        "winning_trades": s.winning_trades,
+        "losing_trades": s.losing_trades,
+        "win_rate": s.win_rate,
+        "avg_win": s.avg_win,
+        "avg_loss": s.avg_loss,
+        "profit_factor": s.profit_factor,
+        "expectancy": s.expectancy,
+        "decisions": s.decisions,
+        "hold_decisions": s.hold_decisions,
+        "avg_confidence": s.avg_confidence,
+        "best_timeframe": s.best_timeframe,
+        "best_symbol": s.best_symbol,
+        "points": s.points,
+        "metrics": json.dumps(metrics, separators=(",", ":")),
+        "insufficient": json.dumps(s.insufficient),
+    }
+
+
+async def write_standings(
+    conn: aiosqlite.Connection, standings: Sequence[Standing], now: str
+) -> None:
+    """Replace current_standings with the all-time board."""
+    await conn.execute("DELETE FROM current_standings")
+    rows = []
+    for s in standings:
+        d = _standing_row(s)
+        d["updated_at"] = now
+        rows.append(d)
+    if rows:
+        cols = list(rows[0])
+        await conn.executemany(
+            # Column names come from _standing_row, never from input.
+            f"INSERT INTO current_standings ({', '.join(cols)}) "  # noqa: S608
+            f"VALUES ({', '.join(':' + c for c in cols)})",
+            rows,
+        )
+
+
+SNAPSHOT_COLS = (
+    "book_id", "rank", "equity", "total_pnl", "total_return", "sharpe", "sortino",
+    "max_drawdown", "calmar", "win_rate", "profit_factor", "trades", "metrics", "insufficient",
+)
+
+
+async def write_leaderboard_snapshot(
+    conn: aiosqlite.Connection, timeframe: str, standings: Sequence[Standing], now: str
+) -> None:
+    rows = []
+    for s in standings:
+        d = _standing_row(s)
+        rows.append((timeframe, now, *(d[c] for c in SNAPSHOT_COLS)))
+    await conn.executemany(
+        f"INSERT OR REPLACE INTO leaderboard_snapshots (timeframe, snapshot_time, "  # noqa: S608
+        f"{', '.join(SNAPSHOT_COLS)}) VALUES ({', '.join('?' * (len(SNAPSHOT_COLS) + 2))})",
+        rows,
+    )
+
+
+async def write_summaries(
+    conn: aiosqlite.Connection, summaries: Iterable[PeriodSummary], now: str
+) -> int:
+    rows = [
+        (
+            p.book_id, p.period, p.period_start, p.opening_equity, p.closing_equity,
+            p.high_equity, p.low_equity, p.pnl, p.return_pct, p.trades_opened, p.trades_closed,
+            p.winning_trades, p.win_rate, p.volatility, p.max_drawdown, p.points, now,
+        )
+        for p in summaries
+    ]
+    await conn.executemany(
+        "INSERT OR REPLACE INTO period_summaries (book_id, period, period_start, opening_equity,"
+        " closing_equity, high_equity, low_equity, pnl, return_pct, trades_opened, trades_closed,"
+        " winning_trades, win_rate, volatility, max_drawdown, points, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+async def downsample(conn: aiosqlite.Connection, cutoff: datetime) -> int:
+    """Retention: raw snapshots older than ``cutoff`` (floored to the hour) are thinned to the
+    last one of each hour of each book, which is kept and marked 'hourly'. Returns rows
+    removed."""
+    edge = utc_iso(cutoff.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+    cur = await conn.execute(
+        "DELETE FROM equity_snapshots WHERE resolution = 'raw' AND ts < ? AND ts <> ("
+        " SELECT max(x.ts) FROM equity_snapshots x WHERE x.book_id = equity_snapshots.book_id"
+        " AND substr(x.ts, 1, 13) = substr(equity_snapshots.ts, 1, 13))",
+        (edge,),
+    )
+    removed = cur.rowcount
+    await conn.execute(
+        "UPDATE equity_snapshots SET resolution = 'hourly' WHERE resolution = 'raw' AND ts < ?",
+        (edge,),
+    )
+    return max(removed, 0)
+
+
+def iso_of(epoch: float) -> str:
+    return utc_iso(datetime.fromtimestamp(epoch, UTC))
+
+
+__all__ = [
+    "PERIODS",
+    "BookSet",
+    "downsample",
+    "iso_of",
+    "previous_ranks",
+    "write_leaderboard_snapshot",
+    "write_standings",
+    "write_summaries",
+]

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,8 @@ from arenad.arena.scheduler import run_schedule
 from arenad.arena.settings import ScheduleSettings
 from arenad.arena.store import ArenaStore
 from arenad.clock import SystemClock
+from arenad.metrics.recompute import Recomputer
+from arenad.metrics.settings import MetricsSettings
 from arenad.venues.alpaca.rest import AlpacaREST, OrderSpec
 from arenad.venues.alpaca.streams import MarketDataStream, TradeUpdatesStream
 from fixtures_sim import poll_until
@@ -188,6 +191,25 @@ async def test_scheduled_baseline_run_fills_reconciles_and_exits(sim_server, sto
         for t in trades:
             assert Decimal(t["exit_price"]) > 0 and t["pnl_pct"] is not None
         assert await w.runner.account_drift(await w.account()) == {}
+
+        # The books feed the leaderboard: decisions, round trips and equity in 0002, and the
+        # standings update from them (with the buy-and-hold SPY benchmark beside the models).
+        await store.writer.flush()
+        logged = rows(store.path, "SELECT book_id, source, decision FROM decision_log")
+        decided = rows(store.path, "SELECT book_id, action FROM arena_decisions")
+        assert len(logged) == len(decided) and {r["source"] for r in logged} == {"arena"}
+        trip_log = rows(store.path, "SELECT * FROM trade_log WHERE source = 'arena'")
+        assert len(trip_log) == len(trades)
+        assert sorted(round(r["realized_pnl"], 6) for r in trip_log) == sorted(
+            round(float(Decimal(t["pnl"])), 6) for t in trades)
+        eq_books = {r["book_id"] for r in rows(store.path, "SELECT book_id FROM equity_snapshots")}
+        assert {f"arena:{m['id']}" for m in models()} <= eq_books
+        assert "benchmark:SPY" in eq_books
+        rc = Recomputer(store.path, MetricsSettings(min_points=2, min_trades=1))
+        await rc.run(store.writer.transaction, datetime.now(UTC) + timedelta(seconds=1))
+        standings = {r["book_id"]: r for r in rows(store.path, "SELECT * FROM current_standings")}
+        assert set(standings) >= eq_books
+        assert sum(standings[b]["trades"] for b in standings) == len(trades)
     finally:
         await w.close()
 

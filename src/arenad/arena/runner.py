@@ -268,14 +268,22 @@ class ArenaRunner:
         summary = RunSummary(run_id, slot.key, "completed")
         deadline = self.clock.monotonic() + st.run_deadline_s
         symbols = st.rails.allowed_symbols
+        wanted = list(symbols)
+        if st.benchmark_symbol and st.benchmark_symbol not in wanted:
+            wanted.append(st.benchmark_symbol)
         try:
             async with asyncio.timeout(min(30.0, st.run_deadline_s)):
-                bars = await self.market.bars(symbols, st.bars_lookback)
+                bars = await self.market.bars(wanted, st.bars_lookback)
         except (ArenadError, TimeoutError, httpx.HTTPError) as e:
             summary.status = "failed"
             summary.errors.append({"error": f"market data: {type(e).__name__}: {e}"})
             await self._finish(summary, {}, [])
             return summary
+        bench = list(bars.get(st.benchmark_symbol, [])) if st.benchmark_symbol else []
+        if bench:
+            await self.store.benchmark_snapshot(
+                st.benchmark_symbol or "", bench[-1].close, st.benchmark_capital, self.clock.now()
+            )
         bars = {s: list(bars.get(s, [])) for s in symbols}
         marks = {s: b[-1].close for s, b in bars.items() if b}
         fast, slow = 5, 20
@@ -611,8 +619,12 @@ class ArenaRunner:
             )
             p.booked_qty, p.booked_avg = res.filled_qty, res.filled_avg_price
             if trade is not None:
-                await self.store.record_trade(trade, p.model_id, p.run_id)
-            await self.store.save_ledger(p.model_id, led, now)
+                await self.store.record_trade(trade, p.model_id, p.run_id, p.timeframe)
+            await self.store.save_ledger(
+                p.model_id, led, now, snapshot_equity=float(led.equity({p.symbol: price}))
+            )
+            if trade is not None:
+                self._emit("metrics.dirty", {"book_id": led.book_id})
         await self.store.update_order(
             p.cid,
             now,

@@ -124,9 +124,18 @@ class ArenaStore:
         return None if row is None else row[0]
 
     async def save_ledger(
-        self, model_id: str, led: Ledger, now: datetime, last_run_equity: float | None = None
+        self,
+        model_id: str,
+        led: Ledger,
+        now: datetime,
+        last_run_equity: float | None = None,
+        *,
+        snapshot_equity: float | None = None,
     ) -> None:
+        """Save the ledger and its positions; with an equity (a run's end, or a fill), also the
+        book's equity snapshot for the leaderboard (schemas/0002)."""
         ts = utc_iso(now)
+        equity = last_run_equity if last_run_equity is not None else snapshot_equity
 
         async def fn(conn: aiosqlite.Connection) -> None:
             await conn.execute(
@@ -171,6 +180,56 @@ class ArenaStore:
                     )
                     for p in led.positions.values()
                 ],
+            )
+            if equity is not None:
+                await conn.execute(
+                    "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
+                    " positions_value, positions_count, realized_pnl) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        led.book_id,
+                        ts,
+                        equity,
+                        float(led.cash),
+                        equity - float(led.cash),
+                        len(led.positions),
+                        float(led.realized_pnl),
+                    ),
+                )
+
+        await self.writer.transaction(fn)
+
+    async def benchmark_snapshot(
+        self, symbol: str, price: Decimal, capital: Decimal, now: datetime
+    ) -> None:
+        """Buy and hold: ``capital`` in ``symbol`` at the price of the first snapshot (kept in
+        the book's details), valued at ``price``."""
+        book_id = f"benchmark:{symbol}"
+        ts = utc_iso(now)
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT OR IGNORE INTO books (book_id, kind, name, venue, initial_capital,"
+                " details, created_at) VALUES (?, 'benchmark', ?, 'alpaca', ?, ?, ?)",
+                (
+                    book_id,
+                    f"Buy and hold {symbol}",
+                    float(capital),
+                    json.dumps({"symbol": symbol, "base_price": str(price)}),
+                    ts,
+                ),
+            )
+            cur = await conn.execute(
+                "SELECT json_extract(details, '$.base_price'), initial_capital FROM books"
+                " WHERE book_id = ?",
+                (book_id,),
+            )
+            row = await cur.fetchone()
+            base = Decimal(str(row[0])) if row and row[0] else price
+            cap = Decimal(str(row[1])) if row and row[1] else capital
+            await conn.execute(
+                "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
+                " positions_value, positions_count) VALUES (?, ?, ?, 0, ?, 1)",
+                (book_id, ts, float(cap * price / base), float(cap * price / base)),
             )
 
         await self.writer.transaction(fn)
@@ -528,7 +587,32 @@ class ArenaStore:
             "UPDATE arena_decisions SET order_status = ? WHERE client_order_id = ?", (status, cid)
         )
 
-    async def record_trade(self, t: ClosedTrade, model_id: str, run_id: str | None) -> None:
+    async def record_trade(
+        self, t: ClosedTrade, model_id: str, run_id: str | None, timeframe: str | None = None
+    ) -> None:
+        """The round trip, in the arena's table and in the leaderboard's trade_log."""
+        await self.writer.submit(
+            "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
+            " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, exit_reason, timeframe,"
+            " source, source_id, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'arena', ?, ?)",
+            (
+                t.book_id,
+                t.symbol,
+                t.side,
+                str(t.qty),
+                utc_iso(t.opened_at),
+                str(t.entry_price),
+                utc_iso(t.closed_at),
+                str(t.exit_price),
+                float(t.pnl),
+                t.pnl_pct,
+                t.exit_reason,
+                timeframe,
+                f"{t.entry_client_order_id}>{t.exit_client_order_id}",
+                json.dumps({"model_id": model_id, "run_id": run_id}),
+            ),
+        )
         await self.writer.execute(
             "INSERT OR IGNORE INTO arena_trades (book_id, model_id, symbol, side, qty, entry_price,"
             " exit_price, opened_at, closed_at, exit_reason, pnl, pnl_pct, entry_client_order_id,"

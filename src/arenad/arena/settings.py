@@ -298,13 +298,13 @@ class ArenaSettings(Section):
     rails: RailsSettings = RailsSettings()
     """Per-model safety rails."""
     exits: ExitSettings = ExitSettings()
+    """Time limits and exits."""
     benchmark_symbol: str | None = Field(default="SPY", pattern=r"^[A-Z][A-Z.]{0,9}$")
     """Buy-and-hold benchmark on the leaderboard (book `benchmark:<symbol>`): its equity is
     recorded at each run as the models' starting capital held in this symbol from the first
     run on. Unset it to have no benchmark."""
     benchmark_capital: Decimal = Field(default=Decimal("100000"), gt=0)
     """Starting capital of the benchmark book."""
-    """Time limits and exits."""
     run_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     """Whole-run time limit: calls and retries still open then are recorded as failures and
     those models hold."""

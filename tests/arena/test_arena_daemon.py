@@ -179,4 +179,27 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             )
             with pytest.raises(ControlError):
                 await c.request("arena.close_position", model_id="buy-and-hold", symbol="AAPL")
+
+            # The metrics component: the books on one leaderboard, their round trips, and the
+            # generic positions/orders gathered from the arena.
+            await c.request("metrics.recompute")
+            board = await c.request("leaderboard", timeframe="all_time")
+            ids = {r["book_id"] for r in board}
+            assert {"arena:buy-and-hold", "benchmark:SPY"} <= ids, board
+            assert all(r["rank"] is None or r["rank"] >= 1 for r in board)
+            only = await c.request("leaderboard", kind="benchmark")
+            assert [r["book_id"] for r in only] == ["benchmark:SPY"]
+            trips = await c.request("trades", book_id="arena:buy-and-hold")
+            assert any(t["symbol"] == "AAPL" and t["exit_reason"] == "manual" for t in trips)
+            pos = await c.request("positions")
+            assert pos and all(p["kind"] == "arena_model" for p in pos)
+            assert all(p["symbol"] != "AAPL" or p["book_id"] != "arena:buy-and-hold"
+                       for p in pos)
+            orders = await c.request("orders", book_id="arena:buy-and-hold", limit=50)
+            assert orders and {o["status"] for o in orders} <= {"filled", "rejected"}
+            eq = await c.request("equity", series=["arena:buy-and-hold"])
+            assert eq["series"]["arena:buy-and-hold"]
+            with pytest.raises(ControlError) as e:
+                await c.request("leaderboard", timeframe="hourly")
+            assert e.value.code == "invalid_args"
         await asyncio.to_thread(d.stop)

@@ -202,4 +202,29 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             with pytest.raises(ControlError) as e:
                 await c.request("leaderboard", timeframe="hourly")
             assert e.value.code == "invalid_args"
+            # The next run's prompts carry each model's standing ("Sharpe so far", trades).
+            async def run_now() -> str | None:
+                try:
+                    return str((await c.request("arena.run_now"))["run_id"])
+                except ControlError as e:  # the third run's second: refused, not folded in
+                    assert e.code == "unavailable", e
+                    return None
+
+            fourth: str | None = None
+            deadline = asyncio.get_running_loop().time() + 10
+            while fourth is None:
+                assert asyncio.get_running_loop().time() < deadline, "run_now kept refusing"
+                fourth = await run_now()
+                if fourth is None:
+                    await asyncio.sleep(0.1)  # polling: the next second frees the slot
+
+            def fourth_done() -> bool:
+                rows = q(d.db_path, "SELECT status FROM arena_runs WHERE run_id = ?", fourth)
+                return bool(rows) and rows[0]["status"] != "running"
+
+            await poll_until(fourth_done, timeout=30, what="the fourth run")
+            (prompt,) = q(d.db_path, "SELECT prompt FROM llm_calls WHERE run_id = ? LIMIT 1",
+                          fourth)
+            slow = next(r for r in board if r["book_id"] == "arena:slow-llm")
+            assert f"{slow['trades']} closed trades" in prompt["prompt"]
         await asyncio.to_thread(d.stop)

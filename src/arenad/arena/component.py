@@ -27,6 +27,7 @@ from arenad.arena.alpaca import (
     venue_urls,
 )
 from arenad.arena.calendar import MarketCalendar, NyseCalendar, ny_date
+from arenad.arena.prompt import BookStats
 from arenad.arena.runner import ArenaRunner, RunSummary
 from arenad.arena.schedule import Schedule, Slot, manual_slot
 from arenad.arena.scheduler import run_schedule
@@ -102,10 +103,34 @@ class ArenaComponent:
             calendar=self.calendar,
             trading_state=lambda: ctx.guard.state,
             publish=ctx.bus.publish,
+            stats=self.book_stats,
         )
         self.marks: dict[str, Decimal] = {}
         self.requests: asyncio.Queue[Slot] = asyncio.Queue(maxsize=1)
         self._last_drift: dict[str, Decimal] = {}
+
+    async def book_stats(self, book_id: str) -> BookStats:
+        """The book's all-time standing for the prompt (metrics component's current_standings);
+        a figure resting on too small a sample is left out rather than shown as meaningful."""
+        async with open_reader(self.ctx.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT sharpe, max_drawdown, trades, win_rate, insufficient FROM"
+                " current_standings WHERE book_id = ?",
+                (book_id,),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return BookStats()
+        try:
+            few = set(json.loads(row["insufficient"] or "[]"))
+        except ValueError:
+            few = set()
+        return BookStats(
+            sharpe=None if "sharpe" in few else row["sharpe"],
+            max_drawdown_pct=None if row["max_drawdown"] is None else row["max_drawdown"] * 100,
+            trades=row["trades"],
+            win_rate=None if "win_rate" in few else row["win_rate"],
+        )
 
     @property
     def settings(self) -> ArenaSettings:
@@ -287,6 +312,12 @@ class ArenaComponent:
         if self.runner.current_run is not None:
             raise ProtocolError("unavailable", f"arena run {self.runner.current_run} in progress")
         slot = manual_slot(self.ctx.clock.now())
+        if await self.runner.store.slot_taken(slot.key):
+            # Manual slots are keyed to the second (the key feeds the client order ids): a
+            # second press within it would otherwise be silently folded into the first run.
+            raise ProtocolError(
+                "unavailable", f"an arena run was already started at {slot.key}; try again"
+            )
         try:
             self.requests.put_nowait(slot)
         except asyncio.QueueFull:

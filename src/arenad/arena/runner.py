@@ -350,6 +350,7 @@ class ArenaRunner:
             top_performer=summary.top_performer,
             details=details,
         )
+        self._emit("metrics.dirty", {"run_id": summary.run_id})  # new equity: re-rank now
         self._emit(
             "arena_run",
             {

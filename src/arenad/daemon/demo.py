@@ -32,8 +32,17 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     daemon = s.daemon.model_copy(
         update={"db_path": base / "arenad.db", "socket_path": base / "arenad.sock"}
     )
+    # The demo is watched for minutes, not days: the arena runs every two minutes on any day
+    # (the simulator's market never closes), so the leaderboard and decisions fill at once.
+    schedule = s.arena.schedule.model_copy(
+        update={"kind": "cron", "cron": "*/2 * * * *", "market_days_only": False,
+                "missed_slot": "run_once", "missed_max_age_s": 120.0}
+    )
+    arena = s.arena.model_copy(update={"schedule": schedule})
     return LoadedConfig(
-        s.model_copy(update={"daemon": daemon, "mode": "simulation"}), loaded.path, loaded.raw
+        s.model_copy(update={"daemon": daemon, "mode": "simulation", "arena": arena}),
+        loaded.path,
+        loaded.raw,
     )
 
 

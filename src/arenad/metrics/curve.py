@@ -38,9 +38,11 @@ def periods_per_year(timestamps: Sequence[datetime]) -> float | None:
     if len(timestamps) < 2:
         return None
     span = (timestamps[-1] - timestamps[0]).total_seconds()
-    if span <= 0:
-        return None
-    return (len(timestamps) - 1) / (span / SECONDS_PER_YEAR)
+    return _ppy(len(timestamps), span)
+
+
+def _ppy(n: int, span_s: float) -> float | None:
+    return (n - 1) / (span_s / SECONDS_PER_YEAR) if n >= 2 and span_s > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +216,7 @@ def _annualize(growth: float, exponent: float) -> float | None:
 
 
 def _ppy_epoch(t: FloatArray) -> float | None:
-    if len(t) < 2:
-        return None
-    span = float(t[-1] - t[0])
-    if span <= 0:
-        return None
-    return (len(t) - 1) / (span / SECONDS_PER_YEAR)
+    return _ppy(len(t), float(t[-1] - t[0])) if len(t) >= 2 else None
 
 
 @dataclass(frozen=True, slots=True)

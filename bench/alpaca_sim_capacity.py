@@ -27,6 +27,8 @@ import multiprocessing as mp
 import time
 from typing import Any
 
+from bench._raw_ws import serve_raw
+
 KEY, SECRET = "PKBENCH", "bench-secret"
 AUTH = {"action": "authenticate", "data": {"key_id": KEY, "secret_key": SECRET}}
 LISTEN = {"action": "listen", "data": {"streams": ["trade_updates"]}}
@@ -84,47 +86,11 @@ def _serve_sim(port_q: Any, go: Any, done: Any, seconds: float) -> None:
 
 
 def _serve_raw(port_q: Any, go: Any, done: Any, seconds: float) -> None:
-    from aiohttp import web
-
     frame = json.dumps(
         {"stream": "trade_updates", "data": {"event": "fill", "qty": "1", "price": "590.1",
                                               "order": {"id": "x" * 36, "symbol": "SPY"}}}
     ).encode()  # fmt: skip
-
-    async def main() -> None:
-        conns: list[web.WebSocketResponse] = []
-
-        async def ws(request: web.Request) -> web.WebSocketResponse:
-            sock = web.WebSocketResponse()
-            await sock.prepare(request)
-            conns.append(sock)
-            async for _ in sock:
-                pass
-            return sock
-
-        app = web.Application()
-        app.router.add_get("/stream", ws)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port_q.put(runner.addresses[0][1])
-        while not go.is_set():
-            await asyncio.sleep(0.01)
-        loop = asyncio.get_running_loop()
-        end = loop.time() + seconds
-        made = 0
-        while loop.time() < end:
-            for c in conns:
-                for _ in range(50):
-                    await c.send_bytes(frame)
-            made += 50
-        port_q.put(made)
-        while not done.is_set():
-            await asyncio.sleep(0.05)
-        await runner.cleanup()
-
-    asyncio.run(main())
+    serve_raw(port_q, go, done, seconds, "/stream", frame, 50, 50)
 
 
 def _child(kind: str, seconds: float) -> tuple[Any, Any, Any, Any]:

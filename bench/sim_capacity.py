@@ -27,6 +27,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from bench._raw_ws import serve_raw
+
 USERS = [f"0x{i:040x}" for i in range(1, 11)]
 FILL = {
     "coin": "ETH",
@@ -82,44 +84,8 @@ def _serve_sim(port_q: Any, go: Any, done: Any, seconds: float, batch: int) -> N
 
 
 def _serve_raw(port_q: Any, go: Any, done: Any, seconds: float, batch: int) -> None:
-    from aiohttp import web
-
     text = json.dumps({"channel": "userFills", "data": {"user": USERS[0], "fills": [FILL] * batch}})
-
-    async def main() -> None:
-        conns: list[web.WebSocketResponse] = []
-
-        async def ws(request: web.Request) -> web.WebSocketResponse:
-            sock = web.WebSocketResponse()
-            await sock.prepare(request)
-            conns.append(sock)
-            async for _ in sock:
-                pass
-            return sock
-
-        app = web.Application()
-        app.router.add_get("/ws", ws)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port_q.put(runner.addresses[0][1])
-        while not go.is_set():
-            await asyncio.sleep(0.01)
-        loop = asyncio.get_running_loop()
-        end = loop.time() + seconds
-        made = 0
-        while loop.time() < end:
-            for c in conns:
-                for _ in range(len(USERS)):
-                    await c.send_str(text)
-            made += batch * len(USERS)
-        port_q.put(made)
-        while not done.is_set():
-            await asyncio.sleep(0.05)
-        await runner.cleanup()
-
-    asyncio.run(main())
+    serve_raw(port_q, go, done, seconds, "/ws", text, len(USERS), batch * len(USERS))
 
 
 class Clients:

@@ -28,6 +28,7 @@ COMPONENTS: tuple[str, ...] = (
     "arenad.metrics.component",
     "arenad.strategies.component",
     "arenad.arena.component",
+    "arenad.tracker.component",
 )
 
 _FLAG_COLUMNS = {"hyperliquid", "alpaca", "nof1"}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from arenad.config.settings import Settings
-from arenad.daemon.events import EventLog
+from arenad.daemon.events import INSERT_EVENT
 from arenad.store.db import utc_iso
 from arenad.store.migrate import migrate
 from arenad.store.writer import StoreWriter
@@ -72,7 +72,16 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
     await migrate(path)
     writer = StoreWriter(path)
     await writer.start()
-    events = EventLog(writer)
+
+    async def emit(
+        level: str, category: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Like EventLog.emit, but a command's stdout is its output: problems go to stderr."""
+        if level in ("warning", "error"):
+            print(f"arenad: {message}", file=sys.stderr)
+        await writer.submit(INSERT_EVENT, (utc_iso(datetime.now(UTC)), level, category, message,
+                                           json.dumps(details or {}, default=str)))
+
     store = TrackerStore(
         writer, lambda: settings.tracker, lambda: fade_bot_refs(settings.fade)
     )
@@ -86,16 +95,16 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
                 summary["missing"].append(endpoint)
                 continue
             try:
-                report = await ingest_body(store, events.emit, endpoint, f.read_bytes(), fetched_at)
+                report = await ingest_body(store, emit, endpoint, f.read_bytes(), fetched_at)
             except ResponseError as e:
                 summary["failed"][endpoint] = e.reason
-                await events.emit("error", "tracker", f"nof1 import {f}: {e.reason}",
-                                  {"endpoint": endpoint, "file": str(f)})
+                await emit("error", "tracker", f"nof1 import {f}: {e.reason}",
+                           {"endpoint": endpoint, "file": str(f)})
                 continue
             summary["endpoints"][endpoint] = {
                 "rows": report.rows, "skipped": report.skipped, "inserted": report.inserted}
-        await events.emit("info", "tracker", f"nof1 snapshot imported from {directory}",
-                          {k: v for k, v in summary.items() if k != "dir"})
+        await emit("info", "tracker", f"nof1 snapshot imported from {directory}",
+                   {k: v for k, v in summary.items() if k != "dir"})
     finally:
         await writer.close()
     return summary

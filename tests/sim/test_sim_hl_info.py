@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from arenad.sim.market import round_price
 from arenad.sim.server import SimServer
 from arenad.venues.hyperliquid.info import HyperliquidInfo
+from arenad.venues.hyperliquid.rules import round_price
 from conftest import TEST_DATA
 
 RECORDED = TEST_DATA / "sim" / "hyperliquid"

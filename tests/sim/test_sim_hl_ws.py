@@ -12,8 +12,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from arenad.sim.market import round_price
 from arenad.sim.server import SimServer
+from arenad.venues.hyperliquid.rules import round_price
 
 USER = "0x" + "ab" * 20
 

@@ -10,14 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from arenad.sim.market import (
-    KNOWN_COINS,
-    Market,
-    is_valid_price,
-    is_valid_size,
-    round_price,
-)
+from arenad.sim.market import KNOWN_COINS, Market
 from arenad.sim.settings import SimSettings
+from arenad.venues.hyperliquid.rules import is_valid_price, is_valid_size, round_price
 from conftest import TEST_DATA
 
 DEFAULT_COINS = ["BTC", "ETH", "SOL", "BNB", "DOGE", "XRP"]

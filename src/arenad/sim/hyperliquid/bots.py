@@ -27,8 +27,9 @@ from typing import Any
 from eth_account import Account
 
 from arenad.sim.hyperliquid.engine import Clearinghouse
-from arenad.sim.market import round_price, round_size, wire
+from arenad.sim.market import wire
 from arenad.sim.settings import SimBotSettings, SimReplaySettings
+from arenad.venues.hyperliquid.rules import round_price, round_size
 
 # nof1 model ids that differ from our default bot names.
 NOF1_ALIASES = {

@@ -22,13 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from arenad.sim.market import (
-    Market,
-    is_valid_price,
-    is_valid_size,
-    wire,
-    wire_px,
-)
+from arenad.sim.market import Market, wire, wire_px
+from arenad.venues.hyperliquid.rules import is_valid_price, is_valid_size
 
 Tif = Literal["Gtc", "Ioc", "Alo"]
 MIN_NOTIONAL = Decimal(10)

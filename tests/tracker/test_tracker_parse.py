@@ -120,7 +120,7 @@ def test_book_rule_matches_fade_bots_by_wallet_only() -> None:
     assert fade_bot_refs(object()) == []
 
 
-async def test_a_wallet_matched_model_writes_into_the_fade_bots_book(store: Any) -> None:
+async def test_a_wallet_matched_model_adds_its_decisions_to_the_fade_bots_book(store: Any) -> None:
     from arenad.tracker.settings import TrackerSettings
 
     st = TrackerSettings(models=[TrackerModelSettings(model_id="gpt-5", wallet=W2)])
@@ -129,9 +129,17 @@ async def test_a_wallet_matched_model_writes_into_the_fade_bots_book(store: Any)
         await ts.ingest(parse(ep, (SNAP / f"{ep}.json").read_bytes()),
                         "2025-10-28T06:51:03.000000Z")
     async with open_reader(store.path) as conn:
+        # the fade engine owns a bot book's curve and round trips: the tracker adds decisions
+        for table in ("trade_log", "equity_snapshots"):
+            rows = await (await conn.execute(
+                f"SELECT count(*) FROM {table} WHERE book_id = 'bot:gpt5-bot'")).fetchone()  # noqa: S608
+            assert rows[0] == 0, table
         rows = await (await conn.execute(
-            "SELECT count(*) FROM trade_log WHERE book_id = 'bot:gpt5-bot'")).fetchone()
+            "SELECT count(*) FROM nof1_trades WHERE model_id = 'gpt-5'")).fetchone()
         assert rows[0] == 66
+        rows = await (await conn.execute(
+            "SELECT count(*) FROM trade_log WHERE book_id = 'bot:nof1-grok-4'")).fetchone()
+        assert rows[0] == 20
         rows = await (await conn.execute(
             "SELECT count(*) FROM decision_log WHERE book_id = 'bot:gpt5-bot'")).fetchone()
         assert rows[0] > 0

@@ -73,6 +73,8 @@ class TrackerComponent:
 
     async def _on_settings(self, old: Settings, new: Settings) -> None:
         if old.tracker != new.tracker:
+            if old.tracker.base_url != new.tracker.base_url:
+                self.poller.gone.clear()  # another server: ask every endpoint again
             self._wake.set()
 
     async def _on_connection(self, connected: bool, **detail: Any) -> None:

@@ -6,7 +6,8 @@ publish). The book rule, shared with the fade engine (/work/notes/fade-contract.
 
 * a model whose configured wallet equals the wallet of a `[[fade.bots]]` entry is that bot:
   its book is the bot's, ``bot:<bot id>`` — the same account seen from two sides, so the bot's
-  reasoning (chats), its round trips and the fade of it all key on one book;
+  reasoning (chats) and the fade of it key on one book (there the tracker writes decisions
+  only; the fade engine writes the curve and round trips from the wallet's own fills);
 * nof1's own buy-and-hold benchmark (``buynhold_*``) is ``benchmark:nof1-<model id>``;
 * any other model is ``bot:nof1-<model id>`` (a book of its own, never colliding with a fade
   bot that happens to share the id but trades another wallet, e.g. a simulator wallet).

@@ -1,5 +1,11 @@
 """Writing parsed nof1 rows into 0004 and the books tables of 0002, and the reads others use.
 
+A model that is a `[[fade.bots]]` bot (same wallet) shares that bot's book, and there the
+tracker writes only what nof1 alone knows: the decisions of its chats (decision_log). Its
+equity and round trips come from the fade engine, which follows the same wallet on Hyperliquid
+directly (exact and live); writing nof1's copy too would count each round trip twice under two
+sources. For every other model the tracker writes the book's equity, round trips and decisions.
+
 Every write is idempotent (UNIQUE keys with INSERT OR IGNORE, or upserts), so the poller can
 re-read overlapping windows and `arenad tracker import` can re-ingest a directory without
 duplicates. One endpoint's response is written in one transaction: a crash leaves it either
@@ -140,7 +146,7 @@ class TrackerStore:
     async def _equity(
         self,
         conn: aiosqlite.Connection,
-        book_id: str,
+        model: ModelIdentity,
         ts: str,
         equity: Decimal,
         report: IngestReport,
@@ -149,6 +155,9 @@ class TrackerStore:
         unrealized: Decimal | None = None,
         positions: int | None = None,
     ) -> None:
+        if model.fade_bot_id is not None:  # a fade bot's book: the fade engine owns its curve
+            return
+        book_id = model.book_id
         cur = await conn.execute(
             "SELECT equity, realized_pnl, unrealized_pnl, positions_count FROM equity_snapshots"
             " WHERE book_id = ? AND ts = ?", (book_id, ts))
@@ -205,7 +214,7 @@ async def _w_leaderboard(
              D(r.lose_dollars), _f(r.sharpe), r.raw, now),
         )
         report.add("nof1_leaderboard_snapshots", await _changes(conn) - before)
-        await s._equity(conn, ids[r.model_id].book_id, now, r.equity, report)
+        await s._equity(conn, ids[r.model_id], now, r.equity, report)
 
 
 async def _w_trades(
@@ -235,8 +244,8 @@ async def _w_trades(
              t.exit_liquidation, t.status, t.raw, now),
         )
         report.add("nof1_trades", await _changes(conn) - before)
-        if t.closed_at is None or t.exit_price is None:
-            continue
+        if t.closed_at is None or t.exit_price is None or ids[t.model_id].fade_bot_id:
+            continue  # open, or a fade bot's book (its round trips come from its own fills)
         net = t.realized_net_pnl
         if net is None and t.realized_gross_pnl is not None:
             net = t.realized_gross_pnl - (t.total_commission or Decimal(0))
@@ -346,7 +355,7 @@ async def _w_account_totals(
                  pos.entry_oid, pos.raw),
             )
             report.add("nof1_positions", await _changes(conn) - before)
-        await s._equity(conn, ids[a.model_id].book_id, a.ts, a.dollar_equity, report,
+        await s._equity(conn, ids[a.model_id], a.ts, a.dollar_equity, report,
                         realized=a.realized_pnl, unrealized=a.total_unrealized_pnl,
                         positions=len(a.positions))
 
@@ -380,7 +389,7 @@ async def _w_since_inception(
             " AND (start_date IS NULL OR start_date > ?)",
             (r.inception_date, st.season, r.inception_date),
         )
-        await s._equity(conn, ids[r.model_id].book_id, r.inception_date, r.nav, report)
+        await s._equity(conn, ids[r.model_id], r.inception_date, r.nav, report)
 
 
 async def _w_analytics(

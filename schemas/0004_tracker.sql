@@ -129,7 +129,8 @@ CREATE TABLE nof1_chats (
     decision            TEXT CHECK (decision IS NULL OR decision IN ('buy', 'sell', 'hold', 'none')),
     symbol              TEXT,
     confidence          REAL,                -- 0-100, as the seed has it
-    raw                 TEXT NOT NULL,
+    raw                 TEXT NOT NULL,       -- the chat's JSON less the texts kept verbatim
+                                             -- above (user_prompt, a text cot_trace)
     created_at          TEXT NOT NULL
 );
 CREATE INDEX ix_nof1_chats_model_ts ON nof1_chats (model_id, ts);

@@ -550,11 +550,21 @@ def _decision(coin: str, v: Any) -> ChatDecision:
     )
 
 
+# Chat fields stored verbatim in their own columns (user_prompt; content when the trace is
+# text) are left out of the chat's raw JSON: they are most of a chat's ~15 kB.
+VERBATIM_CHAT_FIELDS = ("user_prompt", "cot_trace")
+
+
+def _without_verbatim_text(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if not (k in VERBATIM_CHAT_FIELDS and isinstance(v, str))}
+
+
 def parse_conversations(doc: Any) -> Parsed:
     """Chats. A per-coin decision with a wrong type is skipped on its own (row id
     ``<chat id>:<coin>``); the chat and its other decisions are kept. A non-object entry of
     ``llm_response`` (the API's ``failed_json_response_raw_text`` when the model's answer was
-    not JSON) is no decision, and stays in the raw JSON."""
+    not JSON) is no decision, and stays in the raw JSON. The raw JSON leaves out the texts
+    kept verbatim in columns (``VERBATIM_CHAT_FIELDS``)."""
     p = Parsed("conversations")
 
     def one(r: _Row, rid: str) -> ChatRow:
@@ -589,7 +599,7 @@ def parse_conversations(doc: Any) -> Parsed:
             summary=r.str_("cot_trace_summary", False),
             llm_response=dumps(resp),
             decisions=tuple(decisions),
-            raw=dumps(r.d),
+            raw=dumps(_without_verbatim_text(r.d)),
         )
 
     _each(p, _envelope_list(doc, p.endpoint, "conversations"), ("id",), one)

@@ -5,6 +5,7 @@ control socket — what the TUI calls to show a bot's chat next to a fade decisi
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,10 +19,13 @@ from arenad.control.client import ControlClient, ControlError
 from arenad.tracker.parse import epoch_iso
 from conftest import MINIMAL_CONFIG, wait_for
 
+REQUESTS: list[str] = []
+
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         ep = self.path.split("?")[0].removeprefix("/api/")
+        REQUESTS.append(ep)
         path = ACCOUNT_TOTALS if ep == "account-totals" else SNAP / f"{ep}.json"
         if ep == "positions":
             self.send_response(410)
@@ -44,6 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def nof1_http() -> Iterator[str]:
+    REQUESTS.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
@@ -52,6 +57,35 @@ def nof1_http() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _call(d: Any, cmd: str, **args: Any) -> Any:
+    async def go() -> Any:
+        async with ControlClient(d.socket_path) as c:
+            return await c.request(cmd, **args)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_tracker_switches_on_at_a_config_reload(daemon_proc, nof1_http: str) -> None:  # type: ignore[no-untyped-def]
+    off = MINIMAL_CONFIG + '[arena]\nenabled = false\n'
+    d = daemon_proc(off + f'[tracker]\nbase_url = "{nof1_http}"\ninterval_s = 3600\n')
+    d.start()
+    status = _call(d, "tracker.status")
+    assert status["enabled"] is False and status["rounds"] == 0
+    assert _call(d, "tracker.models") == []
+    tmp = d.config_path.with_suffix(".tmp")
+    tmp.write_text(off + f'[tracker]\nenabled = true\nbase_url = "{nof1_http}"\n'
+                   'interval_s = 3600\n')
+    os.replace(tmp, d.config_path)
+    wait_for(lambda: _call(d, "tracker.status")["rounds"] >= 1, timeout=30,
+             what="a polling round after the reload")
+    assert sorted(set(REQUESTS)) == sorted(
+        ["leaderboard", "trades", "account-totals", "since-inception-values", "conversations",
+         "analytics", "crypto-prices"])
+    assert len(_call(d, "tracker.models")) == 7
+    assert d.stop() == 0
 
 
 @pytest.mark.slow

@@ -130,9 +130,15 @@ def test_daemon_polls_nof1_and_serves_chats(daemon_proc, nof1_http: str) -> None
         with pytest.raises(ControlError) as ei:
             call("tracker.chat", **bad)
         assert ei.value.code == "invalid_args"
-    status = call("tracker.status")
-    assert status["enabled"] is True and status["rounds"] >= 1
+    # the round may still be storing its last endpoints: wait for its end
+    status = wait_for(lambda: (s := call("tracker.status"))["rounds"] >= 1 and s, timeout=30,
+                      what="the end of the first round")
+    assert status["enabled"] is True
     assert status["last_hourly_marker"] == 249
-    with sqlite3.connect(d.db_path) as conn:
-        assert conn.execute("SELECT nof1_connected FROM system_status").fetchone() == (1,)
+
+    def connected() -> bool:
+        with sqlite3.connect(d.db_path) as conn:
+            return conn.execute("SELECT nof1_connected FROM system_status").fetchone() == (1,)
+
+    wait_for(connected, timeout=30, what="system_status.nof1_connected")
     assert d.stop() == 0

@@ -249,3 +249,23 @@ async def test_unreachable_api_is_an_event_not_a_crash(rig: Rig, nof1: FakeNof1)
     assert len(result.failures) == 7
     assert rig.connection[-1][0] is False
     assert len(tracker_events(rig)) == 7
+
+
+async def test_values_sqlite_cannot_hold_are_skipped_or_kept_not_crashing(
+    rig: Rig, nof1: FakeNof1
+) -> None:
+    doc = load_raw()
+    doc["trades"][0]["entry_oid"] = 10**20  # beyond SQLite INTEGER
+    doc["trades"][1]["symbol"] = "BTC\ud800"  # a lone surrogate (a \\ud800 escape on the wire)
+    doc["trades"][2]["entry_time"] = 1e300  # not a time
+    nof1.bodies["trades"] = json.dumps(doc).encode()  # ASCII-escaped, as a server would send
+    result = await rig.poller.poll_once()
+    await rig.writer.flush()
+    assert "trades" in result.ok
+    assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253 - 2
+    fields = {(e["row_id"], e["field"]) for e in tracker_events(rig) if "row_id" in e}
+    assert fields == {(doc["trades"][0]["trade_id"], "entry_oid"),
+                      (doc["trades"][2]["trade_id"], "entry_time")}
+    (sym, raw) = db_rows(rig.db, "SELECT symbol, raw FROM nof1_trades WHERE trade_id = ?",
+                         doc["trades"][1]["trade_id"])[0]
+    assert sym == "BTC\ufffd" and json.loads(raw)["symbol"] == "BTC\ud800"

@@ -82,8 +82,24 @@ def _jsonable(o: Any) -> Any:
 
 
 def dumps(o: Any) -> str:
-    """JSON text of a parsed value (decimals written back as JSON numbers)."""
-    return json.dumps(o, default=_jsonable, ensure_ascii=False, separators=(",", ":"))
+    """JSON text of a parsed value (decimals written back as JSON numbers). A lone surrogate
+    (a ``\\ud800`` escape in the wire JSON) cannot be stored as UTF-8: then the text is
+    written ASCII-escaped, which keeps it exactly."""
+    text = json.dumps(o, default=_jsonable, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(o, default=_jsonable, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def _utf8(s: str) -> str:
+    """Text SQLite can store: lone surrogates become U+FFFD (the raw JSON keeps the original)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in s)
+    return s
 
 
 def epoch_iso(value: Decimal | int) -> str:
@@ -134,9 +150,11 @@ class _Row:
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int):
-            if isinstance(v, Decimal) and v == v.to_integral_value():
-                return int(v)
-            raise _FieldError(self.prefix + name, f"expected a whole number, got {_kind(v)}")
+            if not (isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()):
+                raise _FieldError(self.prefix + name, f"expected a whole number, got {_kind(v)}")
+            v = int(v)
+        if not -(2**63) <= v < 2**63:  # SQLite INTEGER
+            raise _FieldError(self.prefix + name, f"whole number out of range: {v}")
         return v
 
     def str_(self, name: str, required: bool = True) -> str | None:
@@ -145,7 +163,7 @@ class _Row:
             return None
         if not isinstance(v, str):
             raise _FieldError(self.prefix + name, f"expected a string, got {_kind(v)}")
-        return v
+        return _utf8(v)
 
     def req_str(self, name: str) -> str:
         s = self.str_(name)
@@ -164,7 +182,12 @@ class _Row:
 
     def ts(self, name: str, required: bool = True) -> str | None:
         d = self.dec(name, required)
-        return None if d is None else epoch_iso(d)
+        if d is None:
+            return None
+        try:
+            return epoch_iso(d)
+        except (OverflowError, ValueError):
+            raise _FieldError(self.prefix + name, f"not an epoch time: {d}") from None
 
     def req_ts(self, name: str) -> str:
         t = self.ts(name)
@@ -536,7 +559,7 @@ def _decision(coin: str, v: Any) -> ChatDecision:
     r = _Row(v, prefix=f"llm_response.{coin}.")
     sig = r.req_str("signal")
     return ChatDecision(
-        coin=r.str_("coin", False) or coin,
+        coin=r.str_("coin", False) or _utf8(coin),
         signal=sig,
         quantity=r.dec("quantity", False),
         leverage=r.dec("leverage", False),
@@ -572,7 +595,7 @@ def parse_conversations(doc: Any) -> Parsed:
         if cot is None:
             content = ""
         elif isinstance(cot, str):
-            content = cot
+            content = _utf8(cot)
         elif isinstance(cot, dict | list):
             content = dumps(cot)
         else:
@@ -610,7 +633,7 @@ def parse_conversations(doc: Any) -> Parsed:
 def _position(coin: str, v: Any) -> PositionRow:
     r = _Row(v, prefix=f"positions.{coin}.")
     return PositionRow(
-        symbol=r.str_("symbol", False) or coin,
+        symbol=r.str_("symbol", False) or _utf8(coin),
         quantity=r.req_dec("quantity"),
         entry_price=r.dec("entry_price", False),
         current_price=r.dec("current_price", False),
@@ -712,7 +735,7 @@ def parse_crypto_prices(doc: Any) -> Parsed:
             r = _Row(v, prefix="")
             p.rows.append(
                 PriceRow(
-                    symbol=r.str_("symbol", False) or sym,
+                    symbol=r.str_("symbol", False) or _utf8(sym),
                     ts=r.req_ts("timestamp"),
                     price=r.req_dec("price"),
                     raw=dumps(v),

@@ -269,3 +269,19 @@ async def test_values_sqlite_cannot_hold_are_skipped_or_kept_not_crashing(
     (sym, raw) = db_rows(rig.db, "SELECT symbol, raw FROM nof1_trades WHERE trade_id = ?",
                          doc["trades"][1]["trade_id"])[0]
     assert sym == "BTC\ufffd" and json.loads(raw)["symbol"] == "BTC\ud800"
+
+
+async def test_a_refused_write_fails_that_endpoint_only(rig: Rig, nof1: FakeNof1) -> None:
+    import sqlite3
+
+    with sqlite3.connect(rig.db) as conn:  # the database itself refuses analytics rows
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON nof1_analytics"
+                     " BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    result = await rig.poller.poll_once()
+    await rig.writer.flush()
+    assert [(f.endpoint, f.kind) for f in result.failures] == [("analytics", "store_error")]
+    assert len(result.ok) == 6
+    assert db_rows(rig.db, "SELECT count(*) FROM nof1_analytics")[0][0] == 0
+    assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253
+    (e,) = [e for e in tracker_events(rig) if e.get("kind") == "store_error"]
+    assert e["level"] == "error" and "disk says no" in e["message"]

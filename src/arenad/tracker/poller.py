@@ -10,7 +10,9 @@ Nothing the API does is a crash. Each failure of a request is classified once
   wait before the next round doubles (jittered, capped at ``max_backoff_s``) until a round
   succeeds;
 * ``gone`` (410, as the retired ``/positions`` answers): the endpoint is not asked again until
-  the daemon restarts (retrying a retired endpoint cannot help).
+  the daemon restarts or ``base_url`` changes (retrying a retired endpoint cannot help);
+* ``store_error``: the database refused the response's transaction (nothing of it is kept);
+  the other endpoints are still stored.
 
 Account totals are read incrementally: ``lastHourlyMarker`` is the marker of the last answer,
 kept in ``nof1_poll_state`` so a restart resumes instead of re-reading the season.
@@ -21,22 +23,27 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import structlog
 
 from arenad.clock import Clock, SystemClock
+from arenad.errors import StoreError
 from arenad.store.db import open_reader, utc_iso
 from arenad.tracker.ingest import Emit, ingest_body
 from arenad.tracker.parse import ENDPOINTS, ResponseError
 from arenad.tracker.settings import TrackerSettings
 from arenad.tracker.store import IngestReport, TrackerStore, get_state
 
+log = structlog.get_logger("arenad.tracker")
+
 MARKER_KEY = "account-totals.lastHourlyMarker"
 # Failures a retry will not fix: error events; the others (outages) are warnings.
-_SERIOUS = ("gone", "bad_response", "not_json", "http_error")
+_SERIOUS = ("gone", "bad_response", "not_json", "http_error", "store_error")
 USER_AGENT = "arenad-tracker (+https://github.com/arenad)"
 
 
@@ -44,7 +51,7 @@ USER_AGENT = "arenad-tracker (+https://github.com/arenad)"
 class FetchFailure:
     endpoint: str
     # timeout | unreachable | server_error | rate_limited | not_json | bad_response
-    # | http_error | gone
+    # | http_error | gone | store_error
     kind: str
     message: str
     status: int | None = None
@@ -180,6 +187,11 @@ class Nof1Poller:
                         bad_json = e.reason.startswith("body is not JSON")
                         kind = "not_json" if bad_json else "bad_response"
                         raise _Failed(FetchFailure(endpoint, kind, str(e))) from e
+                    except (StoreError, sqlite3.Error) as e:
+                        # One endpoint's write failing must not stop the others (fan-out).
+                        log.error("nof1 store failed", endpoint=endpoint, exc_info=e)
+                        raise _Failed(FetchFailure(
+                            endpoint, "store_error", f"/{endpoint}: storing failed: {e!r}")) from e
                 except _Failed as f:
                     result.failures.append(f.failure)
                     if f.failure.kind == "gone":

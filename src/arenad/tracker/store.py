@@ -91,6 +91,9 @@ class TrackerStore:
         st = self._settings()
 
         async def txn(conn: aiosqlite.Connection) -> None:
+            # The writer re-runs a transaction alone when its batch failed: count afresh.
+            report.inserted.clear()
+            report.books.clear()
             await self._ensure_season(conn, st, fetched_at)
             for ident in ids.values():
                 await self._ensure_model(conn, ident, st, fetched_at, report)

@@ -19,6 +19,7 @@ AREA_CLIS: tuple[str, ...] = (
     "arenad.strategies.cli",
     "arenad.arena.cli",
     "arenad.metrics.cli",
+    "arenad.fade.cli",
     "arenad.tracker.cli",
 )
 

@@ -9,7 +9,8 @@ guard's verdict and the settings in force. Executed decisions of a batch are net
 into one account order (``OrderPlan``); its fill is credited to the books in proportion to
 what each asked (``apply_fill``), and the books always sum to the account's position.
 
-Guards, in order: kill switch / trading state, bot enabled, bot paused by the operator, daily
+Guards, in order: kill switch / trading state (HALTED: no automatic order at all; REDUCING:
+only orders that reduce the account's exposure), bot enabled, bot paused by the operator, daily
 loss limit, the bot's own notional cap, max order notional, per-asset cap, global exposure
 cap, lot size, the venue's minimum order value, the order rate limit. Caps clip an order that
 would pass them (the verdict says to what); nothing left, or any other guard failing, makes
@@ -325,10 +326,17 @@ class FadeEngine:
         used = len(self.order_times) + planned_orders
         check("order_rate", used < st.max_orders_per_minute,
               f"{used} / {st.max_orders_per_minute} orders in the last minute")
-        verdict = judge(state, reduces)
-        checks.insert(0, Check("kill_switch", verdict.allowed, verdict.reason))
-        if not verdict.allowed:
-            blocked.insert(0, verdict.reason)
+        if state is TradingState.HALTED:
+            # No automatic order at all while halted, not even one that reduces: the operator
+            # closes positions by hand (position.close), which the kill switch allows.
+            halted = "halted: kill switch engaged, no automatic orders"
+            checks.insert(0, Check("kill_switch", False, halted))
+            blocked.insert(0, halted)
+        else:
+            verdict = judge(state, reduces)
+            checks.insert(0, Check("kill_switch", verdict.allowed, verdict.reason))
+            if not verdict.allowed:
+                blocked.insert(0, verdict.reason)
         lim = self.daily_loss_limit
         if lim is not None and day_pnl is not None and day_pnl <= -lim and not reduces:
             checks.insert(1, Check("daily_loss", False,

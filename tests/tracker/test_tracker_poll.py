@@ -4,6 +4,7 @@ failure mode is an event plus backoff, never a crash."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -285,3 +286,40 @@ async def test_a_refused_write_fails_that_endpoint_only(rig: Rig, nof1: FakeNof1
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253
     (e,) = [e for e in tracker_events(rig) if e.get("kind") == "store_error"]
     assert e["level"] == "error" and "disk says no" in e["message"]
+
+
+async def test_the_polling_loop_sleeps_longer_after_failures(rig: Rig, nof1: FakeNof1) -> None:
+    import asyncio
+
+    from arenad.clock import FakeClock
+
+    clock = FakeClock()
+    poller = rig.new_poller()
+    poller.clock = clock
+    task = asyncio.create_task(poller.run())
+
+    async def next_sleep(rounds: int) -> float:
+        deadline = asyncio.get_running_loop().time() + 20
+        while not (poller.rounds == rounds and clock.sleepers == 1):
+            assert not task.done(), task
+            assert asyncio.get_running_loop().time() < deadline, "the loop did not go to sleep"
+            await asyncio.sleep(0.01)
+        assert poller.last_delay is not None
+        return poller.last_delay
+
+    try:
+        nof1.faults.update({ep: "5xx" for ep in ("leaderboard", "trades", "analytics")})
+        first = await next_sleep(1)
+        assert 10.0 <= first <= 20.0
+        clock.advance(first)
+        second = await next_sleep(2)
+        assert 20.0 <= second <= 40.0
+        clock.advance(second)
+        assert 40.0 <= await next_sleep(3) <= 80.0
+        nof1.faults.clear()
+        clock.advance(80.0)
+        assert await next_sleep(4) == 10.0  # a clean round: back to the interval
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -11,6 +11,7 @@ bot's recorded gross P&L; with fees, lower by exactly the fees charged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -212,6 +213,7 @@ def replay(
     return [results[m] for m in sorted(results)], errors, len(leg_list)
 
 
+@functools.lru_cache(maxsize=1024)
 def _bot_id(model: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in model.lower())
     return cleaned[:40] or "bot"

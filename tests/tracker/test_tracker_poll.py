@@ -323,3 +323,18 @@ async def test_the_polling_loop_sleeps_longer_after_failures(rig: Rig, nof1: Fak
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_unchanged_big_bodies_cost_a_304(rig: Rig, nof1: FakeNof1) -> None:
+    nof1.etag_endpoints = {"conversations", "trades", "leaderboard"}
+    await rig.poller.poll_once()
+    result = await rig.poller.poll_once()
+    await rig.writer.flush()
+    assert result.failures == [] and len(result.ok) == 7
+    assert len(nof1.requests) == 14
+    assert nof1.not_modified == ["trades", "conversations"]
+    # conversations and trades were asked with the ETag and not sent again; the leaderboard
+    # is always read (each poll is a point of the curves)
+    assert db_rows(rig.db, "SELECT count(*) FROM nof1_leaderboard_snapshots")[0][0] == 12
+    assert rig.poller.etags.keys() == {"conversations", "trades"}
+    assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253

@@ -42,6 +42,10 @@ from arenad.tracker.store import IngestReport, TrackerStore, get_state
 log = structlog.get_logger("arenad.tracker")
 
 MARKER_KEY = "account-totals.lastHourlyMarker"
+# The big, rarely changing bodies (~1.5 MB of chats, ~0.2 MB of trades) are asked with the
+# last ETag, so an unchanged one costs a 304. Never the leaderboard: each poll of it is a
+# point of every model's equity curve, at the same instant for all.
+CONDITIONAL = frozenset({"conversations", "trades", "analytics"})
 # Failures a retry will not fix: error events; the others (outages) are warnings.
 _SERIOUS = ("gone", "bad_response", "not_json", "http_error", "store_error")
 USER_AGENT = "arenad-tracker (+https://github.com/arenad)"
@@ -135,6 +139,7 @@ class Nof1Poller:
         self.endpoints = tuple(endpoints)
         self.rng = rng or random.Random()
         self.gone: set[str] = set()
+        self.etags: dict[str, str] = {}
         self.failed_rounds = 0
         self.rounds = 0
         self.marker: int | None = None
@@ -143,18 +148,27 @@ class Nof1Poller:
 
     # --- one request ----------------------------------------------------------------------
 
-    async def fetch(self, client: httpx.AsyncClient, endpoint: str) -> bytes:
+    async def fetch(self, client: httpx.AsyncClient, endpoint: str) -> bytes | None:
+        """The body, or None when the server says it has not changed (304 to our ETag)."""
         st = self.settings()
         params: dict[str, Any] = {}
         if endpoint == "account-totals" and self.marker is not None:
             params["lastHourlyMarker"] = self.marker
+        headers = {}
+        if endpoint in CONDITIONAL and endpoint in self.etags:
+            headers["If-None-Match"] = self.etags[endpoint]
         try:
             async with asyncio.timeout(st.timeout_s):
-                resp = await client.get(f"{st.base_url}/{endpoint}", params=params)
+                resp = await client.get(f"{st.base_url}/{endpoint}", params=params,
+                                        headers=headers)
         except (httpx.HTTPError, TimeoutError) as e:
             raise _Failed(classify(endpoint, e, None)) from e
+        if resp.status_code == 304 and headers:
+            return None
         if resp.status_code != 200:
             raise _Failed(classify(endpoint, None, resp))
+        if endpoint in CONDITIONAL and (etag := resp.headers.get("etag")):
+            self.etags[endpoint] = etag
         return resp.content
 
     # --- one round ------------------------------------------------------------------------
@@ -181,6 +195,10 @@ class Nof1Poller:
                 try:
                     body = await self.fetch(client, endpoint)
                     now = utc_iso(self.clock.now())
+                    if body is None:  # unchanged since the last round
+                        result.ok.append(endpoint)
+                        result.reports[endpoint] = IngestReport(endpoint)
+                        continue
                     try:
                         report = await ingest_body(self.store, self.emit, endpoint, body, now)
                     except ResponseError as e:

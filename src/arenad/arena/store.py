@@ -25,6 +25,7 @@ from arenad.arena.rails import Verdict
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings
 from arenad.llm.base import Attempt
+from arenad.metrics.store import benchmark_snapshot
 from arenad.store.db import connect_sync, open_reader, parse_iso, utc_iso
 from arenad.store.writer import StoreWriter
 
@@ -201,40 +202,10 @@ class ArenaStore:
     async def benchmark_snapshot(
         self, symbol: str, price: Decimal, capital: Decimal, now: datetime
     ) -> None:
-        """Buy and hold: ``capital`` in ``symbol`` at the price of the first snapshot (kept in
-        the book's details), valued at ``price``."""
-        book_id = f"benchmark:{symbol}"
+        """Buy and hold ``symbol`` from the first run on (see metrics.store)."""
         ts = utc_iso(now)
-
-        async def fn(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT OR IGNORE INTO books (book_id, kind, name, venue, initial_capital,"
-                " details, created_at) VALUES (?, 'benchmark', ?, 'alpaca', ?, ?, ?)",
-                (
-                    book_id,
-                    f"Buy and hold {symbol}",
-                    float(capital),
-                    json.dumps({"symbol": symbol, "base_price": str(price)}),
-                    ts,
-                ),
-            )
-            cur = await conn.execute(
-                "SELECT json_extract(details, '$.base_price'), initial_capital FROM books"
-                " WHERE book_id = ?",
-                (book_id,),
-            )
-            row = await cur.fetchone()
-            base = Decimal(str(row[0])) if row and row[0] else price
-            cap = Decimal(str(row[1])) if row and row[1] else capital
-            await conn.execute(
-                "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
-                " positions_value, positions_count) VALUES (?, ?, ?, 0, ?, 1)",
-                (book_id, ts, float(cap * price / base), float(cap * price / base)),
-            )
-
-        await self.writer.transaction(fn)
-
-    # --- runs ----------------------------------------------------------------------------
+        await self.writer.transaction(
+            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "alpaca"))
 
     async def claim_run(
         self, run_id: str, slot: Slot, trigger: str, now: datetime, models: Sequence[str]

@@ -28,6 +28,7 @@ COMPONENTS: tuple[str, ...] = (
     "arenad.metrics.component",
     "arenad.strategies.component",
     "arenad.arena.component",
+    "arenad.fade.component",
     "arenad.tracker.component",
 )
 

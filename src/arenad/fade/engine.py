@@ -423,6 +423,13 @@ class FadeEngine:
 
     # --- fills ------------------------------------------------------------------------------
 
+    def restore_pending(self, plan: OrderPlan) -> None:
+        """Count a plan's asks as pending (an intent reloaded after a restart, or a manual
+        close), so ``apply_fill`` releases exactly them."""
+        for book_id, asked in plan.asks.items():
+            k = (book_id, plan.coin)
+            self.pending[k] = self.pending.get(k, ZERO) + asked
+
     def apply_fill(
         self, plan: OrderPlan, result: FillResult, time_ms: int, mark: Decimal | None = None
     ) -> Outcome:

@@ -25,6 +25,7 @@ import aiosqlite
 from arenad.fade.accounting import ZERO, Book, Trip
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, Outcome
 from arenad.fade.settings import FadeSettings
+from arenad.metrics.store import benchmark_snapshot
 from arenad.store.db import open_reader, utc_iso
 from arenad.store.writer import StoreWriter
 from arenad.venues.hyperliquid.wire import BotFill
@@ -281,19 +282,74 @@ class FadeStore:
                 if book is not None:
                     await _save_book(conn, book, ts, [plan.coin])
             await _save_book(conn, engine.account, ts, [plan.coin])
-            filled = result.filled > 0
-            for d in plan.decisions:
-                if d.id is None:
-                    continue
+            if order_id is not None:
                 await conn.execute(
                     "UPDATE decision_log SET executed = ?, execution_price = ?,"
                     " execution_time = ?, execution_status = ? WHERE source = 'fade'"
-                    " AND source_id = ?",
-                    (int(filled), _s(result.avg_price), ts, result.status, str(d.id)),
+                    " AND source_id IN (SELECT CAST(decision_id AS TEXT) FROM fade_order_books"
+                    " WHERE order_id = ? AND decision_id IS NOT NULL)",
+                    (int(result.filled > 0), _s(result.avg_price), ts, result.status,
+                     order_id),
                 )
             await record_trips(conn, outcome.trips, plan.cloid)
 
         await self.writer.transaction(fn)
+
+    async def record_unknown(self, cloid: str, result: FillResult, now: datetime) -> None:
+        """Sent, answer lost: the venue is asked by cloid later, never sent again."""
+        await self.writer.execute(
+            "UPDATE fade_orders SET status = 'unknown', error = ?, updated_at = ? WHERE cloid = ?",
+            (result.error, utc_iso(now), cloid),
+        )
+
+    async def has_unknown(self) -> bool:
+        async with open_reader(self.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT 1 FROM fade_orders WHERE status = 'unknown' LIMIT 1")
+            return await cur.fetchone() is not None
+
+    async def plan_of(self, row: Mapping[str, Any]) -> OrderPlan:
+        """The plan an intent row was written for (its books' asks from fade_order_books)."""
+        async with open_reader(self.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT book_id, asked FROM fade_order_books WHERE order_id = ?", (row["id"],))
+            asks = {r[0]: Decimal(r[1]) for r in await cur.fetchall()}
+        size = Decimal(row["size"]) * (1 if row["side"] == "buy" else -1)
+        return OrderPlan(row["cloid"], row["coin"], size, asks, [], bool(row["reduce_only"]),
+                         row["bot_id"])
+
+    async def record_manual_intent(
+        self, plan: OrderPlan, now: datetime, limit: Decimal | None, *, network: str,
+        simulated: bool,
+    ) -> None:
+        """An operator's close, written ahead like any order."""
+        ts = utc_iso(now)
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            request = {"coin": plan.coin, "is_buy": plan.is_buy, "size": str(abs(plan.size)),
+                       "limit_price": _s(limit), "reduce_only": True, "cloid": plan.cloid,
+                       "tif": "Ioc", "reason": "manual"}
+            cur = await conn.execute(
+                "INSERT INTO fade_orders (cloid, bot_id, ts, coin, side, size, limit_price,"
+                " reduce_only, simulated, network, status, order_request, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 'intent', ?, ?)",
+                (plan.cloid, plan.bot_id, ts, plan.coin, "buy" if plan.is_buy else "sell",
+                 str(abs(plan.size)), _s(limit), int(simulated), network, json.dumps(request),
+                 ts),
+            )
+            for book_id, asked in plan.asks.items():
+                await conn.execute(
+                    "INSERT INTO fade_order_books (order_id, book_id, asked) VALUES (?, ?, ?)",
+                    (cur.lastrowid, book_id, str(asked)))
+
+        await self.writer.transaction(fn)
+
+    async def benchmark_snapshot(
+        self, symbol: str, price: Decimal, capital: Decimal, now: datetime
+    ) -> None:
+        ts = utc_iso(now)
+        await self.writer.transaction(
+            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "hyperliquid"))
 
     async def record_equity(
         self, engine: FadeEngine, marks: Mapping[str, Decimal], now: datetime

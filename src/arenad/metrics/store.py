@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiosqlite
@@ -277,6 +278,34 @@ async def downsample(conn: aiosqlite.Connection, cutoff: datetime) -> int:
         (edge,),
     )
     return max(removed, 0)
+
+
+async def benchmark_snapshot(
+    conn: aiosqlite.Connection, symbol: str, price: Decimal, capital: Decimal, ts: str,
+    venue: str,
+) -> float:
+    """Buy and hold: ``capital`` in ``symbol`` at the price of the book's first snapshot
+    (kept in its details), valued at ``price``; book `benchmark:<symbol>`. Returns equity."""
+    book_id = f"benchmark:{symbol}"
+    await conn.execute(
+        "INSERT OR IGNORE INTO books (book_id, kind, name, venue, initial_capital, details,"
+        " created_at) VALUES (?, 'benchmark', ?, ?, ?, ?, ?)",
+        (book_id, f"Buy and hold {symbol}", venue, float(capital),
+         json.dumps({"symbol": symbol, "base_price": str(price)}), ts),
+    )
+    cur = await conn.execute(
+        "SELECT json_extract(details, '$.base_price'), initial_capital FROM books"
+        " WHERE book_id = ?", (book_id,),
+    )
+    row = await cur.fetchone()
+    base = Decimal(str(row[0])) if row and row[0] else price
+    cap = Decimal(str(row[1])) if row and row[1] else capital
+    eq = float(cap * price / base)
+    await conn.execute(
+        "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash, positions_value,"
+        " positions_count) VALUES (?, ?, ?, 0, ?, 1)", (book_id, ts, eq, eq),
+    )
+    return eq
 
 
 def iso_of(epoch: float) -> str:

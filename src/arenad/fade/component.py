@@ -1,0 +1,659 @@
+"""The fade component of the daemon: bot fills in, decisions and orders out.
+
+Loops (supervised; trading loops, so a crash loop engages the kill switch):
+- ``fade-ingest``: start-up first — the venue's asset list, the books, positions and pauses
+  from the database, and every order intent left without a result resolved (paper: never
+  executed; live: asked by cloid) BEFORE any new order — then ``FillIngest`` (one websocket
+  for up to 10 wallets, polling beyond, backfill on every connect). Each batch of a bot's
+  fills: known ones dropped, decisions taken, events + decisions + intents committed in one
+  transaction, then the orders executed one by one and their results committed.
+- ``fade-upkeep``: mids for marks, equity snapshots (every ``snapshot_interval_s`` and on
+  large moves), the day's P&L to the daily loss guard, bot positions checked against
+  ``clearinghouseState``, and intents whose answer was lost resolved by cloid.
+
+Execution: ``mode = "simulation"`` fills on paper against the live ``l2Book`` (taker fee);
+``"live"`` sends an IOC limit order at the mid ± ``slippage_bps`` to the configured network,
+signed with the SDK's helpers (``HyperliquidExchange``). Live anywhere but the simulator
+needs the daemon's live permission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from eth_account import Account
+
+from arenad.control.protocol import InvalidArgs, ProtocolError
+from arenad.errors import ArenadError, OrderRejected
+from arenad.fade.accounting import ZERO
+from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
+from arenad.fade.ingest import FillIngest
+from arenad.fade.paper import paper_fill
+from arenad.fade.settings import FadeSettings
+from arenad.fade.store import FadeStore, NewFill, fill_key
+from arenad.store.db import open_reader, utc_iso
+from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
+from arenad.venues.hyperliquid.info import HyperliquidInfo
+from arenad.venues.hyperliquid.rules import round_price
+from arenad.venues.hyperliquid.wire import Asset, parse_fills, parse_meta, parse_order_reply
+
+if TYPE_CHECKING:
+    from arenad.daemon.context import DaemonContext
+
+log = structlog.get_logger("arenad.fade")
+NETWORKS = {
+    "testnet": ("https://api.hyperliquid-testnet.xyz", "wss://api.hyperliquid-testnet.xyz/ws"),
+    "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
+}
+BPS = Decimal(10_000)
+FINAL = ("filled", "partially_filled", "rejected", "cancelled", "not_sent")
+
+
+class LiveNotAllowed(ArenadError):
+    pass
+
+
+def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
+    if st.network == "sim":
+        base, ws = f"http://{sim_host}:{sim_port}", f"ws://{sim_host}:{sim_port}/ws"
+    else:
+        base, ws = NETWORKS[st.network]
+    return (st.info_url or base).rstrip("/"), st.ws_url or ws
+
+
+def sim_key() -> str:
+    """The fade account's key on the built-in simulator when none is configured: a
+    simulator-only identity (the simulator funds any address that signs)."""
+    return "0x" + hashlib.sha256(b"arenad-sim-fade-account").hexdigest()
+
+
+class FadeComponent:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        root = ctx.current
+        self.base_url, self.ws_url = urls(self.settings, root.sim.host, root.sim.hyperliquid_port)
+        self.info = HyperliquidInfo(self.base_url)
+        self.store = FadeStore(ctx.writer, ctx.db_path)
+        self.engine = FadeEngine(self.settings, daily_loss_limit=root.risk.daily_loss_limit_usd)
+        self.assets: dict[str, Asset] = {}
+        self.marks: dict[str, Decimal] = {}
+        self.lock = asyncio.Lock()
+        self.ready = asyncio.Event()
+        self.ingest: FillIngest | None = None
+        self.exchange: HyperliquidExchange | None = None
+        self.account_address: str | None = None
+        self.last_snapshot: dict[str, float] = {}
+        self.last_snapshot_at = -float("inf")  # first snapshot and check at start-up
+        self.last_check_at = -float("inf")
+        self.day: str | None = None
+        self.day_start_equity: Decimal | None = None
+        self.latencies: list[float] = []  # fill frame received → order sent, seconds
+
+    @property
+    def settings(self) -> FadeSettings:
+        return self.ctx.current.fade
+
+    @property
+    def live(self) -> bool:
+        return self.settings.mode == "live"
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        c = self.ctx.control
+        c.register("fade.bots", self.cmd_bots, "the faded bots with their books")
+        c.register("fade.decisions", self.cmd_decisions,
+                   "fade decisions, newest first {bot_id?, limit=50}")
+        c.register("fade.pause", self.cmd_pause, "stop fading a bot {bot_id}")
+        c.register("fade.resume", self.cmd_resume, "fade a paused bot again {bot_id}")
+        c.register("fade.close_position", self.cmd_close,
+                   "close a fade book's position at the market {bot_id, symbol}")
+        c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
+        c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
+        self.ctx.settings.on_change(self._on_settings)
+        st = self.settings
+        if not st.enabled or not st.bots:
+            return
+        if self.live:
+            if st.network != "sim" and not self.ctx.allow_live:
+                msg = (f"fade: live orders to {st.network} need `arenad run --live` "
+                       "(or ARENAD_ALLOW_LIVE=1); the fade loop is not started")
+                await self.ctx.events.emit("error", "trading", msg)
+                return
+            key = os.environ.get(self.ctx.current.secrets.hyperliquid_private_key_env, "")
+            if not key:
+                if st.network != "sim":
+                    await self.ctx.events.emit(
+                        "error", "trading",
+                        f"fade: live mode needs a key in "
+                        f"${self.ctx.current.secrets.hyperliquid_private_key_env}")
+                    return
+                key = sim_key()
+            try:
+                wallet = Account.from_key(key)
+            except (ValueError, TypeError) as e:
+                await self.ctx.events.emit(
+                    "error", "trading", f"fade: the private key is not valid: {type(e).__name__}")
+                return
+            self.account_address = str(wallet.address).lower()
+            self.exchange = HyperliquidExchange(self.base_url, wallet,
+                                                is_mainnet=st.network == "mainnet")
+        self.ctx.supervisor.add("fade-ingest", self.run_ingest, trading=True)
+        self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
+
+    async def _on_settings(self, old: Any, new: Any) -> None:
+        if old.fade != new.fade or old.risk != new.risk:
+            self.engine.configure(new.fade, new.risk.daily_loss_limit_usd)
+
+    async def init(self) -> None:
+        """Everything that must happen before the first new order."""
+        self.assets = parse_meta(await self.info.meta())
+        self.engine.sz_decimals = {c: a.sz_decimals for c, a in self.assets.items()}
+        await self.store.register_books(self.settings, self.ctx.clock.now())
+        await self.store.load_into(self.engine)
+        await self.refresh_marks()
+        resolved = await self.reconcile()
+        if resolved:
+            await self.ctx.events.emit("info", "trading",
+                                       f"fade: {resolved} order intents from before the restart "
+                                       "resolved", {"count": resolved})
+        self.ready.set()
+
+    async def run_ingest(self) -> None:
+        if not self.ready.is_set():
+            await self.init()
+        wallets = [b.wallet for b in self.settings.bots]
+        self.ingest = FillIngest(
+            info=self.info, ws_url=self.ws_url, wallets=wallets, on_fills=self.on_fills,
+            last_fill_ms=self.store.last_fill_ms, on_gap=self.on_gap,
+            on_connection=self.on_connection, clock=self.ctx.clock,
+            reserved_users=0, poll_interval_s=self.settings.poll_interval_s,
+        )
+        await self.ingest.run()
+
+    async def on_connection(self, up: bool, status: dict[str, Any]) -> None:
+        await self.ctx.health.set_connection("hyperliquid", up, **status)
+
+    async def on_gap(self, wallet: str, reason: str) -> None:
+        bot = self.engine.bot_for_wallet(wallet)
+        who = bot.id if bot else wallet
+        await self.ctx.guard.engage("ingest_gap", f"fills of {who} cannot be backfilled: {reason}")
+
+    # --- the hot path ---------------------------------------------------------------------------
+
+    async def on_fills(self, wallet: str, raws: list[dict[str, Any]], source: str) -> None:
+        received = time.perf_counter()
+        bot = self.engine.bot_for_wallet(wallet)
+        if bot is None:
+            return
+        fills, errors = parse_fills(raws, wallet)
+        for e in errors:
+            await self.ctx.events.emit("warning", "ingest", f"fade: bad fill skipped: {e}",
+                                       {"bot_id": bot.id, "source": source})
+        keys = [fill_key(f) for f in fills]
+        known = await self.store.known_keys(wallet, keys)
+        new = list({k: f for k, f in zip(keys, fills, strict=True) if k not in known}.values())
+        if not new:
+            return
+        async with self.lock:
+            for f in new:
+                self.marks.setdefault(f.coin, f.px)
+            decisions, plans = self.engine.on_bot_fills(
+                bot.id, new, marks=self.marks, state=self.ctx.guard.state,
+                day_pnl=self.day_pnl(), now_s=self.ctx.clock.monotonic(),
+            )
+            limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
+            await self.store.record_batch(
+                [NewFill(bot.id, f, source) for f in new], decisions, plans, self.engine,
+                self.ctx.clock.now(), network=self.settings.network if self.live else "paper",
+                simulated=not self.live, limit_prices=limits,
+            )
+            await self.ctx.health.mark_event()
+            for p in plans:
+                await self.execute(p, limits.get(p.cloid), received)
+        for d in decisions:
+            self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+
+    def limit_price(self, plan: OrderPlan) -> Decimal | None:
+        mark = self.marks.get(plan.coin)
+        asset = self.assets.get(plan.coin)
+        if mark is None or asset is None:
+            return None
+        slip = self.settings.slippage_bps / BPS
+        px = mark * (1 + slip) if plan.is_buy else mark * (1 - slip)
+        return round_price(px, asset.sz_decimals, ROUND_HALF_EVEN)
+
+    async def execute(self, plan: OrderPlan, limit: Decimal | None,
+                      received: float | None = None) -> FillResult:
+        """Send (or paper-fill) a committed intent and commit its result."""
+        if not plan.size:
+            result = FillResult("filled")
+        elif self.live:
+            result = await self._send(plan, limit, received)
+        else:
+            try:
+                book = await self.info.l2_book(plan.coin)
+            except ArenadError as e:
+                book = None
+                result = FillResult("not_sent", error=f"no order book: {e}")
+            if book is not None:
+                if received is not None:
+                    self.latencies.append(time.perf_counter() - received)
+                result = paper_fill(book, plan.is_buy, abs(plan.size), self.settings.taker_fee_bps)
+        await self.apply(plan, result)
+        return result
+
+    async def _send(self, plan: OrderPlan, limit: Decimal | None,
+                    received: float | None) -> FillResult:
+        asset = self.assets.get(plan.coin)
+        if asset is None or limit is None or self.exchange is None:
+            return FillResult("not_sent", error=f"no price or asset for {plan.coin}")
+        intent = OrderIntent(asset.index, plan.is_buy, limit, abs(plan.size), plan.reduce_only,
+                             plan.cloid, "Ioc")
+        now_ms = int(self.ctx.clock.now().timestamp() * 1000)
+        try:
+            if received is not None:
+                self.latencies.append(time.perf_counter() - received)
+            reply = await self.exchange.place([intent], now_ms)
+            await self.ctx.health.mark_order()
+            (st,) = parse_order_reply(reply)
+        except OrderRejected as e:
+            return FillResult("rejected", error=str(e))
+        except ArenadError as e:
+            # The order may have reached the venue: resolved by cloid in upkeep.
+            return FillResult("unknown", error=str(e))
+        if st.kind == "error":
+            return FillResult("rejected", error=st.error)
+        if st.kind == "resting":  # not for an IOC; cancel rather than leave it
+            with contextlib.suppress(ArenadError):
+                await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
+            return FillResult("unknown", oid=st.oid, error="IOC order resting; cancelled")
+        filled = st.total_sz or ZERO
+        fee = filled * (st.avg_px or ZERO) * self.settings.taker_fee_bps / BPS
+        return FillResult("filled" if filled >= abs(plan.size) else "partially_filled",
+                          filled, st.avg_px, fee, st.oid)
+
+    async def apply(self, plan: OrderPlan, result: FillResult) -> None:
+        if result.status == "unknown":
+            await self.store.record_unknown(plan.cloid, result, self.ctx.clock.now())
+            return
+        now = self.ctx.clock.now()
+        out = self.engine.apply_fill(plan, result, int(now.timestamp() * 1000),
+                                     self.marks.get(plan.coin))
+        await self.store.record_result(plan, result, out, self.engine, now)
+        if result.filled:
+            self.ctx.bus.publish("order", {"cloid": plan.cloid, "coin": plan.coin,
+                                           "status": result.status,
+                                           "size": str(result.filled),
+                                           "price": str(result.avg_price)})
+        if out.trips:
+            self.ctx.bus.publish("metrics.dirty", {"book_id": out.trips[0].book_id})
+        if out.drift:
+            await self.ctx.events.emit(
+                "error", "trading",
+                f"fade: books and account differ in {plan.coin} by {out.drift}",
+                {"coin": plan.coin, "drift": str(out.drift)})
+
+    # --- start-up and lost answers --------------------------------------------------------
+
+    async def reconcile(self) -> int:
+        """Resolve every intent without a final result. Paper: such an intent was never
+        executed (paper fills happen in-process), so it ends ``not_sent``. Live: the venue is
+        asked by cloid; an order it never saw ends ``not_sent``; one it filled is booked from
+        our own fills (exact size, price and fee)."""
+        n = 0
+        for row in await self.store.open_intents():
+            plan = await self.store.plan_of(row)
+            self.engine.restore_pending(plan)
+            result = await self._resolve(row)
+            if result is None:
+                continue  # still unknown: asked again at the next upkeep
+            await self.apply(plan, result)
+            n += 1
+        return n
+
+    async def _resolve(self, row: dict[str, Any]) -> FillResult | None:
+        if not row["network"] or row["network"] == "paper" or self.account_address is None:
+            return FillResult("not_sent", error="no result recorded before a restart")
+        try:
+            st = await self.info.order_status(self.account_address, row["cloid"])
+        except ArenadError as e:
+            log.warning("fade: order status by cloid failed", cloid=row["cloid"], error=str(e))
+            return None
+        if st.get("status") == "unknownOid":
+            return FillResult("not_sent", error="the venue never received it")
+        order = (st.get("order") or {}).get("order") or {}
+        status = (st.get("order") or {}).get("status")
+        oid = order.get("oid")
+        if status in ("open", "triggered"):
+            return None
+        try:
+            since = int(order.get("timestamp", 0)) - 60_000
+            fills = [f for f in await self.info.fills_since(self.account_address, since)
+                     if f.get("oid") == oid]
+        except ArenadError:
+            return None
+        size = sum((Decimal(str(f["sz"])) for f in fills), ZERO)
+        if not size:
+            return FillResult("cancelled", oid=oid, error=f"venue status {status}")
+        value = sum((Decimal(str(f["sz"])) * Decimal(str(f["px"])) for f in fills), ZERO)
+        fee = sum((Decimal(str(f.get("fee", "0"))) for f in fills), ZERO)
+        orig = Decimal(str(order.get("origSz", size)))
+        return FillResult("filled" if size >= orig else "partially_filled", size, value / size,
+                          fee, oid)
+
+    # --- upkeep -----------------------------------------------------------------------------
+
+    async def refresh_marks(self) -> None:
+        try:
+            mids = await self.info.all_mids()
+        except ArenadError as e:
+            log.warning("fade: allMids failed", error=str(e))
+            return
+        for c, v in mids.items():
+            with contextlib.suppress(ArithmeticError, ValueError):
+                self.marks[c] = Decimal(str(v))
+
+    async def upkeep(self) -> None:
+        await self.ready.wait()
+        while True:
+            await self.refresh_marks()
+            async with self.lock:
+                await self.snapshot_if_due()
+                await self.report_day()
+                if self.ctx.clock.monotonic() - self.last_check_at >= \
+                        self.settings.clearinghouse_check_interval_s:
+                    self.last_check_at = self.ctx.clock.monotonic()
+                    await self.check_bots()
+                if await self.store.has_unknown():
+                    await self.reconcile()
+            await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
+
+    def day_pnl(self) -> float | None:
+        if self.day_start_equity is None:
+            return None
+        return float(self.fade_equity() - self.day_start_equity)
+
+    def fade_equity(self) -> Decimal:
+        return sum((b.equity(self.marks) for b in self.engine.fades.values()), ZERO)
+
+    async def report_day(self) -> None:
+        tz = self.ctx.guard.daily.tz
+        today = self.ctx.clock.now().astimezone(tz).date().isoformat()
+        if today != self.day:
+            self.day, self.day_start_equity = today, self.fade_equity()
+        pnl = self.day_pnl()
+        if pnl is not None:
+            await self.ctx.guard.report_daily_pnl("fade", pnl)
+
+    async def snapshot_if_due(self) -> None:
+        now_m = self.ctx.clock.monotonic()
+        due = now_m - self.last_snapshot_at >= self.settings.snapshot_interval_s
+        if not due:
+            for b in self.engine.fades.values():
+                last = self.last_snapshot.get(b.book_id)
+                eq = float(b.equity(self.marks))
+                if last and abs(eq / last - 1) * 100 >= self.settings.large_move_pct:
+                    due = True
+                    break
+        if not due:
+            return
+        self.last_snapshot_at = now_m
+        out = await self.store.record_equity(self.engine, self.marks, self.ctx.clock.now())
+        btc = self.marks.get("BTC")
+        if btc:
+            await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd,
+                                                self.ctx.clock.now())
+        self.last_snapshot.update(out)
+        fade = sum(v for k, v in out.items() if k.startswith("fade:"))
+        bots = sum(v for k, v in out.items() if k.startswith("bot:"))
+        self.ctx.bus.publish("equity", {"ts": utc_iso(self.ctx.clock.now()),
+                                        "series": {"fade_aggregate": fade,
+                                                   "bots_aggregate": bots}})
+        self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
+
+    async def check_bots(self) -> None:
+        """Bot positions from fills against the venue's; a difference is an event, and the
+        bot book takes the venue's figure (the fade target follows at the next event)."""
+        for b in self.settings.bots:
+            try:
+                state = await self.info.clearinghouse_state(b.wallet)
+            except ArenadError as e:
+                log.warning("fade: clearinghouseState failed", bot=b.id, error=str(e))
+                continue
+            with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
+                self.engine.bot_equity[b.id] = Decimal(
+                    str(state["marginSummary"]["accountValue"]))
+            venue: dict[str, Decimal] = {}
+            for ap in state.get("assetPositions") or []:
+                with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
+                    p = ap["position"]
+                    venue[p["coin"]] = Decimal(str(p["szi"]))
+            book = self.engine.bots.get(b.id)
+            if book is None:
+                continue
+            for coin in set(venue) | set(book.positions):
+                ours, theirs = book.size(coin), venue.get(coin, ZERO)
+                if ours != theirs:
+                    await self.ctx.events.emit(
+                        "warning", "trading",
+                        f"fade: {b.id} holds {theirs} {coin} on the venue, {ours} from its "
+                        "fills; taking the venue's", {"bot_id": b.id, "coin": coin})
+                    book.pos(coin).size = theirs
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _bot(self, args: dict[str, Any]) -> str:
+        bot_id = args.get("bot_id")
+        if not isinstance(bot_id, str) or self.settings.bot(bot_id) is None:
+            known = ", ".join(b.id for b in self.settings.bots) or "none"
+            raise InvalidArgs(f"bot_id must name a faded bot (known: {known})")
+        return bot_id
+
+    async def cmd_bots(self, _args: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        status = self.ingest.status() if self.ingest else {}
+        polled = set(status.get("polled", []) if isinstance(status, dict) else [])
+        async with open_reader(self.ctx.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT bot_id, max(ts) FROM fade_bot_events GROUP BY bot_id")
+            last = {r[0]: r[1] for r in await cur.fetchall()}
+        for b in self.settings.bots:
+            fade = self.engine.fades.get(b.id)
+            bot = self.engine.bots.get(b.id)
+            coins = set(fade.positions if fade else {}) | set(bot.positions if bot else {})
+            positions = []
+            for c in sorted(coins):
+                fs = fade.size(c) if fade else ZERO
+                bs = bot.size(c) if bot else ZERO
+                if not fs and not bs:
+                    continue
+                p = fade.positions.get(c) if fade else None
+                positions.append({
+                    "symbol": c, "bot_size": str(bs), "fade_size": str(fs),
+                    "mark_price": _s(self.marks.get(c)),
+                    "fade_entry_price": str(p.entry) if p and p.size else None,
+                    "fade_unrealized_pnl": float(p.unrealized(self.marks.get(c))) if p else 0.0,
+                })
+            out.append({
+                "bot_id": b.id, "name": b.display_name, "wallet": b.wallet,
+                "book_id": b.book_id, "fade_book_id": b.fade_book_id, "enabled": b.enabled,
+                "paused": b.id in self.engine.paused, "multiplier": float(b.leverage_multiplier),
+                "positions": positions,
+                "fade_realized_pnl": float(fade.realized - fade.fees) if fade else 0.0,
+                "fade_unrealized_pnl": float(fade.unrealized(self.marks)) if fade else 0.0,
+                "fade_equity": float(fade.equity(self.marks)) if fade else None,
+                "last_fill_time": last.get(b.id),
+                "ingest": "poll" if b.wallet in polled else "ws",
+            })
+        return out
+
+    async def cmd_decisions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        limit = args.get("limit", 50)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidArgs("limit must be a whole number from 1 to 1000")
+        bot_id = self._bot(args) if args.get("bot_id") is not None else None
+        async with open_reader(self.ctx.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT d.*, e.side AS e_side, e.size AS e_size, e.price AS e_price,"
+                " e.hash AS e_hash, e.ts AS e_ts, o.cloid, o.side AS o_side, o.size AS o_size,"
+                " o.avg_price, o.limit_price, o.status AS o_status"
+                " FROM fade_decisions d LEFT JOIN fade_bot_events e ON e.id = d.event_id"
+                " LEFT JOIN fade_order_books ob ON ob.decision_id = d.id"
+                " LEFT JOIN fade_orders o ON o.id = ob.order_id"
+                " WHERE (? IS NULL OR d.bot_id = ?) ORDER BY d.id DESC LIMIT ?",
+                (bot_id, bot_id, limit))
+            rows = [dict(r) for r in await cur.fetchall()]
+            out = []
+            for r in rows:
+                out.append(await self._decision_row(conn, r))
+        return out
+
+    async def _decision_row(self, conn: Any, r: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        chat = None
+        try:
+            from arenad.tracker.store import latest_chat_before
+
+            chat = await latest_chat_before(conn, r["bot_id"], before=r["e_ts"] or r["ts"],
+                                            symbol=r["coin"])
+        except Exception as e:  # the tracker's tables may be absent or empty
+            log.debug("fade: no chat", error=repr(e))
+        return {
+            "id": r["id"], "ts": r["ts"], "bot_id": r["bot_id"],
+            "event": {"event_type": "fill", "symbol": r["coin"], "side": r["e_side"],
+                      "size": r["e_size"], "price": r["e_price"], "hash": r["e_hash"]},
+            "decision": r["decision"], "reason": r["reason"], "skip_reason": r["skip_reason"],
+            "guards": json.loads(r["risk_checks"]),
+            "order": None if not r["cloid"] else {
+                "client_order_id": r["cloid"], "side": r["o_side"], "size": r["o_size"],
+                "price": r["avg_price"] or r["limit_price"], "status": r["o_status"]},
+            "chat": chat,
+        }
+
+    def decision_wire(self, d: Decision) -> dict[str, Any]:
+        return {"id": d.id, "ts": utc_iso(self.ctx.clock.now()), "bot_id": d.bot_id,
+                "event": {"event_type": "fill", "symbol": d.coin}, "decision": d.decision,
+                "reason": d.reason, "skip_reason": d.skip_reason,
+                "guards": [c.wire() for c in d.checks]}
+
+    async def _set_pause(self, args: dict[str, Any], paused: bool) -> dict[str, Any]:
+        bot_id = self._bot(args)
+        await self.store.set_paused(bot_id, paused, "operator", self.ctx.clock.now())
+        if paused:
+            self.engine.paused.add(bot_id)
+        else:
+            self.engine.paused.discard(bot_id)
+        await self.ctx.events.emit("info", "trading",
+                                   f"fade: {bot_id} {'paused' if paused else 'resumed'} by the "
+                                   "operator", {"bot_id": bot_id})
+        return next(b for b in await self.cmd_bots({}) if b["bot_id"] == bot_id)
+
+    async def cmd_pause(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._set_pause(args, True)
+
+    async def cmd_resume(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._set_pause(args, False)
+
+    async def cmd_close(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A reduce-only market exit of the fade book's whole position in ``symbol`` (allowed
+        with the kill switch engaged). The bot's next fill in that coin re-targets the book:
+        pause the bot to keep it flat."""
+        if not self.ready.is_set():
+            raise ProtocolError("unavailable", "the fade loop is not running")
+        bot_id = self._bot(args)
+        symbol = args.get("symbol")
+        if not isinstance(symbol, str) or not symbol:
+            raise InvalidArgs("symbol must be a coin name")
+        async with self.lock:
+            book = self.engine.fades.get(bot_id)
+            size = book.size(symbol) if book else ZERO
+            if not size:
+                raise InvalidArgs(f"fade:{bot_id} has no open position in {symbol!r}")
+            now = self.ctx.clock.now()
+            plan = OrderPlan(cloid_for("fade-close", bot_id, symbol, utc_iso(now)), symbol,
+                             -size, {f"fade:{bot_id}": -size}, [], True, bot_id)
+            self.engine.restore_pending(plan)
+            limit = self.limit_price(plan) if self.live else None
+            await self.store.record_manual_intent(plan, now, limit,
+                                                  network=self.settings.network
+                                                  if self.live else "paper",
+                                                  simulated=not self.live)
+            result = await self.execute(plan, limit)
+        return {"book_id": f"fade:{bot_id}", "symbol": symbol, "client_order_id": plan.cloid,
+                "status": {"filled": "filled", "partially_filled": "filled",
+                           "unknown": "submitted"}.get(result.status, "rejected"),
+                "qty": str(abs(size)), "price": _s(result.avg_price), "reason": "manual"}
+
+    async def cmd_positions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        book_id = args.get("book_id")
+        if book_id is not None and not isinstance(book_id, str):
+            raise InvalidArgs("book_id must be a string")
+        out = []
+        for book in self.engine.fades.values():
+            if book_id and book.book_id != book_id:
+                continue
+            for c, p in book.positions.items():
+                if not p.size:
+                    continue
+                mark = self.marks.get(c)
+                out.append({
+                    "book_id": book.book_id, "kind": "fade", "venue": "hyperliquid",
+                    "symbol": c, "size": str(p.size), "entry_price": str(p.entry),
+                    "mark_price": _s(mark), "notional": float(abs(p.size) * (mark or p.entry)),
+                    "unrealized_pnl": float(p.unrealized(mark)),
+                    "opened_at": utc_iso(datetime.fromtimestamp(p.opened_ms / 1000,
+                                                                tz=self.ctx.clock.now().tzinfo))
+                    if p.opened_ms else None,
+                })
+        return out
+
+    async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        limit = args.get("limit", 200)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidArgs("limit must be a whole number from 1 to 10000")
+        book_id, symbol = args.get("book_id"), args.get("symbol")
+        for k, v in (("book_id", book_id), ("symbol", symbol)):
+            if v is not None and not isinstance(v, str):
+                raise InvalidArgs(f"{k} must be a string")
+        async with open_reader(self.ctx.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT o.*, (SELECT group_concat(book_id) FROM fade_order_books b"
+                " WHERE b.order_id = o.id) AS books FROM fade_orders o"
+                " WHERE (? IS NULL OR o.coin = ?) AND (? IS NULL OR EXISTS (SELECT 1 FROM"
+                " fade_order_books b WHERE b.order_id = o.id AND b.book_id = ?))"
+                " ORDER BY o.id DESC LIMIT ?",
+                (symbol, symbol, book_id, book_id, limit))
+            rows = [dict(r) for r in await cur.fetchall()]
+        status = {"not_sent": "rejected", "unknown": "submitted"}
+        return [{
+            "ts": r["ts"], "book_id": (r["books"] or "").split(",")[0] or None,
+            "symbol": r["coin"], "side": r["side"], "size": r["size"],
+            "price": r["avg_price"] or r["limit_price"], "type": "limit" if r["limit_price"]
+            else "market", "reduce_only": bool(r["reduce_only"]),
+            "status": status.get(r["status"], r["status"]), "client_order_id": r["cloid"],
+            "venue_order_id": None if r["venue_oid"] is None else str(r["venue_oid"]),
+            "error": r["error"],
+        } for r in rows]
+
+
+def _s(x: Decimal | None) -> str | None:
+    return None if x is None else str(x)
+
+
+async def setup(ctx: DaemonContext) -> None:
+    comp = FadeComponent(ctx)
+    await comp.start()
+    ctx.fade = comp  # type: ignore[attr-defined]  # for the latency benchmark and tests
+
+
+__all__ = ["FadeComponent", "LiveNotAllowed", "setup", "timedelta"]

@@ -39,7 +39,7 @@ from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import FadeStore, NewFill, fill_key
-from arenad.store.db import open_reader, utc_iso
+from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
 from arenad.venues.hyperliquid.info import HyperliquidInfo
 from arenad.venues.hyperliquid.rules import round_price
@@ -55,6 +55,7 @@ NETWORKS = {
 }
 BPS = Decimal(10_000)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled", "not_sent")
+UNKNOWN_GRACE_S = 5.0
 
 
 class LiveNotAllowed(ArenadError):
@@ -96,6 +97,7 @@ class FadeComponent:
         self.day: str | None = None
         self.day_start_equity: Decimal | None = None
         self.latencies: list[float] = []  # fill frame received → order sent, seconds
+        self.restored: set[str] = set()  # intents whose asks are pending again
 
     @property
     def settings(self) -> FadeSettings:
@@ -312,10 +314,17 @@ class FadeComponent:
         n = 0
         for row in await self.store.open_intents():
             plan = await self.store.plan_of(row)
-            self.engine.restore_pending(plan)
+            if plan.cloid not in self.restored:
+                self.restored.add(plan.cloid)
+                self.engine.restore_pending(plan)
             result = await self._resolve(row)
             if result is None:
-                continue  # still unknown: asked again at the next upkeep
+                # Still unknown: asked again at the next upkeep, never sent again.
+                if row["status"] == "intent":
+                    await self.store.record_unknown(
+                        plan.cloid, FillResult("unknown", error="venue not sure yet"),
+                        self.ctx.clock.now())
+                continue
             await self.apply(plan, result)
             n += 1
         return n
@@ -329,6 +338,11 @@ class FadeComponent:
             log.warning("fade: order status by cloid failed", cloid=row["cloid"], error=str(e))
             return None
         if st.get("status") == "unknownOid":
+            # A request still in transit when the old process died could land a moment
+            # later: only an intent older than the grace period is known never to arrive.
+            age = (self.ctx.clock.now() - parse_iso(row["ts"])).total_seconds()
+            if age < UNKNOWN_GRACE_S:
+                return None
             return FillResult("not_sent", error="the venue never received it")
         order = (st.get("order") or {}).get("order") or {}
         status = (st.get("order") or {}).get("status")

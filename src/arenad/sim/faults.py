@@ -125,6 +125,10 @@ class Faults:
         if self._config.latency_ms > 0:
             await self._sleep(self._config.latency_ms / 1000.0)
 
+    async def reply_delay(self) -> None:
+        if self._config.reply_latency_ms > 0:
+            await self._sleep(self._config.reply_latency_ms / 1000.0)
+
     @staticmethod
     def corrupt(payload: str | bytes) -> str | bytes:
         """A deterministic broken version of a frame: its first half (never valid JSON or
@@ -207,7 +211,9 @@ def mount_control(
         status = faults.http_error()
         if status is not None:
             return respond(status, request)
-        return await handler(request)
+        response = await handler(request)
+        await faults.reply_delay()
+        return response
 
     async def get_faults(request: web.Request) -> web.Response:
         return web.json_response(faults.snapshot())

@@ -46,7 +46,11 @@ class FaultSettings(Section):
     """Probability that a websocket connection is closed (abruptly, no close frame reason)
     instead of sending the next message."""
     latency_ms: float = Field(default=0.0, ge=0.0, le=60_000.0)
-    """Delay added before every HTTP response and every websocket message."""
+    """Delay added before every HTTP request is handled and every websocket message (a slow
+    network on the way in: an order is acted on only after it)."""
+    reply_latency_ms: float = Field(default=0.0, ge=0.0, le=60_000.0)
+    """Delay added after an HTTP request is handled, before its answer (the venue acted, the
+    answer is late: what a client sees when its connection dies mid-request)."""
     http_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     """Probability that an HTTP request is answered with `http_error_status` instead."""
     http_error_status: int = Field(default=429, ge=400, le=599)

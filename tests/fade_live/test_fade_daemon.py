@@ -1,0 +1,249 @@
+"""The fade loop end to end: a real `arenad run` subprocess against the simulator's trading
+bots. The fade books come to hold the inverse of the bots' positions as the venue reports
+them; the kill switch set over the control socket stops new orders; caps clip with the
+verdict recorded; crossing the daily loss limit halts trading; dropped connections during a
+burst lose and duplicate no fill; and a `kill -9` between a live order's intent and its answer
+never sends that order twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from arenad.fade.component import sim_key
+from arenad.sim.hyperliquid.bots import bot_address
+from conftest import wait_for
+
+BOTS = ["gpt-5", "grok-4", "qwen3-max"]
+
+
+def config(port: int, fade: str = "", risk: str = "") -> str:
+    bots = "".join(
+        f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n' for b in BOTS
+    )
+    return f"""\
+[daemon]
+db_path = "arenad.db"
+socket_path = "arenad.sock"
+log_format = "json"
+config_poll_interval_s = 0.1
+
+[risk]
+{risk}
+
+[sim]
+host = "127.0.0.1"
+hyperliquid_port = {port}
+
+[fade]
+snapshot_interval_s = 1
+clearinghouse_check_interval_s = 5
+{fade}
+
+{bots}"""
+
+
+def q(path: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
+    try:
+        with sqlite3.connect(path) as c:
+            c.row_factory = sqlite3.Row
+            return [dict(r) for r in c.execute(sql, args)]
+    except sqlite3.OperationalError:
+        return []
+
+
+def info(url: str, payload: dict[str, Any]) -> Any:
+    return httpx.post(f"{url}/info", json=payload, timeout=10).json()
+
+
+def venue_positions(url: str, wallet: str) -> dict[str, Decimal]:
+    st = info(url, {"type": "clearinghouseState", "user": wallet})
+    return {p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in st["assetPositions"]}
+
+
+def mirrored(url: str, db: Any) -> bool:
+    """Every faded bot's venue position is matched by the inverse in its fade book (to less
+    than the $10 minimum order), read in one snapshot of the database."""
+    mids = {c: Decimal(v) for c, v in info(url, {"type": "allMids"}).items()}
+    rows = q(db, "SELECT book_id, coin, size FROM fade_positions")
+    fade = {(r["book_id"], r["coin"]): Decimal(r["size"]) for r in rows}
+    for b in BOTS:
+        bot = venue_positions(url, bot_address(42, b))
+        for coin in set(bot) | {c for (k, c) in fade if k == f"fade:{b}"}:
+            gap = bot.get(coin, Decimal(0)) + fade.get((f"fade:{b}", coin), Decimal(0))
+            if abs(gap) * mids[coin] >= 10:
+                return False
+    return bool(rows)
+
+
+@pytest.mark.slow
+def test_fades_mirror_the_bots_and_the_kill_switch_stops_orders(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    d = daemon_proc(config(port, fade="global_exposure_cap_usd = 1000000\n"
+                                      "default_asset_cap_usd = 1000000"))
+    d.start()
+    wait_for(lambda: len(q(d.db_path, "SELECT id FROM fade_orders WHERE status = 'filled'")) >= 6,
+             30, what="fade orders filled")
+    wait_for(lambda: mirrored(url, d.db_path), 30, interval=0.2,
+             what="fade books holding the inverse of the bots' venue positions")
+    # Every decision carries every guard's verdict and the settings in force.
+    dec = q(d.db_path, "SELECT * FROM fade_decisions ORDER BY id LIMIT 1")[0]
+    assert {c["name"] for c in json.loads(dec["risk_checks"])} >= {
+        "kill_switch", "bot_enabled", "bot_paused", "daily_loss", "max_order_notional",
+        "asset_cap", "global_exposure_cap", "min_order_notional", "order_rate"}
+    assert json.loads(dec["settings_snapshot"])["mode"] == "simulation"
+    # The books always sum to the account.
+    pos = q(d.db_path, "SELECT book_id, coin, size FROM fade_positions WHERE book_id NOT LIKE "
+            "'bot:%'")
+    for coin in {p["coin"] for p in pos}:
+        acct = sum(Decimal(p["size"]) for p in pos if p["coin"] == coin and
+                   p["book_id"] == "account")
+        books = sum(Decimal(p["size"]) for p in pos if p["coin"] == coin and
+                    p["book_id"].startswith("fade:"))
+        # (a read may land between an order's two writes; the books are written with it)
+        assert acct == books or not q(d.db_path, "SELECT 1 FROM fade_orders WHERE status = "
+                                      "'intent'")
+
+    # The kill switch, over the control socket: no new order from then on.
+    r = d.cli("kill", "--reason", "test")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE skip_reason LIKE "
+                       "'halted%'"), 20, what="a decision refused by the kill switch")
+    orders = len(q(d.db_path, "SELECT id FROM fade_orders"))
+    events = len(q(d.db_path, "SELECT id FROM fade_bot_events"))
+    wait_for(lambda: len(q(d.db_path, "SELECT id FROM fade_bot_events")) >= events + 6, 20,
+             what="more bot fills while halted")
+    assert len(q(d.db_path, "SELECT id FROM fade_orders")) == orders
+    st = d.status()
+    assert st["trading_state"] == "HALTED" and st["kill_switch"]["engaged"]
+    assert st["connections"]["hyperliquid"]["connected"]
+    d.stop()
+
+
+@pytest.mark.slow
+def test_caps_clip_and_the_daily_loss_limit_halts(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    # Orders of at most 15 USD paying 1 % fees: the fade loses its 0.5 USD allowance in fees.
+    d = daemon_proc(config(port, fade="max_order_notional_usd = 15\ntaker_fee_bps = 100",
+                           risk="daily_loss_limit_usd = 0.5"))
+    d.start()
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE risk_checks LIKE "
+                       "'%clipped to 15.00 USD%' AND decision = 'execute'"), 30,
+             what="an order clipped to the cap")
+    for o in q(d.db_path, "SELECT size, avg_price FROM fade_orders WHERE status = 'filled'"):
+        assert Decimal(o["size"]) * Decimal(o["avg_price"]) <= Decimal("15.5")  # + slippage
+
+    def halted() -> bool:
+        st = d.status()
+        return st["kill_switch"]["engaged"] and st["kill_switch"]["by"] == "daily_loss_limit"
+
+    wait_for(halted, 60, interval=0.5, what="the daily loss limit to halt trading")
+    assert d.status()["trading_state"] == "HALTED"
+    d.stop()
+
+
+@pytest.mark.slow
+def test_dropped_connections_lose_and_duplicate_no_fill(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    d = daemon_proc(config(port, fade="global_exposure_cap_usd = 1000000\n"
+                                      "default_asset_cap_usd = 1000000"))
+    d.start()
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_bot_events"), 30, what="first fills")
+    httpx.post(f"{url}/_sim/faults", json={"drop_rate": 0.3}, timeout=10).raise_for_status()
+    def count() -> int:
+        return len(q(d.db_path, "SELECT id FROM fade_bot_events"))
+
+    for _ in range(4):  # a burst of bot fills while connections keep dropping
+        before = count()
+        wait_for(lambda before=before: count() > before, 30, interval=0.2,  # type: ignore[misc]
+                 what="fills arriving through the drops")
+        httpx.post(f"{url}/_sim/drop", timeout=10)
+    httpx.post(f"{url}/_sim/faults", json={"drop_rate": 0.0}, timeout=10).raise_for_status()
+    stored = {}
+
+    def all_ingested() -> bool:
+        for b in BOTS:
+            w = bot_address(42, b)
+            venue = {(f["hash"], f["tid"]) for f in
+                     info(url, {"type": "userFillsByTime", "user": w, "startTime": 0})}
+            rows = q(d.db_path, "SELECT hash, tid FROM fade_bot_events WHERE wallet = ?", w)
+            stored[b] = rows
+            if {(r["hash"], r["tid"]) for r in rows} != venue:
+                return False
+        return True
+
+    wait_for(all_ingested, 30, interval=0.3, what="every bot fill ingested")
+    for rows in stored.values():
+        assert len(rows) == len({(r["hash"], r["tid"]) for r in rows})  # exactly once
+    wait_for(lambda: mirrored(url, d.db_path), 30, interval=0.2, what="positions converging")
+    events = q(d.db_path, "SELECT count(*) n FROM system_events WHERE category = 'trading' "
+               "AND message LIKE '%differ%'")
+    assert events[0]["n"] == 0  # the books never drifted from the account
+    d.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["reply_latency_ms", "latency_ms"])
+def test_kill9_between_intent_and_answer_sends_no_second_order(  # type: ignore[no-untyped-def]
+    sim_thread, daemon_proc, fault: str
+) -> None:
+    """reply_latency_ms: the venue fills the order, the answer is late, the daemon dies
+    waiting: after the restart the order is booked from our own fills. latency_ms: the request
+    is still on its way when the daemon dies, so the venue never acts: after the grace period
+    the intent ends not_sent. Either way the cloid is never sent again."""
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    me = str(Account.from_key(sim_key()).address).lower()
+    d = daemon_proc(config(port, fade='mode = "live"\nnetwork = "sim"\n'
+                                      "global_exposure_cap_usd = 1000000\n"
+                                      "default_asset_cap_usd = 1000000"))
+    d.start()
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_orders WHERE status = 'filled'"), 30,
+             what="a live order filled on the simulator")
+    done = {r["cloid"] for r in q(d.db_path, "SELECT cloid FROM fade_orders")}
+    httpx.post(f"{url}/_sim/faults", json={fault: 1500}, timeout=10).raise_for_status()
+    pending = wait_for(lambda: [r for r in q(d.db_path, "SELECT * FROM fade_orders WHERE "
+                                             "status = 'intent'") if r["cloid"] not in done],
+                       30, interval=0.01, what="an order intent in flight")
+    cloid = pending[0]["cloid"]
+    if fault == "reply_latency_ms":  # wait until the venue has acted on it
+        wait_for(lambda: info(url, {"type": "orderStatus", "user": me, "oid": cloid}
+                              ).get("status") == "order", 10, interval=0.01,
+                 what="the venue to act on the order")
+    d.stop(signal.SIGKILL)
+    httpx.post(f"{url}/_sim/faults", json={fault: 0}, timeout=10).raise_for_status()
+    d.start()
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_orders WHERE cloid = ? AND status NOT IN "
+                       "('intent', 'unknown')", cloid), 30, what="the intent resolved")
+    (row,) = q(d.db_path, "SELECT * FROM fade_orders WHERE cloid = ?", cloid)
+    st = info(url, {"type": "orderStatus", "user": me, "oid": cloid})
+    if fault == "latency_ms":
+        assert st.get("status") == "unknownOid" and row["status"] == "not_sent", (st, row)
+    else:
+        # The venue got it once: booked from our own fills, never sent again.
+        oid = st["order"]["order"]["oid"]
+        fills = [f for f in info(url, {"type": "userFillsByTime", "user": me, "startTime": 0})
+                 if f["oid"] == oid]
+        assert row["status"] in ("filled", "partially_filled") and row["venue_oid"] == oid
+        assert Decimal(row["filled_size"]) == sum(Decimal(f["sz"]) for f in fills) > 0
+    # Our account on the venue is exactly what the fade books hold.
+    d.cli("kill", "--reason", "freeze for the comparison")
+
+    def books_match_venue() -> bool:
+        rows = q(d.db_path, "SELECT coin, size FROM fade_positions WHERE book_id = 'account'")
+        ours = {r["coin"]: Decimal(r["size"]) for r in rows if Decimal(r["size"])}
+        return ours == venue_positions(url, me) and not q(
+            d.db_path, "SELECT 1 FROM fade_orders WHERE status IN ('intent', 'unknown')")
+
+    wait_for(books_match_venue, 30, interval=0.2, what="the account to match the venue")
+    d.stop()

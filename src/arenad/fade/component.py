@@ -23,7 +23,9 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import statistics
 import time
+from collections import deque
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,12 +40,18 @@ from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloi
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
 from arenad.fade.settings import FadeSettings
-from arenad.fade.store import FadeStore, NewFill, fill_key
+from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key
 from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
 from arenad.venues.hyperliquid.info import HyperliquidInfo
 from arenad.venues.hyperliquid.rules import round_price
-from arenad.venues.hyperliquid.wire import Asset, parse_fills, parse_meta, parse_order_reply
+from arenad.venues.hyperliquid.wire import (
+    Asset,
+    BotFill,
+    parse_fills,
+    parse_meta,
+    parse_order_reply,
+)
 
 if TYPE_CHECKING:
     from arenad.daemon.context import DaemonContext
@@ -96,8 +104,13 @@ class FadeComponent:
         self.last_check_at = -float("inf")
         self.day: str | None = None
         self.day_start_equity: Decimal | None = None
-        self.latencies: list[float] = []  # fill frame received → order sent, seconds
+        # Bot fills handed over by the ingest → order sent (intent committed first), seconds.
+        self.latencies: deque[float] = deque(maxlen=10_000)
+        self.commits: deque[float] = deque(maxlen=10_000)  # of which: the write-ahead commit
         self.restored: set[str] = set()  # intents whose asks are pending again
+        self.last_fill_at: dict[str, float] = {}  # monotonic time of each bot's last batch
+        self.seen: dict[str, set[str]] = {}  # fill keys stored since start-up, per wallet
+        self.db_max_ms: dict[str, int] = {}  # newest fill stored before start-up, per wallet
 
     @property
     def settings(self) -> FadeSettings:
@@ -120,6 +133,8 @@ class FadeComponent:
                    "close a fade book's position at the market {bot_id, symbol}")
         c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
         c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
+        c.register("fade.stats", self.cmd_stats,
+                   "reaction latency (bot fill in → order sent) and ingest counters")
         self.ctx.settings.on_change(self._on_settings)
         st = self.settings
         if not st.enabled or not st.bots:
@@ -200,12 +215,11 @@ class FadeComponent:
         for e in errors:
             await self.ctx.events.emit("warning", "ingest", f"fade: bad fill skipped: {e}",
                                        {"bot_id": bot.id, "source": source})
-        keys = [fill_key(f) for f in fills]
-        known = await self.store.known_keys(wallet, keys)
-        new = list({k: f for k, f in zip(keys, fills, strict=True) if k not in known}.values())
+        new = await self.unseen(wallet, fills)
         if not new:
             return
         async with self.lock:
+            self.last_fill_at[bot.id] = self.ctx.clock.monotonic()
             for f in new:
                 self.marks.setdefault(f.coin, f.px)
             decisions, plans = self.engine.on_bot_fills(
@@ -213,16 +227,39 @@ class FadeComponent:
                 day_pnl=self.day_pnl(), now_s=self.ctx.clock.monotonic(),
             )
             limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
+            decided = time.perf_counter()
             await self.store.record_batch(
                 [NewFill(bot.id, f, source) for f in new], decisions, plans, self.engine,
                 self.ctx.clock.now(), network=self.settings.network if self.live else "paper",
                 simulated=not self.live, limit_prices=limits,
             )
+            self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
-            for p in plans:
-                await self.execute(p, limits.get(p.cloid), received)
+            if self.live and len(plans) > 1:
+                await self.execute_many(plans, limits, received)
+            else:
+                for p in plans:
+                    await self.execute(p, limits.get(p.cloid), received)
         for d in decisions:
             self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+
+    async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
+        """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are
+        remembered; the database is asked only about fills no newer than the newest stored
+        before start-up (a connect's snapshot or backfill overlapping old history), so a
+        live fill costs no read."""
+        seen = self.seen.setdefault(wallet, set())
+        if len(seen) > 100_000:  # bounded memory: forget, and let the database answer
+            seen.clear()
+            self.db_max_ms.pop(wallet, None)
+        if wallet not in self.db_max_ms:
+            self.db_max_ms[wallet] = await self.store.last_fill_ms(wallet) or -1
+        keyed = {fill_key(f): f for f in fills}
+        fresh = {k: f for k, f in keyed.items() if k not in seen}
+        old = [k for k, f in fresh.items() if f.time_ms <= self.db_max_ms[wallet]]
+        known = await self.store.known_keys(wallet, old) if old else set()
+        seen.update(keyed)
+        return [f for k, f in fresh.items() if k not in known]
 
     def limit_price(self, plan: OrderPlan) -> Decimal | None:
         mark = self.marks.get(plan.coin)
@@ -239,7 +276,7 @@ class FadeComponent:
         if not plan.size:
             result = FillResult("filled")
         elif self.live:
-            result = await self._send(plan, limit, received)
+            result = (await self._send([(plan, limit)], received))[plan.cloid]
         else:
             try:
                 book = await self.info.l2_book(plan.coin)
@@ -253,35 +290,57 @@ class FadeComponent:
         await self.apply(plan, result)
         return result
 
-    async def _send(self, plan: OrderPlan, limit: Decimal | None,
-                    received: float | None) -> FillResult:
-        asset = self.assets.get(plan.coin)
-        if asset is None or limit is None or self.exchange is None:
-            return FillResult("not_sent", error=f"no price or asset for {plan.coin}")
-        intent = OrderIntent(asset.index, plan.is_buy, limit, abs(plan.size), plan.reduce_only,
-                             plan.cloid, "Ioc")
+    async def execute_many(self, plans: list[OrderPlan], limits: dict[str, Decimal | None],
+                           received: float | None) -> None:
+        """Live: every order of a batch in one signed action (one round trip, not one each)."""
+        results = await self._send([(p, limits.get(p.cloid)) for p in plans if p.size],
+                                   received)
+        for p in plans:
+            await self.apply(p, results.get(p.cloid, FillResult("filled")))
+
+    async def _send(self, orders: list[tuple[OrderPlan, Decimal | None]],
+                    received: float | None) -> dict[str, FillResult]:
+        out: dict[str, FillResult] = {}
+        intents: list[tuple[OrderPlan, OrderIntent, Asset]] = []
+        for plan, limit in orders:
+            asset = self.assets.get(plan.coin)
+            if asset is None or limit is None or self.exchange is None:
+                out[plan.cloid] = FillResult("not_sent", error=f"no price or asset for {plan.coin}")
+                continue
+            intents.append((plan, OrderIntent(asset.index, plan.is_buy, limit, abs(plan.size),
+                                              plan.reduce_only, plan.cloid, "Ioc"), asset))
+        if not intents or self.exchange is None:
+            return out
         now_ms = int(self.ctx.clock.now().timestamp() * 1000)
         try:
             if received is not None:
                 self.latencies.append(time.perf_counter() - received)
-            reply = await self.exchange.place([intent], now_ms)
+            reply = await self.exchange.place([i for _, i, _ in intents], now_ms)
             await self.ctx.health.mark_order()
-            (st,) = parse_order_reply(reply)
+            statuses = parse_order_reply(reply)
         except OrderRejected as e:
-            return FillResult("rejected", error=str(e))
+            return out | {p.cloid: FillResult("rejected", error=str(e)) for p, _, _ in intents}
         except ArenadError as e:
-            # The order may have reached the venue: resolved by cloid in upkeep.
-            return FillResult("unknown", error=str(e))
-        if st.kind == "error":
-            return FillResult("rejected", error=st.error)
-        if st.kind == "resting":  # not for an IOC; cancel rather than leave it
-            with contextlib.suppress(ArenadError):
-                await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
-            return FillResult("unknown", oid=st.oid, error="IOC order resting; cancelled")
-        filled = st.total_sz or ZERO
-        fee = filled * (st.avg_px or ZERO) * self.settings.taker_fee_bps / BPS
-        return FillResult("filled" if filled >= abs(plan.size) else "partially_filled",
-                          filled, st.avg_px, fee, st.oid)
+            # The orders may have reached the venue: resolved by cloid in upkeep.
+            return out | {p.cloid: FillResult("unknown", error=str(e)) for p, _, _ in intents}
+        if len(statuses) != len(intents):
+            return out | {p.cloid: FillResult("unknown", error="reply without a status each")
+                          for p, _, _ in intents}
+        for (plan, _, asset), st in zip(intents, statuses, strict=True):
+            if st.kind == "error":
+                out[plan.cloid] = FillResult("rejected", error=st.error)
+            elif st.kind == "resting":  # not for an IOC; cancel rather than leave it
+                with contextlib.suppress(ArenadError):
+                    await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
+                out[plan.cloid] = FillResult("unknown", oid=st.oid,
+                                             error="IOC order resting; cancelled")
+            else:
+                filled = st.total_sz or ZERO
+                fee = filled * (st.avg_px or ZERO) * self.settings.taker_fee_bps / BPS
+                out[plan.cloid] = FillResult(
+                    "filled" if filled >= abs(plan.size) else "partially_filled",
+                    filled, st.avg_px, fee, st.oid)
+        return out
 
     async def apply(self, plan: OrderPlan, result: FillResult) -> None:
         if result.status == "unknown":
@@ -379,15 +438,21 @@ class FadeComponent:
     async def upkeep(self) -> None:
         await self.ready.wait()
         while True:
+            # Venue reads happen outside the lock, so bot fills never wait on them.
             await self.refresh_marks()
+            states: dict[str, tuple[float, dict[str, Any]]] = {}
+            if self.ctx.clock.monotonic() - self.last_check_at >= \
+                    self.settings.clearinghouse_check_interval_s:
+                self.last_check_at = self.ctx.clock.monotonic()
+                states = await self.fetch_bot_states()
             async with self.lock:
-                await self.snapshot_if_due()
-                await self.report_day()
-                if self.ctx.clock.monotonic() - self.last_check_at >= \
-                        self.settings.clearinghouse_check_interval_s:
-                    self.last_check_at = self.ctx.clock.monotonic()
-                    await self.check_bots()
-                if await self.store.has_unknown():
+                await self.check_bots(states)
+                snap = self.snapshot_due()
+            if snap is not None:
+                await self.write_snapshot(*snap)
+            await self.report_day()
+            if await self.store.has_unknown():
+                async with self.lock:
                     await self.reconcile()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
 
@@ -408,7 +473,9 @@ class FadeComponent:
         if pnl is not None:
             await self.ctx.guard.report_daily_pnl("fade", pnl)
 
-    async def snapshot_if_due(self) -> None:
+    def snapshot_due(self) -> tuple[list[tuple[Any, ...]], dict[str, float], datetime] | None:
+        """The snapshot rows when one is due (interval passed, or a book moved more than
+        ``large_move_pct``): computed under the lock, written after it."""
         now_m = self.ctx.clock.monotonic()
         due = now_m - self.last_snapshot_at >= self.settings.snapshot_interval_s
         if not due:
@@ -419,39 +486,53 @@ class FadeComponent:
                     due = True
                     break
         if not due:
-            return
+            return None
         self.last_snapshot_at = now_m
-        out = await self.store.record_equity(self.engine, self.marks, self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        rows, out = equity_rows(self.engine, self.marks, now)
+        self.last_snapshot.update(out)
+        return rows, out, now
+
+    async def write_snapshot(
+        self, rows: list[tuple[Any, ...]], out: dict[str, float], now: datetime
+    ) -> None:
+        await self.store.write_equity(rows)
         btc = self.marks.get("BTC")
         if btc:
             await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd,
-                                                self.ctx.clock.now())
-        self.last_snapshot.update(out)
+                                                now)
         fade = sum(v for k, v in out.items() if k.startswith("fade:"))
         bots = sum(v for k, v in out.items() if k.startswith("bot:"))
-        self.ctx.bus.publish("equity", {"ts": utc_iso(self.ctx.clock.now()),
-                                        "series": {"fade_aggregate": fade,
-                                                   "bots_aggregate": bots}})
+        self.ctx.bus.publish("equity", {"ts": utc_iso(now), "series": {
+            "fade_aggregate": fade, "bots_aggregate": bots}})
         self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
-    async def check_bots(self) -> None:
-        """Bot positions from fills against the venue's; a difference is an event, and the
-        bot book takes the venue's figure (the fade target follows at the next event)."""
+    async def fetch_bot_states(self) -> dict[str, tuple[float, dict[str, Any]]]:
+        out = {}
         for b in self.settings.bots:
+            asked = self.ctx.clock.monotonic()
             try:
-                state = await self.info.clearinghouse_state(b.wallet)
+                out[b.id] = (asked, await self.info.clearinghouse_state(b.wallet))
             except ArenadError as e:
                 log.warning("fade: clearinghouseState failed", bot=b.id, error=str(e))
-                continue
+        return out
+
+    async def check_bots(self, states: dict[str, tuple[float, dict[str, Any]]]) -> None:
+        """Bot positions from fills against the venue's; a difference is an event, and the
+        bot book takes the venue's figure (the fade target follows at the next event). A bot
+        that traded since its state was read is left for the next check."""
+        for bot_id, (asked, state) in states.items():
             with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
-                self.engine.bot_equity[b.id] = Decimal(
+                self.engine.bot_equity[bot_id] = Decimal(
                     str(state["marginSummary"]["accountValue"]))
+            if self.last_fill_at.get(bot_id, -float("inf")) >= asked:
+                continue
             venue: dict[str, Decimal] = {}
             for ap in state.get("assetPositions") or []:
                 with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
                     p = ap["position"]
                     venue[p["coin"]] = Decimal(str(p["szi"]))
-            book = self.engine.bots.get(b.id)
+            book = self.engine.bots.get(bot_id)
             if book is None:
                 continue
             for coin in set(venue) | set(book.positions):
@@ -459,8 +540,8 @@ class FadeComponent:
                 if ours != theirs:
                     await self.ctx.events.emit(
                         "warning", "trading",
-                        f"fade: {b.id} holds {theirs} {coin} on the venue, {ours} from its "
-                        "fills; taking the venue's", {"bot_id": b.id, "coin": coin})
+                        f"fade: {bot_id} holds {theirs} {coin} on the venue, {ours} from its "
+                        "fills; taking the venue's", {"bot_id": bot_id, "coin": coin})
                     book.pos(coin).size = theirs
 
     # --- commands -------------------------------------------------------------------------------
@@ -471,6 +552,20 @@ class FadeComponent:
             known = ", ".join(b.id for b in self.settings.bots) or "none"
             raise InvalidArgs(f"bot_id must name a faded bot (known: {known})")
         return bot_id
+
+    async def cmd_stats(self, _args: dict[str, Any]) -> dict[str, Any]:
+        def summary(xs: deque[float]) -> dict[str, Any]:
+            lat = sorted(x * 1000 for x in xs)
+            return {"n": len(lat), "p50": statistics.median(lat) if lat else None,
+                    "p99": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
+                    "max": lat[-1] if lat else None}
+
+        return {
+            "latency_ms": summary(self.latencies),
+            "commit_ms": summary(self.commits),
+            "ingest": self.ingest.status() if self.ingest else None,
+            "mode": self.settings.mode, "network": self.settings.network,
+        }
 
     async def cmd_bots(self, _args: dict[str, Any]) -> list[dict[str, Any]]:
         out = []

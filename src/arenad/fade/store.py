@@ -356,31 +356,43 @@ class FadeStore:
     ) -> dict[str, float]:
         """One equity snapshot per fade book (and per bot whose account value is known), all
         at the same instant so the aggregates line up."""
-        ts = utc_iso(now)
-        m = dict(marks)
-        rows: list[tuple[Any, ...]] = []
-        out: dict[str, float] = {}
-        for bot_id, book in engine.fades.items():
-            eq = book.equity(m)
-            out[book.book_id] = float(eq)
-            rows.append((book.book_id, ts, float(eq), float(book.capital + book.realized
-                         - book.fees + book.funding), float(book.notional(m)),
-                         sum(1 for p in book.positions.values() if p.size),
-                         float(book.realized), float(book.unrealized(m)), float(book.fees),
-                         float(book.funding)))
-            bot_eq = engine.bot_equity.get(bot_id)
-            bot = engine.bots.get(bot_id)
-            if bot_eq is not None and bot is not None:
-                out[bot.book_id] = float(bot_eq)
-                rows.append((bot.book_id, ts, float(bot_eq), None, float(bot.notional(m)),
-                             sum(1 for p in bot.positions.values() if p.size),
-                             float(bot.realized), float(bot.unrealized(m)), float(bot.fees),
-                             None))
+        rows, out = equity_rows(engine, marks, now)
+        await self.write_equity(rows)
+        return out
+
+    async def write_equity(self, rows: list[tuple[Any, ...]]) -> None:
         await self.writer.transaction(lambda conn: conn.executemany(
             "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
             " positions_value, positions_count, realized_pnl, unrealized_pnl, fees, funding)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
-        return out
+
+
+def equity_rows(
+    engine: FadeEngine, marks: Mapping[str, Decimal], now: datetime
+) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
+    """The snapshot rows of every fade book and known bot at ``now`` (pure: taken under the
+    engine's lock, written after it)."""
+    ts = utc_iso(now)
+    m = dict(marks)
+    rows: list[tuple[Any, ...]] = []
+    out: dict[str, float] = {}
+    for bot_id, book in engine.fades.items():
+        eq = book.equity(m)
+        out[book.book_id] = float(eq)
+        rows.append((book.book_id, ts, float(eq), float(book.capital + book.realized
+                     - book.fees + book.funding), float(book.notional(m)),
+                     sum(1 for p in book.positions.values() if p.size),
+                     float(book.realized), float(book.unrealized(m)), float(book.fees),
+                     float(book.funding)))
+        bot_eq = engine.bot_equity.get(bot_id)
+        bot = engine.bots.get(bot_id)
+        if bot_eq is not None and bot is not None:
+            out[bot.book_id] = float(bot_eq)
+            rows.append((bot.book_id, ts, float(bot_eq), None, float(bot.notional(m)),
+                         sum(1 for p in bot.positions.values() if p.size),
+                         float(bot.realized), float(bot.unrealized(m)), float(bot.fees),
+                         None))
+    return rows, out
 
 
 async def record_trips(conn: aiosqlite.Connection, trips: Iterable[Trip], cloid: str) -> None:

@@ -1,0 +1,116 @@
+"""Fade reaction latency: from the moment a bot's fills reach the engine (decoded from the
+websocket frame by the ingest) to the moment our order is sent — the decision with every
+guard, and the events, decision and order intent committed to SQLite (synchronous=FULL)
+before the request goes out. A real `arenad run` subprocess in live mode against the
+simulator (its own process-thread), six bots trading. Target: p99 under 5 ms.
+
+Reported by the daemon itself (`fade.stats` over the control socket). Baseline in the same
+run: the same daemon with the database on `synchronous=NORMAL` (no fsync per commit), which
+shows how much of the latency is the durable commit of the intent.
+
+    .venv/bin/python -m bench.fade_latency [SECONDS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from arenad.control.client import ControlClient
+from arenad.sim.hyperliquid.bots import bot_address
+from arenad.sim.server import SimServer
+from arenad.sim.settings import SimSettings
+
+BOTS = ["gpt-5", "gemini-2.5-pro", "claude-sonnet-4.5", "grok-4", "deepseek-v3.1", "qwen3-max"]
+
+
+def sim_in_thread() -> tuple[SimServer, Any]:
+    server = SimServer(SimSettings(hyperliquid_port=0, alpaca_port=0, tick_interval_s=0.2,
+                                   bot_interval_s=0.5))
+    loop = asyncio.new_event_loop()
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
+    return server, loop
+
+
+def config(port: int, sync: str) -> str:
+    bots = "".join(f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n'
+                   for b in BOTS)
+    return f"""[daemon]
+db_path = "arenad.db"
+socket_path = "arenad.sock"
+log_format = "json"
+log_level = "warning"
+sqlite_synchronous = "{sync}"
+
+[sim]
+hyperliquid_port = {port}
+
+[arena]
+enabled = false
+
+[fade]
+mode = "live"
+network = "sim"
+global_exposure_cap_usd = 1000000
+default_asset_cap_usd = 1000000
+max_orders_per_minute = 10000
+
+{bots}"""
+
+
+async def stats(sock: Path) -> dict[str, Any]:
+    async with ControlClient(sock) as c:
+        return await c.request("fade.stats")  # type: ignore[no-any-return]
+
+
+def run(port: int, sync: str, seconds: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="fl-") as d:
+        cfg = Path(d) / "config.toml"
+        cfg.write_text(config(port, sync))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARENAD_")}
+        proc = subprocess.Popen([sys.executable, "-m", "arenad", "run", "--config", str(cfg)],
+                                cwd=d, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            sock = Path(d) / "arenad.sock"
+            deadline = time.monotonic() + 30
+            while not sock.exists():
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the daemon did not start")
+                time.sleep(0.1)
+            time.sleep(seconds)
+            return asyncio.run(stats(sock))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def main(seconds: float) -> None:
+    server, loop = sim_in_thread()
+    try:
+        port = server.hyperliquid_port
+        full = run(port, "full", seconds)
+        normal = run(port, "normal", seconds)
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
+    print(f"machine: {platform.machine()} python {platform.python_version()} ({sys.platform}), "
+          f"{os.cpu_count()} cores; {seconds:.0f} s per run, 6 bots")
+    for name, s in (("synchronous=FULL (shipped)", full), ("synchronous=NORMAL", normal)):
+        lat, com = s["latency_ms"], s["commit_ms"]
+        print(f"{name}: orders {lat['n']}, p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, "
+              f"max {lat['max']:.2f} ms  [target p99 < 5 ms]; of which the commit: p50 "
+              f"{com['p50']:.2f} ms, p99 {com['p99']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)

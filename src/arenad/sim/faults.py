@@ -208,7 +208,9 @@ def mount_control(
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
         await faults.delay()
-        status = faults.http_error()
+        # REST only: a websocket's faults are drops, broken frames and stalls.
+        is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
+        status = None if is_ws else faults.http_error()
         if status is not None:
             return respond(status, request)
         response = await handler(request)

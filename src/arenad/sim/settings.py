@@ -52,7 +52,8 @@ class FaultSettings(Section):
     """Delay added after an HTTP request is handled, before its answer (the venue acted, the
     answer is late: what a client sees when its connection dies mid-request)."""
     http_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Probability that an HTTP request is answered with `http_error_status` instead."""
+    """Probability that an HTTP request is answered with `http_error_status` instead (REST
+    only: websocket handshakes are not refused; their faults are the three below)."""
     http_error_status: int = Field(default=429, ge=400, le=599)
     """Status of injected HTTP errors: 429 (rate limited) or a 5xx."""
     malformed_rate: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -277,3 +277,18 @@ def test_a_gap_that_cannot_be_backfilled_engages_the_kill_switch(sim_thread, dae
     assert ks["by"] == "ingest_gap" and "cannot be backfilled" in ks["reason"]
     httpx.post(f"{url}/_sim/faults", json={"http_error_rate": 0.0}, timeout=10)
     d.stop()
+
+
+@pytest.mark.slow
+def test_live_orders_to_a_real_network_need_the_live_permission(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    """fade live to testnet without `mode = "live"` and `--live`: an error event, and the fade
+    loop never starts (nothing is contacted)."""
+    d = daemon_proc(config(9, fade='mode = "live"\nnetwork = "testnet"'))
+    d.start()
+    st = d.status()
+    assert "fade-ingest" not in st["tasks"] and st["network"] == "testnet"
+    r = d.cli("events", "--category", "trading", "--json")
+    assert r.returncode == 0, r.stderr
+    assert any("need mode = \"live\" and `arenad run --live`" in e["message"]
+               for e in json.loads(r.stdout))
+    assert d.stop() == 0

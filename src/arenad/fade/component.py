@@ -140,9 +140,11 @@ class FadeComponent:
         if not st.enabled or not st.bots:
             return
         if self.live:
-            if st.network != "sim" and not self.ctx.allow_live:
-                msg = (f"fade: live orders to {st.network} need `arenad run --live` "
-                       "(or ARENAD_ALLOW_LIVE=1); the fade loop is not started")
+            if st.network != "sim" and not (self.ctx.allow_live
+                                            and self.ctx.current.mode == "live"):
+                msg = (f"fade: live orders to {st.network} need mode = \"live\" and "
+                       "`arenad run --live` (or ARENAD_ALLOW_LIVE=1); the fade loop is not "
+                       "started")
                 await self.ctx.events.emit("error", "trading", msg)
                 return
             key = os.environ.get(self.ctx.current.secrets.hyperliquid_private_key_env, "")

@@ -7,6 +7,7 @@ never sends that order twice."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -17,9 +18,10 @@ import httpx
 import pytest
 from eth_account import Account
 
+from arenad.control.client import ControlClient
 from arenad.fade.component import sim_key
 from arenad.sim.hyperliquid.bots import bot_address
-from conftest import wait_for
+from conftest import TEST_DATA, wait_for
 
 BOTS = ["gpt-5", "grok-4", "qwen3-max"]
 
@@ -292,3 +294,31 @@ def test_live_orders_to_a_real_network_need_the_live_permission(daemon_proc) -> 
     assert any("need mode = \"live\" and `arenad run --live`" in e["message"]
                for e in json.loads(r.stdout))
     assert d.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_fade_decision_shows_the_bots_own_reasoning(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    """The tracker's recorded nof1 chats, imported for a model whose wallet is a faded bot's:
+    `fade.decisions` carries the bot's most recent chat before the fill (what the TUI shows
+    beside the decision)."""
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    tracker = (f'[[tracker.models]]\nmodel_id = "gpt-5"\nname = "GPT-5"\nprovider = "OpenAI"\n'
+               f'wallet = "{bot_address(42, "gpt-5")}"\n')
+    d = daemon_proc(config(port) + tracker)
+    r = d.cli("tracker", "import", str(TEST_DATA / "tracker" / "2025-10-28T065103Z"))
+    assert r.returncode == 0, r.stderr
+    d.start()
+    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE bot_id = 'gpt-5'"), 30,
+             what="a decision about gpt-5's fill")
+
+    async def ask() -> list[dict[str, Any]]:
+        async with ControlClient(d.socket_path) as c:
+            return await c.request("fade.decisions", bot_id="gpt-5", limit=5)  # type: ignore[no-any-return]
+
+    decisions = asyncio.run(ask())
+    newest = max(r["ts"] for r in q(d.db_path, "SELECT ts FROM nof1_chats WHERE model_id = "
+                                    "'gpt-5'"))
+    assert decisions and all(x["chat"] and x["chat"]["model"] for x in decisions)
+    assert decisions[0]["chat"]["ts"] == newest and decisions[0]["guards"]
+    d.stop()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 ENGINE_KINDS = ("fade", "arena", "strategies")
+DIRTY_MIN_GAP_S = 5.0
 
 
 def _int(args: dict[str, Any], key: str, default: int, hi: int = 100_000) -> int:
@@ -84,10 +85,15 @@ class MetricsComponent:
 
     async def loop(self) -> None:
         while True:
+            started = self.ctx.clock.monotonic()
             await self.recompute()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.recompute_interval_s):
                     await self.dirty.wait()
+            # A burst of closed trades asks for many recomputes: at most one per few seconds,
+            # so the leaderboard's writes do not queue in front of the trading loops' orders.
+            gap = min(DIRTY_MIN_GAP_S, self.settings.recompute_interval_s)
+            await self.ctx.clock.sleep(max(0.0, gap - (self.ctx.clock.monotonic() - started)))
             self.dirty.clear()
 
     async def recompute(self) -> dict[str, Any]:

@@ -134,7 +134,7 @@ class FadeComponent:
         c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
         c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
         c.register("fade.stats", self.cmd_stats,
-                   "reaction latency (bot fill in → order sent) and ingest counters")
+                   "reaction latency (bot fill in → order sent) and ingest counters {reset?}")
         self.ctx.settings.on_change(self._on_settings)
         st = self.settings
         if not st.enabled or not st.bots:
@@ -555,19 +555,23 @@ class FadeComponent:
             raise InvalidArgs(f"bot_id must name a faded bot (known: {known})")
         return bot_id
 
-    async def cmd_stats(self, _args: dict[str, Any]) -> dict[str, Any]:
+    async def cmd_stats(self, args: dict[str, Any]) -> dict[str, Any]:
         def summary(xs: deque[float]) -> dict[str, Any]:
             lat = sorted(x * 1000 for x in xs)
             return {"n": len(lat), "p50": statistics.median(lat) if lat else None,
                     "p99": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
                     "max": lat[-1] if lat else None}
 
-        return {
+        out = {
             "latency_ms": summary(self.latencies),
             "commit_ms": summary(self.commits),
             "ingest": self.ingest.status() if self.ingest else None,
             "mode": self.settings.mode, "network": self.settings.network,
         }
+        if args.get("reset"):  # start a new measurement window (after a warm-up)
+            self.latencies.clear()
+            self.commits.clear()
+        return out
 
     async def cmd_bots(self, _args: dict[str, Any]) -> list[dict[str, Any]]:
         out = []

@@ -228,3 +228,15 @@ def test_properties_halted_caps_and_books_sum_to_the_account(evs: list) -> None:
         total = sum(abs(e.account.size(c)) * px for c in ("BTC", "ETH"))
         grew = any(abs(e.account.size(c)) > abs(acct_before[c]) for c in ("BTC", "ETH"))
         assert not grew or total <= caps["global_exposure_cap_usd"] + 1
+
+
+def test_funding_is_charged_on_each_open_position_and_moves_equity() -> None:
+    e = engine()
+    _, (p,) = run(e, "b1", fill("b1", "BTC", "2", "100", "0"))  # the fade goes short 2 BTC
+    fill_all(e, [p])
+    before = e.fades["b1"].equity({"BTC": D(100)})
+    paid = e.apply_funding({"BTC": D("0.0001"), "ETH": D("0.5")}, {"BTC": D(100)})
+    # A short receives positive funding: 2 × 100 × 0.0001 = 0.02, and so does the account.
+    assert paid == {"fade:b1": D("0.02"), "account": D("0.02")}
+    assert e.fades["b1"].equity({"BTC": D(100)}) - before == D("0.02")
+    assert e.fades["b1"].funding == D("0.02")

@@ -108,6 +108,7 @@ class FadeComponent:
         self.latencies: deque[float] = deque(maxlen=10_000)
         self.commits: deque[float] = deque(maxlen=10_000)  # of which: the write-ahead commit
         self.restored: set[str] = set()  # intents whose asks are pending again
+        self.funding_hour: datetime | None = None
         self.last_fill_at: dict[str, float] = {}  # monotonic time of each bot's last batch
         self.seen: dict[str, set[str]] = {}  # fill keys stored since start-up, per wallet
         self.db_max_ms: dict[str, int] = {}  # newest fill stored before start-up, per wallet
@@ -447,6 +448,7 @@ class FadeComponent:
                     self.settings.clearinghouse_check_interval_s:
                 self.last_check_at = self.ctx.clock.monotonic()
                 states = await self.fetch_bot_states()
+            await self.funding_if_due()
             async with self.lock:
                 await self.check_bots(states)
                 snap = self.snapshot_due()
@@ -457,6 +459,31 @@ class FadeComponent:
                 async with self.lock:
                     await self.reconcile()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
+
+    async def funding_if_due(self) -> None:
+        """Hyperliquid pays funding every hour on the hour: at each new hour, the rates are
+        read (metaAndAssetCtxs) and one interval is booked on the fade books and the account
+        — the venue's own charge in paper mode, the same formula in live mode."""
+        hour = self.ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+        if self.funding_hour is None:
+            self.funding_hour = hour  # positions held before start-up: from the next hour
+            return
+        if hour <= self.funding_hour:
+            return
+        try:
+            meta, ctxs = await self.info.post({"type": "metaAndAssetCtxs"})
+            rates = {a["name"]: Decimal(str(c["funding"]))
+                     for a, c in zip(meta["universe"], ctxs, strict=False)}
+        except (ArenadError, ArithmeticError, KeyError, TypeError, ValueError) as e:
+            log.warning("fade: funding rates unavailable; retried", error=repr(e))
+            return
+        async with self.lock:
+            self.funding_hour = hour
+            paid = self.engine.apply_funding(rates, self.marks)
+            if paid:
+                await self.store.save_books(self.engine, self.ctx.clock.now())
+        if paid:
+            log.info("fade: funding booked", funding={k: str(v) for k, v in paid.items()})
 
     def day_pnl(self) -> float | None:
         if self.day_start_equity is None:

@@ -423,6 +423,26 @@ class FadeEngine:
 
     # --- fills ------------------------------------------------------------------------------
 
+    def apply_funding(
+        self, rates: Mapping[str, Decimal], marks: Mapping[str, Decimal]
+    ) -> dict[str, Decimal]:
+        """One funding interval on every open fade position and the account's, as the venue
+        charges it: a position pays size × mark × rate (longs pay shorts when the rate is
+        positive). Returns what each book received (negative: paid)."""
+        out: dict[str, Decimal] = {}
+        for book in (*self.fades.values(), self.account):
+            total = ZERO
+            for coin, p in book.positions.items():
+                rate, mark = rates.get(coin), marks.get(coin)
+                if not p.size or rate is None or mark is None:
+                    continue
+                paid = -(p.size * mark * rate)
+                p.funding += paid
+                total += paid
+            if total:
+                out[book.book_id] = total
+        return out
+
     def restore_pending(self, plan: OrderPlan) -> None:
         """Count a plan's asks as pending (an intent reloaded after a restart, or a manual
         close), so ``apply_fill`` releases exactly them."""

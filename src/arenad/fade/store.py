@@ -295,6 +295,16 @@ class FadeStore:
 
         await self.writer.transaction(fn)
 
+    async def save_books(self, engine: FadeEngine, now: datetime) -> None:
+        """Every fade book's and the account's positions (after funding)."""
+        ts = utc_iso(now)
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            for book in (*engine.fades.values(), engine.account):
+                await _save_book(conn, book, ts)
+
+        await self.writer.transaction(fn)
+
     async def record_unknown(self, cloid: str, result: FillResult, now: datetime) -> None:
         """Sent, answer lost: the venue is asked by cloid later, never sent again."""
         await self.writer.execute(

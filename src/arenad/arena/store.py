@@ -25,7 +25,7 @@ from arenad.arena.rails import Verdict
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings
 from arenad.llm.base import Attempt
-from arenad.metrics.store import benchmark_snapshot
+from arenad.metrics.store import INSERT_ROUND_TRIP, benchmark_snapshot, round_trip
 from arenad.store.db import connect_sync, open_reader, parse_iso, utc_iso
 from arenad.store.writer import StoreWriter
 
@@ -42,7 +42,6 @@ class ArenaStore:
     def __init__(self, writer: StoreWriter) -> None:
         self.writer = writer
         self.path = writer.path
-        self._decision_log_cols: set[str] | None = None
 
     # --- books and ledgers -----------------------------------------------------------
 
@@ -407,53 +406,18 @@ class ArenaStore:
 
         return await self.writer.transaction(fn)
 
-    async def _mirror_decision_log(self, conn: aiosqlite.Connection, decision_id: int) -> None:
-        """Copy the decision into the metrics engine's ``decision_log`` (schemas/0002) when that
-        table exists, mapping the columns it has; the arena's own table stays the full record."""
-        if self._decision_log_cols is None:
-            cur = await conn.execute("PRAGMA table_info(decision_log)")
-            self._decision_log_cols = {r[1] for r in await cur.fetchall()}
-        cols = self._decision_log_cols
-        if not cols:
-            return
-        mapping = {
-            "book_id": "book_id",
-            "model_id": "model_id",
-            "symbol": "symbol",
-            "ts": "ts",
-            "timestamp": "ts",
-            "decision": "action",
-            "action": "action",
-            "reasoning": "reasoning",
-            "confidence": "confidence",
-            "current_price": "current_price",
-            "entry_price": "entry_price",
-            "stop_loss": "stop_loss",
-            "take_profit": "take_profit",
-            "quantity": "quantity",
-            "position_size": "quantity",
-            "timeframe": "timeframe",
-            "source": "'arena'",
-            "source_id": "id",
-            "valid": "valid",
-            "error": "error",
-            "executed": "0",
-            "client_order_id": "client_order_id",
-        }
-        use = [(c, e) for c, e in mapping.items() if c in cols]
-        if not use:
-            return
-        sql = (
-            # Column names come from the fixed mapping above, never from input.
-            f"INSERT INTO decision_log ({', '.join(c for c, _ in use)}) "  # noqa: S608
-            f"SELECT {', '.join(e for _, e in use)} FROM arena_decisions WHERE id = ?"
+    @staticmethod
+    async def _mirror_decision_log(conn: aiosqlite.Connection, decision_id: int) -> None:
+        """Copy the decision into the leaderboard's ``decision_log`` (schemas/0002); the
+        arena's own table stays the full record."""
+        await conn.execute(
+            "INSERT INTO decision_log (book_id, model_id, symbol, ts, decision, reasoning,"
+            " confidence, current_price, position_size, entry_price, stop_loss, take_profit,"
+            " timeframe, executed, source, source_id) SELECT book_id, model_id, symbol, ts,"
+            " action, reasoning, confidence, current_price, quantity, entry_price, stop_loss,"
+            " take_profit, timeframe, 0, 'arena', id FROM arena_decisions WHERE id = ?",
+            (decision_id,),
         )
-        try:
-            await conn.execute(sql, (decision_id,))
-        except sqlite3.Error:
-            # A decision_log whose required columns we do not know: keep our own record and
-            # stop trying (the arena's table is complete on its own).
-            self._decision_log_cols = set()
 
     async def set_decision_order(self, decision_id: int, status: str) -> None:
         await self.writer.execute(
@@ -562,28 +526,14 @@ class ArenaStore:
         self, t: ClosedTrade, model_id: str, run_id: str | None, timeframe: str | None = None
     ) -> None:
         """The round trip, in the arena's table and in the leaderboard's trade_log."""
-        await self.writer.submit(
-            "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
-            " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, exit_reason, timeframe,"
-            " source, source_id, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'arena', ?, ?)",
-            (
-                t.book_id,
-                t.symbol,
-                t.side,
-                str(t.qty),
-                utc_iso(t.opened_at),
-                str(t.entry_price),
-                utc_iso(t.closed_at),
-                str(t.exit_price),
-                float(t.pnl),
-                t.pnl_pct,
-                t.exit_reason,
-                timeframe,
-                f"{t.entry_client_order_id}>{t.exit_client_order_id}",
-                json.dumps({"model_id": model_id, "run_id": run_id}),
-            ),
-        )
+        await self.writer.submit(INSERT_ROUND_TRIP, round_trip(
+            book_id=t.book_id, symbol=t.symbol, direction=t.side, quantity=str(t.qty),
+            entry_time=utc_iso(t.opened_at), entry_price=str(t.entry_price),
+            exit_time=utc_iso(t.closed_at), exit_price=str(t.exit_price),
+            realized_pnl=float(t.pnl), pnl_pct=t.pnl_pct, exit_reason=t.exit_reason,
+            timeframe=timeframe, source="arena",
+            source_id=f"{t.entry_client_order_id}>{t.exit_client_order_id}",
+            details={"model_id": model_id, "run_id": run_id}))
         await self.writer.execute(
             "INSERT OR IGNORE INTO arena_trades (book_id, model_id, symbol, side, qty, entry_price,"
             " exit_price, opened_at, closed_at, exit_reason, pnl, pnl_pct, entry_client_order_id,"

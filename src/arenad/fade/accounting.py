@@ -9,7 +9,7 @@ closed, realized P&L net of the fees paid within it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -148,11 +148,7 @@ class Book:
 
     book_id: str
     capital: Decimal = ZERO
-    positions: dict[str, Position] = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.positions is None:
-            self.positions = {}
+    positions: dict[str, Position] = field(default_factory=dict)
 
     def pos(self, coin: str) -> Position:
         p = self.positions.get(coin)

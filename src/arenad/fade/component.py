@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import statistics
 import time
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +41,9 @@ from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloi
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
 from arenad.fade.settings import FadeSettings
-from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key
+from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
 from arenad.store.db import open_reader, parse_iso, utc_iso
+from arenad.tracker.store import latest_chat_before
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
 from arenad.venues.hyperliquid.info import HyperliquidInfo
 from arenad.venues.hyperliquid.rules import round_price
@@ -62,12 +64,7 @@ NETWORKS = {
     "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
 }
 BPS = Decimal(10_000)
-FINAL = ("filled", "partially_filled", "rejected", "cancelled", "not_sent")
 UNKNOWN_GRACE_S = 5.0
-
-
-class LiveNotAllowed(ArenadError):
-    pass
 
 
 def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
@@ -660,16 +657,9 @@ class FadeComponent:
         return out
 
     async def _decision_row(self, conn: Any, r: dict[str, Any]) -> dict[str, Any]:
-        import json
-
-        chat = None
-        try:
-            from arenad.tracker.store import latest_chat_before
-
-            chat = await latest_chat_before(conn, r["bot_id"], before=r["e_ts"] or r["ts"],
-                                            symbol=r["coin"])
-        except Exception as e:  # the tracker's tables may be absent or empty
-            log.debug("fade: no chat", error=repr(e))
+        # The bot's own reasoning before its fill (None when the tracker has no chat).
+        chat = await latest_chat_before(conn, r["bot_id"], before=r["e_ts"] or r["ts"],
+                                        symbol=r["coin"])
         return {
             "id": r["id"], "ts": r["ts"], "bot_id": r["bot_id"],
             "event": {"event_type": "fill", "symbol": r["coin"], "side": r["e_side"],
@@ -753,9 +743,7 @@ class FadeComponent:
                     "symbol": c, "size": str(p.size), "entry_price": str(p.entry),
                     "mark_price": _s(mark), "notional": float(abs(p.size) * (mark or p.entry)),
                     "unrealized_pnl": float(p.unrealized(mark)),
-                    "opened_at": utc_iso(datetime.fromtimestamp(p.opened_ms / 1000,
-                                                                tz=self.ctx.clock.now().tzinfo))
-                    if p.opened_ms else None,
+                    "opened_at": ms_iso(p.opened_ms) if p.opened_ms else None,
                 })
         return out
 
@@ -798,4 +786,3 @@ async def setup(ctx: DaemonContext) -> None:
     ctx.fade = comp  # type: ignore[attr-defined]  # for the latency benchmark and tests
 
 
-__all__ = ["FadeComponent", "LiveNotAllowed", "setup", "timedelta"]

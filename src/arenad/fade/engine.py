@@ -483,7 +483,7 @@ class FadeEngine:
         fee_base = sum((abs(v) for b, v in alloc.items() if b in same), ZERO)
         for b, qty in alloc.items():
             fee = result.fee * abs(qty) / fee_base if b in same and fee_base else ZERO
-            book = self._fade_book(b)
+            book = self.fade_book(b)
             realized, trips = book.apply(coin, qty, price, fee, time_ms)
             out.credited[b] = qty
             out.realized[b] = realized
@@ -495,7 +495,7 @@ class FadeEngine:
         out.drift = self.account.size(coin) - total
         return out
 
-    def _fade_book(self, book_id: str) -> Book:
+    def fade_book(self, book_id: str) -> Book:
         bot_id = book_id.split(":", 1)[1]
         book = self.fades.get(bot_id)
         if book is None:

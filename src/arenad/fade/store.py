@@ -25,12 +25,10 @@ import aiosqlite
 from arenad.fade.accounting import ZERO, Book, Trip
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, Outcome
 from arenad.fade.settings import FadeSettings
-from arenad.metrics.store import benchmark_snapshot
+from arenad.metrics.store import INSERT_ROUND_TRIP, benchmark_snapshot, round_trip
 from arenad.store.db import open_reader, utc_iso
 from arenad.store.writer import StoreWriter
 from arenad.venues.hyperliquid.wire import BotFill
-
-FINAL = frozenset({"filled", "partially_filled", "rejected", "cancelled", "not_sent"})
 
 
 def fill_key(f: BotFill) -> str:
@@ -407,16 +405,13 @@ def equity_rows(
 
 async def record_trips(conn: aiosqlite.Connection, trips: Iterable[Trip], cloid: str) -> None:
     for t in trips:
-        await conn.execute(
-            "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
-            " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, fees, exit_reason,"
-            " source, source_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signal',"
-            " 'fade', ?, ?)",
-            (t.book_id, t.coin, t.direction, str(t.quantity), ms_iso(t.entry_ms),
-             str(t.entry_price), ms_iso(t.exit_ms), str(t.exit_price), float(t.net_pnl),
-             t.pnl_pct, float(t.fees), f"{t.book_id}:{cloid}",
-             json.dumps({"gross_pnl": str(t.gross_pnl), "cloid": cloid})),
-        )
+        await conn.execute(INSERT_ROUND_TRIP, round_trip(
+            book_id=t.book_id, symbol=t.coin, direction=t.direction, quantity=str(t.quantity),
+            entry_time=ms_iso(t.entry_ms), entry_price=str(t.entry_price),
+            exit_time=ms_iso(t.exit_ms), exit_price=str(t.exit_price),
+            realized_pnl=float(t.net_pnl), pnl_pct=t.pnl_pct, fees=float(t.fees),
+            exit_reason="signal", source="fade", source_id=f"{t.book_id}:{cloid}",
+            details={"gross_pnl": str(t.gross_pnl), "cloid": cloid}))
 
 
 async def _save_book(
@@ -440,7 +435,7 @@ def _book(engine: FadeEngine, book_id: str) -> Book | None:
         return engine.account
     kind, _, bot_id = book_id.partition(":")
     if kind == "fade":
-        return engine._fade_book(book_id)
+        return engine.fade_book(book_id)
     if kind == "bot":
         return engine.bots.setdefault(bot_id, Book(book_id))
     return None

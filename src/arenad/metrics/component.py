@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from arenad.daemon.context import DaemonContext
 
 log = structlog.get_logger(__name__)
-ENGINE_KINDS = ("fade", "arena", "strategies")
+# Engines that serve `<engine>.positions`/`<engine>.orders`, and the prefix of their books.
+ENGINE_BOOKS = {"fade": "fade:", "arena": "arena:", "strategies": "strategy:"}
 DIRTY_MIN_GAP_S = 5.0
 
 
@@ -162,10 +163,8 @@ class MetricsComponent:
         book_id = _str(args, "book_id")
         kind = _str(args, "kind")
         out: list[dict[str, Any]] = []
-        for engine in ENGINE_KINDS:
-            if book_id and not book_id.startswith(engine.rstrip("s") + ":") and not (
-                engine == "strategies" and book_id.startswith("strategy:")
-            ):
+        for engine, prefix in ENGINE_BOOKS.items():
+            if book_id and not book_id.startswith(prefix):
                 continue
             handler = self.ctx.control.handler(f"{engine}.{suffix}")
             if handler is None:

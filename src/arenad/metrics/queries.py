@@ -3,7 +3,6 @@ shapes of docs/control-protocol.md. Shared by the daemon's control commands and 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiosqlite
@@ -177,11 +176,3 @@ async def decision_comparison(
         if len(out) >= limit:
             break
     return out
-
-
-def insufficient_list(raw: str) -> list[str]:
-    try:
-        v = json.loads(raw)
-    except ValueError:
-        return []
-    return [str(x) for x in v] if isinstance(v, list) else []

@@ -7,7 +7,7 @@ arrays in memory between runs; ``arenad leaderboard`` builds one for a single re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,6 @@ class RecomputeResult:
     snapshot: bool = False
     downsampled: int = 0
     at: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 class Recomputer:

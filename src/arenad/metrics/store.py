@@ -17,7 +17,6 @@ from typing import Any
 import aiosqlite
 
 from arenad.metrics.board import (
-    PERIODS,
     BookData,
     BookInfo,
     PeriodSummary,
@@ -308,17 +307,35 @@ async def benchmark_snapshot(
     return eq
 
 
-def iso_of(epoch: float) -> str:
-    return utc_iso(datetime.fromtimestamp(epoch, UTC))
+INSERT_ROUND_TRIP = (
+    "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
+    " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, fees, exit_reason, timeframe,"
+    " source, source_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""Every engine records its round trips with this (UNIQUE source + source_id: re-recording a
+trade is a no-op); build the parameters with ``round_trip``."""
 
 
-__all__ = [
-    "PERIODS",
-    "BookSet",
-    "downsample",
-    "iso_of",
-    "previous_ranks",
-    "write_leaderboard_snapshot",
-    "write_standings",
-    "write_summaries",
-]
+def round_trip(
+    *,
+    book_id: str,
+    symbol: str,
+    direction: str,
+    quantity: str,
+    entry_time: str,
+    entry_price: str,
+    exit_time: str,
+    exit_price: str,
+    realized_pnl: float,
+    source: str,
+    source_id: str,
+    pnl_pct: float | None = None,
+    fees: float = 0.0,
+    exit_reason: str | None = None,
+    timeframe: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """The parameters of ``INSERT_ROUND_TRIP`` (prices and sizes exact TEXT, P&L net of fees)."""
+    return (book_id, symbol, direction, quantity, entry_time, entry_price, exit_time,
+            exit_price, realized_pnl, pnl_pct, fees, exit_reason, timeframe, source, source_id,
+            json.dumps(details or {}))

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.metrics.store import INSERT_ROUND_TRIP, round_trip
 from arenad.store.writer import StoreWriter
 from arenad.tracker.models import FadeBotRef, ModelIdentity, identify
 from arenad.tracker.parse import (
@@ -253,19 +254,18 @@ async def _w_trades(
         if net is None and t.realized_gross_pnl is not None:
             net = t.realized_gross_pnl - (t.total_commission or Decimal(0))
         before = await _changes(conn)
-        await conn.execute(
-            "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
-            " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, fees, exit_reason,"
-            " source, source_id, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'nof1', ?, ?)",
-            (book, t.symbol, t.side, D(abs(t.quantity)), t.opened_at, D(t.entry_price),
-             t.closed_at, D(t.exit_price), float(net or 0), t.pnl_percent,
-             float(t.total_commission or 0),
-             "liquidation" if t.exit_liquidation is not None else None, t.trade_id,
-             json.dumps({"model_id": t.model_id, "leverage": t.leverage,
-                         "confidence": _f(t.confidence), "exit_plan": json.loads(t.exit_plan),
-                         "nof1_id": t.nof1_id})),
-        )
+        await conn.execute(INSERT_ROUND_TRIP, round_trip(
+            book_id=book, symbol=t.symbol, direction=t.side,
+            quantity=format(abs(t.quantity), "f"), entry_time=t.opened_at,
+            entry_price=format(t.entry_price, "f"), exit_time=t.closed_at,
+            exit_price=format(t.exit_price, "f"), realized_pnl=float(net or 0),
+            pnl_pct=t.pnl_percent,
+            fees=float(t.total_commission or 0),
+            exit_reason="liquidation" if t.exit_liquidation is not None else None,
+            source="nof1", source_id=t.trade_id,
+            details={"model_id": t.model_id, "leverage": t.leverage,
+                     "confidence": _f(t.confidence), "exit_plan": json.loads(t.exit_plan),
+                     "nof1_id": t.nof1_id}))
         n = await _changes(conn) - before
         report.add("trade_log", n)
         if n:

@@ -36,8 +36,9 @@ BOTS = ["gpt-5", "gemini-2.5-pro", "claude-sonnet-4.5", "grok-4", "deepseek-v3.1
 
 
 def sim_in_thread() -> tuple[SimServer, Any]:
-    server = SimServer(SimSettings(hyperliquid_port=0, alpaca_port=0, tick_interval_s=0.2,
-                                   bot_interval_s=0.5))
+    server = SimServer(
+        SimSettings(hyperliquid_port=0, alpaca_port=0, tick_interval_s=0.2, bot_interval_s=0.5)
+    )
     loop = asyncio.new_event_loop()
     t = threading.Thread(target=loop.run_forever, daemon=True)
     t.start()
@@ -46,8 +47,7 @@ def sim_in_thread() -> tuple[SimServer, Any]:
 
 
 def config(port: int, sync: str) -> str:
-    bots = "".join(f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n'
-                   for b in BOTS)
+    bots = "".join(f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n' for b in BOTS)
     return f"""[daemon]
 db_path = "arenad.db"
 socket_path = "arenad.sock"
@@ -81,9 +81,13 @@ def run(port: int, sync: str, seconds: float) -> dict[str, Any]:
         cfg = Path(d) / "config.toml"
         cfg.write_text(config(port, sync))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARENAD_")}
-        proc = subprocess.Popen([sys.executable, "-m", "arenad", "run", "--config", str(cfg)],
-                                cwd=d, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "arenad", "run", "--config", str(cfg)],
+            cwd=d,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             sock = Path(d) / "arenad.sock"
             deadline = time.monotonic() + 30
@@ -108,13 +112,17 @@ def main(seconds: float) -> None:
         normal = run(port, "normal", seconds)
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
-    print(f"machine: {platform.machine()} python {platform.python_version()} ({sys.platform}), "
-          f"{os.cpu_count()} cores; {seconds:.0f} s per run, 6 bots")
+    print(
+        f"machine: {platform.machine()} python {platform.python_version()} ({sys.platform}), "
+        f"{os.cpu_count()} cores; {seconds:.0f} s per run, 6 bots"
+    )
     for name, s in (("synchronous=FULL (shipped)", full), ("synchronous=NORMAL", normal)):
         lat, com = s["latency_ms"], s["commit_ms"]
-        print(f"{name}: orders {lat['n']}, p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, "
-              f"max {lat['max']:.2f} ms  [target p99 < 5 ms]; of which the commit: p50 "
-              f"{com['p50']:.2f} ms, p99 {com['p99']:.2f} ms")
+        print(
+            f"{name}: orders {lat['n']}, p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, "
+            f"max {lat['max']:.2f} ms  [target p99 < 5 ms]; of which the commit: p50 "
+            f"{com['p50']:.2f} ms, p99 {com['p99']:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def main(repeats: int) -> None:
         base_rates.append(len(leg_list) / (time.perf_counter() - t0))
     print(f"machine: {platform.machine()} python {platform.python_version()} ({sys.platform})")
     print(f"history: {len(trades):,} round trips = {fills:,} fills, 6 bots")
-    print(f"replay through the engine: {statistics.median(rates):,.0f} fills/s (median of 3)"
-          "  [target > 20,000]")
+    print(
+        f"replay through the engine: {statistics.median(rates):,.0f} fills/s (median of 3)"
+        "  [target > 20,000]"
+    )
     print(f"baseline, reading the fills only: {statistics.median(base_rates):,.0f} fills/s")
 
 

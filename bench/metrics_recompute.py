@@ -47,22 +47,37 @@ def populate(path: Path, books: int, hours: int, trades: int) -> None:
     conn.execute("BEGIN")
     for b in range(books):
         bid = f"arena:m{b:03d}"
-        conn.execute("INSERT INTO books (book_id, kind, name, initial_capital, created_at) "
-                     "VALUES (?, 'arena_model', ?, 10000, ?)", (bid, bid, stamps[0]))
+        conn.execute(
+            "INSERT INTO books (book_id, kind, name, initial_capital, created_at) "
+            "VALUES (?, 'arena_model', ?, 10000, ?)",
+            (bid, bid, stamps[0]),
+        )
         eq = 10_000 * np.cumprod(1 + rng.normal(0.00002, 0.003, hours))
-        conn.executemany("INSERT INTO equity_snapshots (book_id, ts, equity) VALUES (?, ?, ?)",
-                         zip([bid] * hours, stamps, eq.tolist(), strict=True))
+        conn.executemany(
+            "INSERT INTO equity_snapshots (book_id, ts, equity) VALUES (?, ?, ?)",
+            zip([bid] * hours, stamps, eq.tolist(), strict=True),
+        )
     rows = []
     for k in range(trades):
         bid = f"arena:m{k % books:03d}"
         exit_h = int(rng.integers(1, hours))
         entry_h = max(exit_h - int(rng.integers(1, 72)), 0)
-        rows.append((bid, ["AAPL", "NVDA", "MSFT", "SPY"][k % 4], stamps[entry_h], stamps[exit_h],
-                     float(rng.normal(5, 50)), str(k)))
+        rows.append(
+            (
+                bid,
+                ["AAPL", "NVDA", "MSFT", "SPY"][k % 4],
+                stamps[entry_h],
+                stamps[exit_h],
+                float(rng.normal(5, 50)),
+                str(k),
+            )
+        )
     conn.executemany(
         "INSERT INTO trade_log (book_id, symbol, direction, quantity, entry_time, entry_price, "
         "exit_time, exit_price, realized_pnl, source, source_id) VALUES (?, ?, 'long', '1', ?, "
-        "'100', ?, '101', ?, 'bench', ?)", rows)
+        "'100', ?, '101', ?, 'bench', ?)",
+        rows,
+    )
     conn.execute("COMMIT")
     conn.close()
 
@@ -97,9 +112,12 @@ async def main(books: int, hours: int, trades: int) -> None:
         full = []
         for i in range(5):
             at = now + timedelta(hours=i + 1)
-            await writer.transaction(lambda c, at=at: c.executemany(
-                "INSERT INTO equity_snapshots (book_id, ts, equity) VALUES (?, ?, 10000)",
-                [(f"arena:m{b:03d}", utc_iso(at)) for b in range(books)]))
+            await writer.transaction(
+                lambda c, at=at: c.executemany(
+                    "INSERT INTO equity_snapshots (book_id, ts, equity) VALUES (?, ?, 10000)",
+                    [(f"arena:m{b:03d}", utc_iso(at)) for b in range(books)],
+                )
+            )
             t0 = time.perf_counter()
             await rc.run(writer.transaction, at)
             full.append(time.perf_counter() - t0)
@@ -112,27 +130,44 @@ async def main(books: int, hours: int, trades: int) -> None:
             for bd in rc.books.values():
                 ts = [datetime.fromtimestamp(x, UTC) for x in bd.t]
                 for days in (1, 7, 30, None):
-                    lo = 0 if days is None else int(np.searchsorted(
-                        bd.t, now.timestamp() - days * 86400, side="right")) - 1
-                    curve_metrics(ts[max(lo, 0):], bd.equity[max(lo, 0):], min_points=30)
-                    trade_metrics([RoundTrip(datetime.fromtimestamp(a, UTC),
-                                             datetime.fromtimestamp(b, UTC), p)
-                                   for a, b, p in zip(bd.entry_t, bd.exit_t, bd.pnl,
-                                                      strict=True)])
+                    lo = (
+                        0
+                        if days is None
+                        else int(
+                            np.searchsorted(bd.t, now.timestamp() - days * 86400, side="right")
+                        )
+                        - 1
+                    )
+                    curve_metrics(ts[max(lo, 0) :], bd.equity[max(lo, 0) :], min_points=30)
+                    trade_metrics(
+                        [
+                            RoundTrip(
+                                datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC), p
+                            )
+                            for a, b, p in zip(bd.entry_t, bd.exit_t, bd.pnl, strict=True)
+                        ]
+                    )
             base.append(time.perf_counter() - t0)
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''} python "
-          f"{platform.python_version()} ({sys.platform})")
-    print(f"data: {books} books x {hours} hourly points = {books * hours:,} snapshots, "
-          f"{trades:,} round trips")
-    print(f"compute (4 timeframes + ranking), median of 7: {med(compute):.1f} ms  "
-          f"[target < 200 ms]")
-    print(f"daemon recompute after 1 new point per book (refresh + compute + write), "
-          f"median of 5: {med(full):.1f} ms")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} python "
+        f"{platform.python_version()} ({sys.platform})"
+    )
+    print(
+        f"data: {books} books x {hours} hourly points = {books * hours:,} snapshots, "
+        f"{trades:,} round trips"
+    )
+    print(
+        f"compute (4 timeframes + ranking), median of 7: {med(compute):.1f} ms  [target < 200 ms]"
+    )
+    print(
+        f"daemon recompute after 1 new point per book (refresh + compute + write), "
+        f"median of 5: {med(full):.1f} ms"
+    )
     print(f"baseline per-book datetime path, median of 2: {med(base):.1f} ms")
     print(f"cold load of every book from SQLite (once at start-up): {cold * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
     a = [int(x) for x in sys.argv[1:4]]
-    asyncio.run(main(*(a + [100, 8760, 10_000][len(a):])))
+    asyncio.run(main(*(a + [100, 8760, 10_000][len(a) :])))

@@ -32,11 +32,18 @@ TRIALS = 3
 
 
 def template() -> dict[str, Any]:
-    return {"elements": [{
-        "type": "select_top", "metric": "$metric", "window": "$window", "n": "$n",
-        "weighting": {"method": "inverse_volatility", "window": 63},
-        "children": [{"type": "ticker", "ticker": s} for s in SYMBOLS],
-    }]}
+    return {
+        "elements": [
+            {
+                "type": "select_top",
+                "metric": "$metric",
+                "window": "$window",
+                "n": "$n",
+                "weighting": {"method": "inverse_volatility", "window": 63},
+                "children": [{"type": "ticker", "ticker": s} for s in SYMBOLS],
+            }
+        ]
+    }
 
 
 def variables(runs: int) -> list[VariableSpec]:
@@ -50,12 +57,18 @@ def variables(runs: int) -> list[VariableSpec]:
 
 def measure(label: str, runs: int, rebalance: str) -> None:
     prices = make_prices(SYMBOLS, DAYS, seed=1)
-    cfg = BacktestConfig(rebalance=rebalance, fee_bps=1, slippage_bps=2,  # type: ignore[arg-type]
-                         benchmark="S00")
+    cfg = BacktestConfig(
+        rebalance=rebalance,
+        fee_bps=1,
+        slippage_bps=2,  # type: ignore[arg-type]
+        benchmark="S00",
+    )
     plan = plan_batch(template(), variables(runs), prices, cfg, max_runs=runs)
-    print(f"{label}: {plan.total} runs, {len(plan.assignments[0])} variables, "
-          f"{plan.span.last - plan.span.first + 1} trading days x {len(SYMBOLS)} symbols, "
-          f"{rebalance} rebalance")
+    print(
+        f"{label}: {plan.total} runs, {len(plan.assignments[0])} variables, "
+        f"{plan.span.last - plan.span.first + 1} trading days x {len(SYMBOLS)} symbols, "
+        f"{rebalance} rebalance"
+    )
     reference = None
     times: dict[int, list[float]] = {0: [], 1: [], 2: []}
     for _ in range(TRIALS):  # interleaved, so a burst of other load hits every setting
@@ -70,16 +83,20 @@ def measure(label: str, runs: int, rebalance: str) -> None:
     best = {w: plan.total / min(ts) for w, ts in times.items()}
     for workers, ts in times.items():
         name = "in-process" if workers == 0 else f"{workers} worker{'s' * (workers > 1)}"
-        print(f"  {name:<11} best {min(ts):6.2f} s  {best[workers]:7.1f} runs/s   "
-              f"median {statistics.median(ts):6.2f} s")
+        print(
+            f"  {name:<11} best {min(ts):6.2f} s  {best[workers]:7.1f} runs/s   "
+            f"median {statistics.median(ts):6.2f} s"
+        )
     print(f"  2 workers / 1 worker (best of {TRIALS}): {best[2] / best[1]:.2f}x")
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
-          f"{platform.python_version()}, numpy {np.__version__}, load average "
-          f"{os.getloadavg()[0]:.2f} at start")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
+        f"{platform.python_version()}, numpy {np.__version__}, load average "
+        f"{os.getloadavg()[0]:.2f} at start"
+    )
     measure("monthly sweep", runs, "monthly")
     measure("daily sweep", max(20, runs // 5), "daily")
 

@@ -34,11 +34,23 @@ from arenad.tui.widgets.status_header import StatusHeader
 
 TS = "2025-01-02T14:30:00.000000Z"
 STATUS: dict[str, Any] = {
-    "version": "bench", "pid": 1, "mode": "simulation", "network": "simulator",
-    "uptime_s": 0.0, "trading_state": "ACTIVE",
-    "kill_switch": {"engaged": False, "by": None, "reason": None, "activated_at": None,
-                    "deactivated_at": None},
-    "daily_pnl": 0.0, "daily_loss_limit_usd": None, "connections": {}, "tasks": {},
+    "version": "bench",
+    "pid": 1,
+    "mode": "simulation",
+    "network": "simulator",
+    "uptime_s": 0.0,
+    "trading_state": "ACTIVE",
+    "kill_switch": {
+        "engaged": False,
+        "by": None,
+        "reason": None,
+        "activated_at": None,
+        "deactivated_at": None,
+    },
+    "daily_pnl": 0.0,
+    "daily_loss_limit_usd": None,
+    "connections": {},
+    "tasks": {},
 }
 SYMBOLS = ["BTC", "ETH", "SOL", "XRP", "DOGE"]
 BOOKS = ["fade:a", "fade:b", "fade:c", "fade:d"]
@@ -74,9 +86,16 @@ class BenchClient:
             return {"series": {"fade_aggregate": [], "bots_aggregate": []}}
         if cmd in ("kill", "resume"):
             engaged = cmd == "kill"
-            self.status = {**self.status, "trading_state": "HALTED" if engaged else "ACTIVE",
-                           "kill_switch": {**self.status["kill_switch"], "engaged": engaged,
-                                           "by": "operator", "reason": "bench"}}
+            self.status = {
+                **self.status,
+                "trading_state": "HALTED" if engaged else "ACTIVE",
+                "kill_switch": {
+                    **self.status["kill_switch"],
+                    "engaged": engaged,
+                    "by": "operator",
+                    "reason": "bench",
+                },
+            }
             return self.status
         raise ControlError("unknown_command", cmd)
 
@@ -102,19 +121,48 @@ class BenchApp(ArenadApp):
 def event(i: int, now: float) -> dict[str, Any]:
     k = i % 10
     if k < 4:
-        return {"event": "equity", "ts": TS, "data": {"ts": TS, "series": {
-            "fade_aggregate": 10_000 + (i % 997), "bots_aggregate": 10_000 - (i % 991)}}}
+        return {
+            "event": "equity",
+            "ts": TS,
+            "data": {
+                "ts": TS,
+                "series": {
+                    "fade_aggregate": 10_000 + (i % 997),
+                    "bots_aggregate": 10_000 - (i % 991),
+                },
+            },
+        }
     if k < 7:
-        return {"event": "position", "ts": TS, "data": {
-            "book_id": BOOKS[i % 4], "symbol": SYMBOLS[i % 5], "size": str(1 + i % 7),
-            "entry_price": "100.5", "mark_price": str(100 + i % 13), "notional": 1000.0,
-            "unrealized_pnl": float(i % 50 - 25)}}
+        return {
+            "event": "position",
+            "ts": TS,
+            "data": {
+                "book_id": BOOKS[i % 4],
+                "symbol": SYMBOLS[i % 5],
+                "size": str(1 + i % 7),
+                "entry_price": "100.5",
+                "mark_price": str(100 + i % 13),
+                "notional": 1000.0,
+                "unrealized_pnl": float(i % 50 - 25),
+            },
+        }
     if k < 9:
-        return {"event": "system_event", "ts": TS, "data": {
-            "ts": TS, "level": "info", "category": "ingest", "message": f"fill {i}",
-            "details": {"i": i}}}
-    return {"event": "order", "ts": TS, "data": {"ts": TS, "book_id": BOOKS[i % 4],
-                                                  "symbol": "BTC", "status": "filled"}}
+        return {
+            "event": "system_event",
+            "ts": TS,
+            "data": {
+                "ts": TS,
+                "level": "info",
+                "category": "ingest",
+                "message": f"fill {i}",
+                "details": {"i": i},
+            },
+        }
+    return {
+        "event": "order",
+        "ts": TS,
+        "data": {"ts": TS, "book_id": BOOKS[i % 4], "symbol": "BTC", "status": "filled"},
+    }
 
 
 def rss_mib() -> float:
@@ -135,8 +183,9 @@ async def produce(client: BenchClient, rate: int, seconds: float, sent: list[int
             client.queue.put_nowait(event(i, elapsed))
             i += 1
         if elapsed >= next_status:
-            client.queue.put_nowait({"event": "status", "ts": TS,
-                                     "data": {**client.status, "uptime_s": elapsed}})
+            client.queue.put_nowait(
+                {"event": "status", "ts": TS, "data": {**client.status, "uptime_s": elapsed}}
+            )
             next_status += 1.0
         await asyncio.sleep(0.005)
     sent[0] = i
@@ -156,18 +205,30 @@ async def key_latency(pilot: Any, app: BenchApp, key: str, done: Any) -> float:
     return (app.rendered_at - t0) * 1000
 
 
-async def measure_keys(pilot: Any, app: BenchApp, client: BenchClient, until: float,
-                       out: dict[str, list[float]]) -> None:
+async def measure_keys(
+    pilot: Any, app: BenchApp, client: BenchClient, until: float, out: dict[str, list[float]]
+) -> None:
     header = lambda: app.screen.query_one(StatusHeader)  # noqa: E731
     while time.perf_counter() < until:
-        out["switch"].append(await key_latency(
-            pilot, app, "e", lambda: isinstance(app.screen, EventsScreen) and
-            app.screen.is_current))
-        out["switch"].append(await key_latency(
-            pilot, app, "d", lambda: isinstance(app.screen, DashboardScreen) and
-            app.screen.is_current))
-        out["kill"].append(await key_latency(
-            pilot, app, "k", lambda: header().has_class("-killed")))
+        out["switch"].append(
+            await key_latency(
+                pilot,
+                app,
+                "e",
+                lambda: isinstance(app.screen, EventsScreen) and app.screen.is_current,
+            )
+        )
+        out["switch"].append(
+            await key_latency(
+                pilot,
+                app,
+                "d",
+                lambda: isinstance(app.screen, DashboardScreen) and app.screen.is_current,
+            )
+        )
+        out["kill"].append(
+            await key_latency(pilot, app, "k", lambda: header().has_class("-killed"))
+        )
         await client.request("resume")  # release out of band, as another operator would
         app.state.status = dict(client.status)
         app.refresh_screens(frozenset({"trading_state"}))
@@ -184,8 +245,7 @@ async def run(rate: int, seconds: float, stream: bool) -> dict[str, Any]:
         await pilot.pause(0.2)
         rss0 = rss_mib()
         sent = [0]
-        producer = (asyncio.create_task(produce(client, rate, seconds, sent))
-                    if stream else None)
+        producer = asyncio.create_task(produce(client, rate, seconds, sent)) if stream else None
         frames0 = app.frames
         samples: list[float] = []
         lag: list[float] = []
@@ -211,9 +271,14 @@ async def run(rate: int, seconds: float, stream: bool) -> dict[str, Any]:
         elapsed = time.perf_counter() - t0
         sampler.cancel()
         return {
-            "sent": sent[0], "received": app.buffer.received, "elapsed": elapsed,
-            "frames": app.frames - frames0, "coalesced": app.buffer.coalesced,
-            "rss0": rss0, "rss_peak": max(samples or [rss0]), "rss_end": rss_mib(),
+            "sent": sent[0],
+            "received": app.buffer.received,
+            "elapsed": elapsed,
+            "frames": app.frames - frames0,
+            "coalesced": app.buffer.coalesced,
+            "rss0": rss0,
+            "rss_peak": max(samples or [rss0]),
+            "rss_end": rss_mib(),
             "kept": len(app.state.events) + len(app.state.orders),
             "lag_p99": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else 0.0,
             "lat": lat,
@@ -227,13 +292,19 @@ def pct(xs: list[float], q: float) -> float:
 
 def report(name: str, r: dict[str, Any]) -> None:
     print(f"-- {name}")
-    print(f"   events sent {r['sent']:,}  received {r['received']:,}  in {r['elapsed']:.1f}s  "
-          f"redraws {r['frames']}  coalesced {r['coalesced']:,}")
+    print(
+        f"   events sent {r['sent']:,}  received {r['received']:,}  in {r['elapsed']:.1f}s  "
+        f"redraws {r['frames']}  coalesced {r['coalesced']:,}"
+    )
     for key, xs in r["lat"].items():
-        print(f"   key→render {key:<6} n={len(xs):3d}  median {statistics.median(xs):6.1f} ms  "
-              f"p95 {pct(xs, 0.95):6.1f} ms  max {max(xs):6.1f} ms")
-    print(f"   RSS start {r['rss0']:.1f} MiB  peak {r['rss_peak']:.1f}  end {r['rss_end']:.1f}  "
-          f"(rows kept {r['kept']})  loop lag p99 {r['lag_p99']:.1f} ms")
+        print(
+            f"   key→render {key:<6} n={len(xs):3d}  median {statistics.median(xs):6.1f} ms  "
+            f"p95 {pct(xs, 0.95):6.1f} ms  max {max(xs):6.1f} ms"
+        )
+    print(
+        f"   RSS start {r['rss0']:.1f} MiB  peak {r['rss_peak']:.1f}  end {r['rss_end']:.1f}  "
+        f"(rows kept {r['kept']})  loop lag p99 {r['lag_p99']:.1f} ms"
+    )
 
 
 def main() -> None:
@@ -241,11 +312,12 @@ def main() -> None:
     p.add_argument("--rate", type=int, default=1000)
     p.add_argument("--seconds", type=float, default=10.0)
     args = p.parse_args([a for a in __import__("sys").argv[1:] if a.startswith("--")])
-    print(f"{platform.platform()}  Python {platform.python_version()}  "
-          f"{args.rate} events/s for {args.seconds:.0f}s, 160x48 headless")
+    print(
+        f"{platform.platform()}  Python {platform.python_version()}  "
+        f"{args.rate} events/s for {args.seconds:.0f}s, 160x48 headless"
+    )
     report("baseline: no stream", asyncio.run(run(args.rate, args.seconds, stream=False)))
-    report(f"stream: {args.rate} events/s",
-           asyncio.run(run(args.rate, args.seconds, stream=True)))
+    report(f"stream: {args.rate} events/s", asyncio.run(run(args.rate, args.seconds, stream=True)))
 
 
 if __name__ == "__main__":

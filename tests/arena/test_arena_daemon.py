@@ -193,8 +193,7 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             assert any(t["symbol"] == "AAPL" and t["exit_reason"] == "manual" for t in trips)
             pos = await c.request("positions")
             assert pos and all(p["kind"] == "arena_model" for p in pos)
-            assert all(p["symbol"] != "AAPL" or p["book_id"] != "arena:buy-and-hold"
-                       for p in pos)
+            assert all(p["symbol"] != "AAPL" or p["book_id"] != "arena:buy-and-hold" for p in pos)
             orders = await c.request("orders", book_id="arena:buy-and-hold", limit=50)
             assert orders and {o["status"] for o in orders} <= {"filled", "rejected"}
             eq = await c.request("equity", series=["arena:buy-and-hold"])
@@ -202,6 +201,7 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             with pytest.raises(ControlError) as e:
                 await c.request("leaderboard", timeframe="hourly")
             assert e.value.code == "invalid_args"
+
             # The next run's prompts carry each model's standing ("Sharpe so far", trades).
             async def run_now() -> str | None:
                 try:
@@ -223,8 +223,9 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
                 return bool(rows) and rows[0]["status"] != "running"
 
             await poll_until(fourth_done, timeout=30, what="the fourth run")
-            (prompt,) = q(d.db_path, "SELECT prompt FROM llm_calls WHERE run_id = ? LIMIT 1",
-                          fourth)
+            (prompt,) = q(
+                d.db_path, "SELECT prompt FROM llm_calls WHERE run_id = ? LIMIT 1", fourth
+            )
             slow = next(r for r in board if r["book_id"] == "arena:slow-llm")
             assert f"{slow['trades']} closed trades" in prompt["prompt"]
         await asyncio.to_thread(d.stop)

@@ -201,7 +201,8 @@ async def test_scheduled_baseline_run_fills_reconciles_and_exits(sim_server, sto
         trip_log = rows(store.path, "SELECT * FROM trade_log WHERE source = 'arena'")
         assert len(trip_log) == len(trades)
         assert sorted(round(r["realized_pnl"], 6) for r in trip_log) == sorted(
-            round(float(Decimal(t["pnl"])), 6) for t in trades)
+            round(float(Decimal(t["pnl"])), 6) for t in trades
+        )
         eq_books = {r["book_id"] for r in rows(store.path, "SELECT book_id FROM equity_snapshots")}
         assert {f"arena:{m['id']}" for m in models()} <= eq_books
         assert "benchmark:SPY" in eq_books

@@ -24,9 +24,16 @@ def engine(**over: object) -> FadeEngine:
     return FadeEngine(settings(**over), sz_decimals={"BTC": 3, "ETH": 2}, daily_loss_limit=500.0)
 
 
-def run(e: FadeEngine, bot: str, f: object, *, state: TradingState = ACTIVE,
-        day_pnl: float | None = 0.0, marks: dict[str, Decimal] = BTC, now: float = 0.0
-        ) -> tuple[list, list]:  # type: ignore[type-arg]
+def run(
+    e: FadeEngine,
+    bot: str,
+    f: object,
+    *,
+    state: TradingState = ACTIVE,
+    day_pnl: float | None = 0.0,
+    marks: dict[str, Decimal] = BTC,
+    now: float = 0.0,
+) -> tuple[list, list]:  # type: ignore[type-arg]
     return e.on_bot_fills(bot, [f], marks=marks, state=state, day_pnl=day_pnl, now_s=now)  # type: ignore[list-item]
 
 
@@ -41,9 +48,17 @@ def test_target_is_minus_k_times_the_bot_and_every_guard_is_recorded() -> None:
     assert d.execute and d.target == D("-0.5") and d.order_size == D("-0.5")
     assert p.size == D("-0.5") and not p.is_buy and p.asks == {"fade:b1": D("-0.5")}
     names = [c.name for c in d.checks]
-    assert names == ["kill_switch", "bot_enabled", "bot_paused", "daily_loss",
-                     "max_order_notional", "asset_cap", "global_exposure_cap",
-                     "min_order_notional", "order_rate"]
+    assert names == [
+        "kill_switch",
+        "bot_enabled",
+        "bot_paused",
+        "daily_loss",
+        "max_order_notional",
+        "asset_cap",
+        "global_exposure_cap",
+        "min_order_notional",
+        "order_rate",
+    ]
     assert all(c.allowed for c in d.checks)
     assert d.settings["bot"]["leverage_multiplier"] == "1"
     fill_all(e, [p])
@@ -71,16 +86,19 @@ def test_kill_switch_halted_blocks_and_reducing_allows_only_exits() -> None:
     fill_all(e2, [p])
     (grow,), _ = run(e2, "b1", fill("b1", "BTC", "1", "100", "1"), state=TradingState.REDUCING)
     assert not grow.execute
-    (cut,), (p3,) = run(e2, "b1", fill("b1", "BTC", "-2", "100", "2"),
-                        state=TradingState.REDUCING)
+    (cut,), (p3,) = run(e2, "b1", fill("b1", "BTC", "-2", "100", "2"), state=TradingState.REDUCING)
     # The bot is flat again, so the fade book closes: exposure-reducing, allowed.
     assert cut.execute and cut.order_size == D(1) and p3.reduce_only
 
 
 def test_disabled_paused_and_daily_loss_skip_with_their_reason() -> None:
-    e = FadeEngine(settings(bots=[*settings().bots[:1],
-                                  settings().bots[1].model_copy(update={"enabled": False})]),
-                   sz_decimals={"BTC": 3}, daily_loss_limit=500.0)
+    e = FadeEngine(
+        settings(
+            bots=[*settings().bots[:1], settings().bots[1].model_copy(update={"enabled": False})]
+        ),
+        sz_decimals={"BTC": 3},
+        daily_loss_limit=500.0,
+    )
     (d,), _ = run(e, "b2", fill("b2", "BTC", "1", "100", "0"))
     assert d.skip_reason == "bot disabled in config"
     e.paused.add("b1")
@@ -92,12 +110,17 @@ def test_disabled_paused_and_daily_loss_skip_with_their_reason() -> None:
 
 
 def test_caps_clip_or_skip_with_the_verdict() -> None:
-    e = engine(max_order_notional_usd=D(30), default_asset_cap_usd=D(50),
-               global_exposure_cap_usd=D(70), min_order_notional_usd=D(10))
+    e = engine(
+        max_order_notional_usd=D(30),
+        default_asset_cap_usd=D(50),
+        global_exposure_cap_usd=D(70),
+        min_order_notional_usd=D(10),
+    )
     (d,), (p,) = run(e, "b1", fill("b1", "BTC", "1", "100", "0"))
     assert d.order_size == D("-0.3")  # clipped to 30 USD
-    assert "clipped to 30.00 USD" in next(c.reason for c in d.checks
-                                          if c.name == "max_order_notional")
+    assert "clipped to 30.00 USD" in next(
+        c.reason for c in d.checks if c.name == "max_order_notional"
+    )
     fill_all(e, [p])
     (d,), (p,) = run(e, "b1", fill("b1", "BTC", "0.001", "100", "1"))
     assert d.order_size == D("-0.2")  # the asset cap (50 USD) leaves 0.2 of the 0.701 asked
@@ -106,17 +129,23 @@ def test_caps_clip_or_skip_with_the_verdict() -> None:
     asset = next(c for c in d.checks if c.name == "asset_cap")
     assert not d.execute and not plans and not asset.allowed
     # Another coin: the global cap (70 USD) leaves 20 USD beside BTC's 50.
-    (d,), (p,) = run(e, "b2", fill("b2", "ETH", "5", "10", "0"), marks={"BTC": D(100),
-                                                                        "ETH": D(10)})
+    (d,), (p,) = run(
+        e, "b2", fill("b2", "ETH", "5", "10", "0"), marks={"BTC": D(100), "ETH": D(10)}
+    )
     assert d.order_size == D("-2")  # 20 USD of ETH at 10
     assert "(clipped)" in next(c.reason for c in d.checks if c.name == "global_exposure_cap")
 
 
 def test_bot_cap_min_notional_lot_and_rate_limit() -> None:
     bots = settings().bots
-    e = FadeEngine(settings(bots=[bots[0].model_copy(update={"max_notional_usd": D(40)}),
-                                  bots[1]], min_order_notional_usd=D(10),
-                            max_orders_per_minute=2), sz_decimals={"BTC": 3})
+    e = FadeEngine(
+        settings(
+            bots=[bots[0].model_copy(update={"max_notional_usd": D(40)}), bots[1]],
+            min_order_notional_usd=D(10),
+            max_orders_per_minute=2,
+        ),
+        sz_decimals={"BTC": 3},
+    )
     (d,), _ = run(e, "b1", fill("b1", "BTC", "1", "100", "0"))
     assert d.order_size == D("-0.4")
     (d,), _ = run(e, "b2", fill("b2", "BTC", "0.05", "100", "0"))
@@ -150,9 +179,16 @@ def test_opposite_books_net_into_one_order_and_are_credited_their_share() -> Non
 
 
 def test_paper_fill_walks_the_book_and_charges_the_taker_fee() -> None:
-    book = {"levels": [[{"px": "99", "sz": "1", "n": 1}, {"px": "98", "sz": "5", "n": 1}],
-                       [{"px": "101", "sz": "0.5", "n": 1}, {"px": "102", "sz": "1", "n": 1},
-                        {"px": "bad", "sz": "1"}]]}
+    book = {
+        "levels": [
+            [{"px": "99", "sz": "1", "n": 1}, {"px": "98", "sz": "5", "n": 1}],
+            [
+                {"px": "101", "sz": "0.5", "n": 1},
+                {"px": "102", "sz": "1", "n": 1},
+                {"px": "bad", "sz": "1"},
+            ],
+        ]
+    }
     r = paper_fill(book, True, D(1), D("4.5"))
     assert r.status == "filled" and r.avg_price == D("101.5")
     assert r.fee == D("101.5") * D("4.5") / 10_000
@@ -187,20 +223,30 @@ def test_clip_exposure() -> None:
 # --- properties ---------------------------------------------------------------------------
 
 events = st.lists(
-    st.tuples(st.sampled_from(["b1", "b2", "b3"]), st.sampled_from(["BTC", "ETH"]),
-              st.decimals(min_value=-3, max_value=3, places=2).filter(lambda x: x != 0),
-              st.decimals(min_value=50, max_value=150, places=1),
-              st.sampled_from([TradingState.ACTIVE, TradingState.ACTIVE, TradingState.REDUCING,
-                               TradingState.HALTED]),
-              st.decimals(min_value=0, max_value=1, places=2)),
-    min_size=1, max_size=40)
+    st.tuples(
+        st.sampled_from(["b1", "b2", "b3"]),
+        st.sampled_from(["BTC", "ETH"]),
+        st.decimals(min_value=-3, max_value=3, places=2).filter(lambda x: x != 0),
+        st.decimals(min_value=50, max_value=150, places=1),
+        st.sampled_from(
+            [TradingState.ACTIVE, TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED]
+        ),
+        st.decimals(min_value=0, max_value=1, places=2),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 @hsettings(max_examples=150, deadline=None)
 @given(events)
 def test_properties_halted_caps_and_books_sum_to_the_account(evs: list) -> None:  # type: ignore[type-arg]
-    caps = dict(max_order_notional_usd=D(150), default_asset_cap_usd=D(250),
-                global_exposure_cap_usd=D(400), min_order_notional_usd=D(10))
+    caps = dict(
+        max_order_notional_usd=D(150),
+        default_asset_cap_usd=D(250),
+        global_exposure_cap_usd=D(400),
+        min_order_notional_usd=D(10),
+    )
     e = FadeEngine(settings(3, **caps), sz_decimals={"BTC": 3, "ETH": 2})
     bot_pos: dict[tuple[str, str], Decimal] = {}
     for i, (bot, coin, qty, px, state, fill_frac) in enumerate(evs):
@@ -208,8 +254,14 @@ def test_properties_halted_caps_and_books_sum_to_the_account(evs: list) -> None:
         bot_pos[(bot, coin)] = start + qty
         marks = {"BTC": px, "ETH": px}
         acct_before = {c: e.account.size(c) for c in ("BTC", "ETH")}
-        _, plans = e.on_bot_fills(bot, [fill(bot, coin, qty, px, start, ms=i)],
-                                          marks=marks, state=state, day_pnl=None, now_s=i * 10.0)
+        _, plans = e.on_bot_fills(
+            bot,
+            [fill(bot, coin, qty, px, start, ms=i)],
+            marks=marks,
+            state=state,
+            day_pnl=None,
+            now_s=i * 10.0,
+        )
         for p in plans:
             # No order while HALTED; while REDUCING only exposure-reducing ones.
             assert state is not TradingState.HALTED

@@ -43,9 +43,24 @@ def test_fade_pnl_is_the_bots_negated_gross_pnl_and_fees_come_off_exactly() -> N
 
 
 def test_cli_json_and_bad_input(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "arenad", "replay", "nof1", str(TRADES), "--json",
-                        "--fee-bps", "0", "--slippage-bps", "0"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arenad",
+            "replay",
+            "nof1",
+            str(TRADES),
+            "--json",
+            "--fee-bps",
+            "0",
+            "--slippage-bps",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     want = recorded()
@@ -56,10 +71,18 @@ def test_cli_json_and_bad_input(tmp_path: Path) -> None:
         assert round(x["fade_realized_pnl"], 2) == round(-x["bot_realized_pnl"], 2)
     bad = tmp_path / "bad.json"
     bad.write_text('{"trades": [{"model_id": "m", "symbol": "BTC", "side": "up"}, 7]}')
-    r = subprocess.run([sys.executable, "-m", "arenad", "replay", "nof1", str(bad)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "arenad", "replay", "nof1", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "field 'side' must be long or short" in r.stderr and "trade 1: not an object" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "arenad", "replay", "nof1", str(TRADES),
-                        "--fee-bps", "-1"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "arenad", "replay", "nof1", str(TRADES), "--fee-bps", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "basis points" in r.stderr

@@ -30,18 +30,27 @@ def rows(path: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in c.execute(sql, args)]
 
 
-async def ingest(fs: FadeStore, e: FadeEngine, bot_id: str, raws: list[dict[str, Any]],
-                 source: str) -> int:
+async def ingest(
+    fs: FadeStore, e: FadeEngine, bot_id: str, raws: list[dict[str, Any]], source: str
+) -> int:
     """What the component does with an ingest batch: parse, drop the known, decide, store."""
     fills, errors = parse_fills(raws, WALLET)
     assert errors == []
     known = await fs.known_keys(WALLET, [fill_key(f) for f in fills])
     new = [f for f in fills if fill_key(f) not in known]
     new = list({fill_key(f): f for f in new}.values())
-    decisions, plans = e.on_bot_fills(bot_id, new, marks={}, state=TradingState.HALTED,
-                                      day_pnl=None, now_s=0)
-    await fs.record_batch([NewFill(bot_id, f, source) for f in new], decisions, plans, e, NOW,
-                          network="paper", simulated=True)
+    decisions, plans = e.on_bot_fills(
+        bot_id, new, marks={}, state=TradingState.HALTED, day_pnl=None, now_s=0
+    )
+    await fs.record_batch(
+        [NewFill(bot_id, f, source) for f in new],
+        decisions,
+        plans,
+        e,
+        NOW,
+        network="paper",
+        simulated=True,
+    )
     return len(new)
 
 
@@ -63,16 +72,22 @@ async def test_recorded_mainnet_fills_are_stored_without_loss_and_once(store: An
     for ev in events:
         r = by_key[ev["fill_key"]]
         assert json.loads(ev["raw"]) == r  # the message as received, every field
-        assert (ev["price"], ev["size"], ev["previous_size"]) == (r["px"], r["sz"],
-                                                                  r["startPosition"])
+        assert (ev["price"], ev["size"], ev["previous_size"]) == (
+            r["px"],
+            r["sz"],
+            r["startPosition"],
+        )
         signed = Decimal(r["sz"]) * (1 if r["side"] == "B" else -1)
         assert Decimal(ev["current_size"]) == Decimal(r["startPosition"]) + signed
     # Every event has its decision (skips here: the kill switch is engaged).
     assert rows(store.path, "SELECT count(*) n FROM fade_decisions")[0]["n"] == 500
-    assert rows(store.path, "SELECT count(*) n FROM fade_decisions WHERE event_id IS NULL"
-                )[0]["n"] == 0
-    assert rows(store.path, "SELECT count(*) n FROM decision_log WHERE source = 'fade'"
-                )[0]["n"] == 500
+    assert (
+        rows(store.path, "SELECT count(*) n FROM fade_decisions WHERE event_id IS NULL")[0]["n"]
+        == 0
+    )
+    assert (
+        rows(store.path, "SELECT count(*) n FROM decision_log WHERE source = 'fade'")[0]["n"] == 500
+    )
     assert await fs.last_fill_ms(WALLET) == max(r["time"] for r in raw)
 
 
@@ -85,10 +100,12 @@ async def test_intent_before_send_result_after_and_the_seed_004_queries(store: A
     day: list[float] = []
     for i, (q, start, px) in enumerate([("1", "0", "100"), ("-1", "1", "110")]):
         f = fill("b1", "BTC", q, px, start, ms=t0 + i * 3_600_000)
-        ds, ps = e.on_bot_fills("b1", [f], marks={"BTC": Decimal(px)},
-                                state=TradingState.ACTIVE, day_pnl=None, now_s=i)
-        await fs.record_batch([NewFill("b1", f, "live")], ds, ps, e, NOW, network="paper",
-                              simulated=True)
+        ds, ps = e.on_bot_fills(
+            "b1", [f], marks={"BTC": Decimal(px)}, state=TradingState.ACTIVE, day_pnl=None, now_s=i
+        )
+        await fs.record_batch(
+            [NewFill("b1", f, "live")], ds, ps, e, NOW, network="paper", simulated=True
+        )
         (p,) = ps
         # The intent is committed before the order goes anywhere.
         (o,) = rows(store.path, "SELECT * FROM fade_orders WHERE cloid = ?", p.cloid)
@@ -102,39 +119,69 @@ async def test_intent_before_send_result_after_and_the_seed_004_queries(store: A
     # The fade sold 1 at 100 and bought it back at 110: -10, less 0.10 in fees.
     (trip,) = rows(store.path, "SELECT * FROM trade_log WHERE source = 'fade'")
     assert (trip["book_id"], trip["direction"], trip["entry_price"], trip["exit_price"]) == (
-        "fade:b1", "short", "100", "110")
+        "fade:b1",
+        "short",
+        "100",
+        "110",
+    )
     assert trip["realized_pnl"] == -10.1 and trip["fees"] == 0.1
     pos = rows(store.path, "SELECT * FROM fade_positions WHERE coin = 'BTC' ORDER BY book_id")
-    assert {p["book_id"]: Decimal(p["size"]) for p in pos} == {"account": 0, "bot:b1": 0,
-                                                               "fade:b1": 0}
-    executed = rows(store.path, "SELECT executed, execution_price FROM decision_log "
-                    "WHERE source = 'fade' ORDER BY id")
-    assert executed == [{"executed": 1, "execution_price": "100"},
-                        {"executed": 1, "execution_price": "110"}]
+    assert {p["book_id"]: Decimal(p["size"]) for p in pos} == {
+        "account": 0,
+        "bot:b1": 0,
+        "fade:b1": 0,
+    }
+    executed = rows(
+        store.path,
+        "SELECT executed, execution_price FROM decision_log WHERE source = 'fade' ORDER BY id",
+    )
+    assert executed == [
+        {"executed": 1, "execution_price": "100"},
+        {"executed": 1, "execution_price": "110"},
+    ]
     await fs.record_equity(e, {"BTC": Decimal(110)}, NOW)
 
     # Seed 004, "recent bot trades for a specific bot".
-    recent = rows(store.path, "SELECT side, size, price FROM fade_bot_events WHERE bot_id = ? "
-                  "ORDER BY ts DESC LIMIT 50", "b1")
-    assert recent == [{"side": "sell", "size": "1", "price": "110"},
-                      {"side": "buy", "size": "1", "price": "100"}]
+    recent = rows(
+        store.path,
+        "SELECT side, size, price FROM fade_bot_events WHERE bot_id = ? ORDER BY ts DESC LIMIT 50",
+        "b1",
+    )
+    assert recent == [
+        {"side": "sell", "size": "1", "price": "110"},
+        {"side": "buy", "size": "1", "price": "100"},
+    ]
     # "Our trades that mirror a bot".
-    mine = rows(store.path, "SELECT side, size, avg_price, status FROM fade_orders WHERE "
-                "bot_id = ? ORDER BY ts DESC, id DESC", "b1")
+    mine = rows(
+        store.path,
+        "SELECT side, size, avg_price, status FROM fade_orders WHERE "
+        "bot_id = ? ORDER BY ts DESC, id DESC",
+        "b1",
+    )
     assert [(m["side"], Decimal(m["size"]), m["avg_price"], m["status"]) for m in mine] == [
-        ("buy", 1, "110", "filled"), ("sell", 1, "100", "filled")]
+        ("buy", 1, "110", "filled"),
+        ("sell", 1, "100", "filled"),
+    ]
     # "Daily P&L": realized net of fees since the day began.
-    (pnl,) = rows(store.path, "SELECT sum(realized_pnl) - sum(CAST(fee AS REAL)) AS p FROM "
-                  "fade_orders WHERE ts >= ? AND realized_pnl IS NOT NULL",
-                  NOW.strftime("%Y-%m-%dT00:00:00"))
+    (pnl,) = rows(
+        store.path,
+        "SELECT sum(realized_pnl) - sum(CAST(fee AS REAL)) AS p FROM "
+        "fade_orders WHERE ts >= ? AND realized_pnl IS NOT NULL",
+        NOW.strftime("%Y-%m-%dT00:00:00"),
+    )
     assert round(pnl["p"], 6) == round(sum(day), 6) == -10.1
     # "Equity curve, last 24 hours": the fade book's snapshot is capital + P&L.
-    eq = rows(store.path, "SELECT book_id, equity FROM equity_snapshots WHERE ts >= ? "
-              "ORDER BY ts", (NOW - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S"))
+    eq = rows(
+        store.path,
+        "SELECT book_id, equity FROM equity_snapshots WHERE ts >= ? ORDER BY ts",
+        (NOW - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S"),
+    )
     assert {r["book_id"]: r["equity"] for r in eq}["fade:b1"] == 10_000 - 10.1
     # "Is the kill switch active".
     assert rows(store.path, "SELECT kill_switch FROM system_status LIMIT 1") in (
-        [], [{"kill_switch": 0}])
+        [],
+        [{"kill_switch": 0}],
+    )
 
 
 async def test_positions_and_pauses_survive_a_restart(store: Any) -> None:
@@ -142,10 +189,10 @@ async def test_positions_and_pauses_survive_a_restart(store: Any) -> None:
     e = FadeEngine(st, sz_decimals={"BTC": 3})
     fs = FadeStore(store.writer, store.path)
     f = fill("b1", "BTC", "2", "100", "0")
-    ds, (p,) = e.on_bot_fills("b1", [f], marks={}, state=TradingState.ACTIVE, day_pnl=None,
-                              now_s=0)
-    await fs.record_batch([NewFill("b1", f, "live")], ds, [p], e, NOW, network="paper",
-                          simulated=True)
+    ds, (p,) = e.on_bot_fills("b1", [f], marks={}, state=TradingState.ACTIVE, day_pnl=None, now_s=0)
+    await fs.record_batch(
+        [NewFill("b1", f, "live")], ds, [p], e, NOW, network="paper", simulated=True
+    )
     res = FillResult("filled", Decimal(1), Decimal(100))  # half: the target heals later
     await fs.record_result(p, res, e.apply_fill(p, res, 1), e, NOW)
     await fs.set_paused("b2", True, "operator", NOW)
@@ -153,6 +200,12 @@ async def test_positions_and_pauses_survive_a_restart(store: Any) -> None:
     await fs.load_into(again)
     assert again.fades["b1"].size("BTC") == Decimal(-1) == again.account.size("BTC")
     assert again.bots["b1"].size("BTC") == Decimal(2) and again.paused == {"b2"}
-    (d,), _ = again.on_bot_fills("b1", [fill("b1", "BTC", "0.5", "100", "2")], marks={},
-                                 state=TradingState.ACTIVE, day_pnl=None, now_s=0)
+    (d,), _ = again.on_bot_fills(
+        "b1",
+        [fill("b1", "BTC", "0.5", "100", "2")],
+        marks={},
+        state=TradingState.ACTIVE,
+        day_pnl=None,
+        now_s=0,
+    )
     assert d.order_size == Decimal("-1.5")  # heals the missing 1 and follows the new 0.5

@@ -27,9 +27,7 @@ BOTS = ["gpt-5", "grok-4", "qwen3-max"]
 
 
 def config(port: int, fade: str = "", risk: str = "") -> str:
-    bots = "".join(
-        f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n' for b in BOTS
-    )
+    bots = "".join(f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n' for b in BOTS)
     return f"""\
 [daemon]
 db_path = "arenad.db"
@@ -89,40 +87,68 @@ def mirrored(url: str, db: Any) -> bool:
 def test_fades_mirror_the_bots_and_the_kill_switch_stops_orders(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
     url = sim_thread.hyperliquid_url
     port = int(url.rsplit(":", 1)[1])
-    d = daemon_proc(config(port, fade="global_exposure_cap_usd = 1000000\n"
-                                      "default_asset_cap_usd = 1000000"))
+    d = daemon_proc(
+        config(port, fade="global_exposure_cap_usd = 1000000\ndefault_asset_cap_usd = 1000000")
+    )
     d.start()
-    wait_for(lambda: len(q(d.db_path, "SELECT id FROM fade_orders WHERE status = 'filled'")) >= 6,
-             30, what="fade orders filled")
-    wait_for(lambda: mirrored(url, d.db_path), 30, interval=0.2,
-             what="fade books holding the inverse of the bots' venue positions")
+    wait_for(
+        lambda: len(q(d.db_path, "SELECT id FROM fade_orders WHERE status = 'filled'")) >= 6,
+        30,
+        what="fade orders filled",
+    )
+    wait_for(
+        lambda: mirrored(url, d.db_path),
+        30,
+        interval=0.2,
+        what="fade books holding the inverse of the bots' venue positions",
+    )
     # Every decision carries every guard's verdict and the settings in force.
     dec = q(d.db_path, "SELECT * FROM fade_decisions ORDER BY id LIMIT 1")[0]
     assert {c["name"] for c in json.loads(dec["risk_checks"])} >= {
-        "kill_switch", "bot_enabled", "bot_paused", "daily_loss", "max_order_notional",
-        "asset_cap", "global_exposure_cap", "min_order_notional", "order_rate"}
+        "kill_switch",
+        "bot_enabled",
+        "bot_paused",
+        "daily_loss",
+        "max_order_notional",
+        "asset_cap",
+        "global_exposure_cap",
+        "min_order_notional",
+        "order_rate",
+    }
     assert json.loads(dec["settings_snapshot"])["mode"] == "simulation"
     # The books always sum to the account.
-    pos = q(d.db_path, "SELECT book_id, coin, size FROM fade_positions WHERE book_id NOT LIKE "
-            "'bot:%'")
+    pos = q(
+        d.db_path, "SELECT book_id, coin, size FROM fade_positions WHERE book_id NOT LIKE 'bot:%'"
+    )
     for coin in {p["coin"] for p in pos}:
-        acct = sum(Decimal(p["size"]) for p in pos if p["coin"] == coin and
-                   p["book_id"] == "account")
-        books = sum(Decimal(p["size"]) for p in pos if p["coin"] == coin and
-                    p["book_id"].startswith("fade:"))
+        acct = sum(
+            Decimal(p["size"]) for p in pos if p["coin"] == coin and p["book_id"] == "account"
+        )
+        books = sum(
+            Decimal(p["size"])
+            for p in pos
+            if p["coin"] == coin and p["book_id"].startswith("fade:")
+        )
         # (a read may land between an order's two writes; the books are written with it)
-        assert acct == books or not q(d.db_path, "SELECT 1 FROM fade_orders WHERE status = "
-                                      "'intent'")
+        assert acct == books or not q(
+            d.db_path, "SELECT 1 FROM fade_orders WHERE status = 'intent'"
+        )
 
     # The kill switch, over the control socket: no new order from then on.
     r = d.cli("kill", "--reason", "test")
     assert r.returncode == 0, r.stderr
-    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE skip_reason LIKE "
-                       "'halted%'"), 20, what="a decision refused by the kill switch")
+    wait_for(
+        lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE skip_reason LIKE 'halted%'"),
+        20,
+        what="a decision refused by the kill switch",
+    )
     orders = len(q(d.db_path, "SELECT id FROM fade_orders"))
     events = len(q(d.db_path, "SELECT id FROM fade_bot_events"))
-    wait_for(lambda: len(q(d.db_path, "SELECT id FROM fade_bot_events")) >= events + 6, 20,
-             what="more bot fills while halted")
+    wait_for(
+        lambda: len(q(d.db_path, "SELECT id FROM fade_bot_events")) >= events + 6,
+        20,
+        what="more bot fills while halted",
+    )
     assert len(q(d.db_path, "SELECT id FROM fade_orders")) == orders
     st = d.status()
     assert st["trading_state"] == "HALTED" and st["kill_switch"]["engaged"]
@@ -135,12 +161,23 @@ def test_caps_clip_and_the_daily_loss_limit_halts(sim_thread, daemon_proc) -> No
     url = sim_thread.hyperliquid_url
     port = int(url.rsplit(":", 1)[1])
     # Orders of at most 15 USD paying 1 % fees: the fade loses its 0.5 USD allowance in fees.
-    d = daemon_proc(config(port, fade="max_order_notional_usd = 15\ntaker_fee_bps = 100",
-                           risk="daily_loss_limit_usd = 0.5"))
+    d = daemon_proc(
+        config(
+            port,
+            fade="max_order_notional_usd = 15\ntaker_fee_bps = 100",
+            risk="daily_loss_limit_usd = 0.5",
+        )
+    )
     d.start()
-    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE risk_checks LIKE "
-                       "'%clipped to 15.00 USD%' AND decision = 'execute'"), 30,
-             what="an order clipped to the cap")
+    wait_for(
+        lambda: q(
+            d.db_path,
+            "SELECT 1 FROM fade_decisions WHERE risk_checks LIKE "
+            "'%clipped to 15.00 USD%' AND decision = 'execute'",
+        ),
+        30,
+        what="an order clipped to the cap",
+    )
     for o in q(d.db_path, "SELECT size, avg_price FROM fade_orders WHERE status = 'filled'"):
         assert Decimal(o["size"]) * Decimal(o["avg_price"]) <= Decimal("15.5")  # + slippage
 
@@ -157,18 +194,24 @@ def test_caps_clip_and_the_daily_loss_limit_halts(sim_thread, daemon_proc) -> No
 def test_dropped_connections_lose_and_duplicate_no_fill(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
     url = sim_thread.hyperliquid_url
     port = int(url.rsplit(":", 1)[1])
-    d = daemon_proc(config(port, fade="global_exposure_cap_usd = 1000000\n"
-                                      "default_asset_cap_usd = 1000000"))
+    d = daemon_proc(
+        config(port, fade="global_exposure_cap_usd = 1000000\ndefault_asset_cap_usd = 1000000")
+    )
     d.start()
     wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_bot_events"), 30, what="first fills")
     httpx.post(f"{url}/_sim/faults", json={"drop_rate": 0.3}, timeout=10).raise_for_status()
+
     def count() -> int:
         return len(q(d.db_path, "SELECT id FROM fade_bot_events"))
 
     for _ in range(4):  # a burst of bot fills while connections keep dropping
         before = count()
-        wait_for(lambda before=before: count() > before, 30, interval=0.2,  # type: ignore[misc]
-                 what="fills arriving through the drops")
+        wait_for(
+            lambda before=before: count() > before,
+            30,
+            interval=0.2,  # type: ignore[misc]
+            what="fills arriving through the drops",
+        )
         httpx.post(f"{url}/_sim/drop", timeout=10)
     httpx.post(f"{url}/_sim/faults", json={"drop_rate": 0.0}, timeout=10).raise_for_status()
     stored = {}
@@ -176,8 +219,10 @@ def test_dropped_connections_lose_and_duplicate_no_fill(sim_thread, daemon_proc)
     def all_ingested() -> bool:
         for b in BOTS:
             w = bot_address(42, b)
-            venue = {(f["hash"], f["tid"]) for f in
-                     info(url, {"type": "userFillsByTime", "user": w, "startTime": 0})}
+            venue = {
+                (f["hash"], f["tid"])
+                for f in info(url, {"type": "userFillsByTime", "user": w, "startTime": 0})
+            }
             rows = q(d.db_path, "SELECT hash, tid FROM fade_bot_events WHERE wallet = ?", w)
             stored[b] = rows
             if {(r["hash"], r["tid"]) for r in rows} != venue:
@@ -188,8 +233,11 @@ def test_dropped_connections_lose_and_duplicate_no_fill(sim_thread, daemon_proc)
     for rows in stored.values():
         assert len(rows) == len({(r["hash"], r["tid"]) for r in rows})  # exactly once
     wait_for(lambda: mirrored(url, d.db_path), 30, interval=0.2, what="positions converging")
-    events = q(d.db_path, "SELECT count(*) n FROM system_events WHERE category = 'trading' "
-               "AND message LIKE '%differ%'")
+    events = q(
+        d.db_path,
+        "SELECT count(*) n FROM system_events WHERE category = 'trading' "
+        "AND message LIKE '%differ%'",
+    )
     assert events[0]["n"] == 0  # the books never drifted from the account
     d.stop()
 
@@ -208,27 +256,55 @@ def test_kill9_between_intent_and_answer_sends_no_second_order(  # type: ignore[
     url = sim_thread.hyperliquid_url
     port = int(url.rsplit(":", 1)[1])
     me = str(Account.from_key(sim_key()).address).lower()
-    d = daemon_proc(config(port, fade='mode = "live"\nnetwork = "sim"\n'
-                                      "global_exposure_cap_usd = 1000000\n"
-                                      "default_asset_cap_usd = 1000000"))
+    d = daemon_proc(
+        config(
+            port,
+            fade='mode = "live"\nnetwork = "sim"\n'
+            "global_exposure_cap_usd = 1000000\n"
+            "default_asset_cap_usd = 1000000",
+        )
+    )
     d.start()
-    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_orders WHERE status = 'filled'"), 30,
-             what="a live order filled on the simulator")
+    wait_for(
+        lambda: q(d.db_path, "SELECT 1 FROM fade_orders WHERE status = 'filled'"),
+        30,
+        what="a live order filled on the simulator",
+    )
     done = {r["cloid"] for r in q(d.db_path, "SELECT cloid FROM fade_orders")}
     httpx.post(f"{url}/_sim/faults", json={fault: 1500}, timeout=10).raise_for_status()
-    pending = wait_for(lambda: [r for r in q(d.db_path, "SELECT * FROM fade_orders WHERE "
-                                             "status = 'intent'") if r["cloid"] not in done],
-                       30, interval=0.01, what="an order intent in flight")
+    pending = wait_for(
+        lambda: [
+            r
+            for r in q(d.db_path, "SELECT * FROM fade_orders WHERE status = 'intent'")
+            if r["cloid"] not in done
+        ],
+        30,
+        interval=0.01,
+        what="an order intent in flight",
+    )
     cloid = pending[0]["cloid"]
     if fault == "reply_latency_ms":  # wait until the venue has acted on it
-        wait_for(lambda: info(url, {"type": "orderStatus", "user": me, "oid": cloid}
-                              ).get("status") == "order", 10, interval=0.01,
-                 what="the venue to act on the order")
+        wait_for(
+            lambda: (
+                info(url, {"type": "orderStatus", "user": me, "oid": cloid}).get("status")
+                == "order"
+            ),
+            10,
+            interval=0.01,
+            what="the venue to act on the order",
+        )
     d.stop(signal.SIGKILL)
     httpx.post(f"{url}/_sim/faults", json={fault: 0}, timeout=10).raise_for_status()
     d.start()
-    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_orders WHERE cloid = ? AND status NOT IN "
-                       "('intent', 'unknown')", cloid), 30, what="the intent resolved")
+    wait_for(
+        lambda: q(
+            d.db_path,
+            "SELECT 1 FROM fade_orders WHERE cloid = ? AND status NOT IN ('intent', 'unknown')",
+            cloid,
+        ),
+        30,
+        what="the intent resolved",
+    )
     (row,) = q(d.db_path, "SELECT * FROM fade_orders WHERE cloid = ?", cloid)
     st = info(url, {"type": "orderStatus", "user": me, "oid": cloid})
     if fault == "reply_latency_ms":
@@ -239,8 +315,11 @@ def test_kill9_between_intent_and_answer_sends_no_second_order(  # type: ignore[
     else:
         # The venue got it once: booked from our own fills, never sent again.
         oid = st["order"]["order"]["oid"]
-        fills = [f for f in info(url, {"type": "userFillsByTime", "user": me, "startTime": 0})
-                 if f["oid"] == oid]
+        fills = [
+            f
+            for f in info(url, {"type": "userFillsByTime", "user": me, "startTime": 0})
+            if f["oid"] == oid
+        ]
         assert row["status"] in ("filled", "partially_filled") and row["venue_oid"] == oid
         assert Decimal(row["filled_size"]) == sum(Decimal(f["sz"]) for f in fills) > 0
     # Our account on the venue is exactly what the fade books hold.
@@ -250,7 +329,8 @@ def test_kill9_between_intent_and_answer_sends_no_second_order(  # type: ignore[
         rows = q(d.db_path, "SELECT coin, size FROM fade_positions WHERE book_id = 'account'")
         ours = {r["coin"]: Decimal(r["size"]) for r in rows if Decimal(r["size"])}
         return ours == venue_positions(url, me) and not q(
-            d.db_path, "SELECT 1 FROM fade_orders WHERE status IN ('intent', 'unknown')")
+            d.db_path, "SELECT 1 FROM fade_orders WHERE status IN ('intent', 'unknown')"
+        )
 
     wait_for(books_match_venue, 30, interval=0.2, what="the account to match the venue")
     d.stop()
@@ -266,8 +346,9 @@ def test_a_gap_that_cannot_be_backfilled_engages_the_kill_switch(sim_thread, dae
     assert d.status()["network"] == "simulator"
     # The venue's REST answers 500 from now on, and the websocket drops: the reconnect's
     # backfill cannot be done.
-    httpx.post(f"{url}/_sim/faults", json={"http_error_rate": 1.0, "http_error_status": 500},
-               timeout=10).raise_for_status()
+    httpx.post(
+        f"{url}/_sim/faults", json={"http_error_rate": 1.0, "http_error_status": 500}, timeout=10
+    ).raise_for_status()
     httpx.post(f"{url}/_sim/drop", timeout=10)
 
     def engaged() -> dict[str, Any] | None:
@@ -291,8 +372,9 @@ def test_live_orders_to_a_real_network_need_the_live_permission(daemon_proc) -> 
     assert "fade-ingest" not in st["tasks"] and st["network"] == "testnet"
     r = d.cli("events", "--category", "trading", "--json")
     assert r.returncode == 0, r.stderr
-    assert any("need mode = \"live\" and `arenad run --live`" in e["message"]
-               for e in json.loads(r.stdout))
+    assert any(
+        'need mode = "live" and `arenad run --live`' in e["message"] for e in json.loads(r.stdout)
+    )
     assert d.stop() == 0
 
 
@@ -303,22 +385,28 @@ def test_a_fade_decision_shows_the_bots_own_reasoning(sim_thread, daemon_proc) -
     beside the decision)."""
     url = sim_thread.hyperliquid_url
     port = int(url.rsplit(":", 1)[1])
-    tracker = (f'[[tracker.models]]\nmodel_id = "gpt-5"\nname = "GPT-5"\nprovider = "OpenAI"\n'
-               f'wallet = "{bot_address(42, "gpt-5")}"\n')
+    tracker = (
+        f'[[tracker.models]]\nmodel_id = "gpt-5"\nname = "GPT-5"\nprovider = "OpenAI"\n'
+        f'wallet = "{bot_address(42, "gpt-5")}"\n'
+    )
     d = daemon_proc(config(port) + tracker)
     r = d.cli("tracker", "import", str(TEST_DATA / "tracker" / "2025-10-28T065103Z"))
     assert r.returncode == 0, r.stderr
     d.start()
-    wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE bot_id = 'gpt-5'"), 30,
-             what="a decision about gpt-5's fill")
+    wait_for(
+        lambda: q(d.db_path, "SELECT 1 FROM fade_decisions WHERE bot_id = 'gpt-5'"),
+        30,
+        what="a decision about gpt-5's fill",
+    )
 
     async def ask() -> list[dict[str, Any]]:
         async with ControlClient(d.socket_path) as c:
             return await c.request("fade.decisions", bot_id="gpt-5", limit=5)  # type: ignore[no-any-return]
 
     decisions = asyncio.run(ask())
-    newest = max(r["ts"] for r in q(d.db_path, "SELECT ts FROM nof1_chats WHERE model_id = "
-                                    "'gpt-5'"))
+    newest = max(
+        r["ts"] for r in q(d.db_path, "SELECT ts FROM nof1_chats WHERE model_id = 'gpt-5'")
+    )
     assert decisions and all(x["chat"] and x["chat"]["model"] for x in decisions)
     assert decisions[0]["chat"]["ts"] == newest and decisions[0]["guards"]
     d.stop()

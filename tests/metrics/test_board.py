@@ -23,8 +23,14 @@ T0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 NOW = T0 + timedelta(days=60)
 
 
-def book(book_id: str, equity: list[float], *, kind: str = "arena_model", step_h: float = 1.0,
-         end: datetime = NOW) -> BookData:
+def book(
+    book_id: str,
+    equity: list[float],
+    *,
+    kind: str = "arena_model",
+    step_h: float = 1.0,
+    end: datetime = NOW,
+) -> BookData:
     n = len(equity)
     start = end - timedelta(hours=step_h * (n - 1))
     b = BookData(BookInfo(book_id, kind, book_id.upper()))
@@ -68,7 +74,12 @@ def test_ties_share_a_rank_and_unranked_books_come_last() -> None:
     ]
     board = leaderboard(books, "all_time", NOW.timestamp(), previous={"a": 1, "c": 3, "f": 2})
     assert [(s.book_id, s.rank) for s in board] == [
-        ("c", 1), ("a", 2), ("b", 2), ("f", 4), ("d", None), ("e", None)
+        ("c", 1),
+        ("a", 2),
+        ("b", 2),
+        ("f", 4),
+        ("d", None),
+        ("e", None),
     ]
     changes = {s.book_id: s.rank_change for s in board}
     assert changes == {"c": 2, "a": -1, "b": None, "f": -2, "d": None, "e": None}
@@ -92,29 +103,52 @@ def test_unknown_timeframe_is_refused() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(-500, 500, allow_nan=False), st.integers(60, 10**6),
-                          st.integers(0, 10**7)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-500, 500, allow_nan=False), st.integers(60, 10**6), st.integers(0, 10**7)
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_trade_figures_match_trade_metrics(trips: list[tuple[float, int, int]]) -> None:
     b = BookData(BookInfo("x", "fade", "X"))
     entries = [T0 + timedelta(seconds=o) for _, _, o in trips]
     exits = [e + timedelta(seconds=h) for e, (_, h, _) in zip(entries, trips, strict=True)]
-    b.add_trades([e.timestamp() for e in entries], [x.timestamp() for x in exits],
-                 [p for p, _, _ in trips], ["BTC"] * len(trips), [None] * len(trips))
+    b.add_trades(
+        [e.timestamp() for e in entries],
+        [x.timestamp() for x in exits],
+        [p for p, _, _ in trips],
+        ["BTC"] * len(trips),
+        [None] * len(trips),
+    )
     s = book_standing(b, "all_time", (T0 + timedelta(days=400)).timestamp(), min_trades=1)
-    m = trade_metrics([RoundTrip(e, x, p) for e, x, (p, _, _) in
-                       zip(entries, exits, trips, strict=True)])
+    m = trade_metrics(
+        [RoundTrip(e, x, p) for e, x, (p, _, _) in zip(entries, exits, trips, strict=True)]
+    )
     assert s.trades == m.trades and s.winning_trades == m.wins
-    for a, e in [(s.win_rate, m.win_rate), (s.profit_factor, m.profit_factor),
-                 (s.expectancy, m.expectancy), (s.avg_holding_s, m.avg_holding_s),
-                 (s.avg_win, m.avg_win), (s.avg_loss, m.avg_loss)]:
+    for a, e in [
+        (s.win_rate, m.win_rate),
+        (s.profit_factor, m.profit_factor),
+        (s.expectancy, m.expectancy),
+        (s.avg_holding_s, m.avg_holding_s),
+        (s.avg_win, m.avg_win),
+        (s.avg_loss, m.avg_loss),
+    ]:
         assert (a is None and e is None) or a == pytest.approx(e, rel=1e-9, abs=1e-9)
 
 
 def test_best_symbol_and_timeframe_are_those_with_the_highest_pnl() -> None:
     b = BookData(BookInfo("x", "arena_model", "X"))
     t = T0.timestamp()
-    b.add_trades([t] * 4, [t + 10, t + 20, t + 30, t + 40], [5.0, -1.0, 3.0, 4.0],
-                 ["AAPL", "NVDA", "NVDA", "NVDA"], ["swing", "day", "day", None])
+    b.add_trades(
+        [t] * 4,
+        [t + 10, t + 20, t + 30, t + 40],
+        [5.0, -1.0, 3.0, 4.0],
+        ["AAPL", "NVDA", "NVDA", "NVDA"],
+        ["swing", "day", "day", None],
+    )
     s = book_standing(b, "all_time", t + 100, min_trades=1)
     assert s.best_symbol == "NVDA" and s.best_timeframe == "swing"
 
@@ -125,13 +159,18 @@ def test_period_summaries_of_a_known_curve() -> None:
     start = T0
     b = BookData(BookInfo("x", "fade", "X"))
     b.add_points([(start + timedelta(hours=i)).timestamp() for i in range(48)], eq)
-    b.add_trades([start.timestamp()], [(start + timedelta(hours=30)).timestamp()], [7.0],
-                 ["BTC"], [None])
+    b.add_trades(
+        [start.timestamp()], [(start + timedelta(hours=30)).timestamp()], [7.0], ["BTC"], [None]
+    )
     days = period_summaries(b, "daily")
     assert [d.period_start for d in days] == ["2025-03-03", "2025-03-04"]
     d1, d2 = days
     assert (d1.opening_equity, d1.closing_equity, d1.high_equity, d1.low_equity) == (
-        100.0, 123.0, 123.0, 100.0)
+        100.0,
+        123.0,
+        123.0,
+        100.0,
+    )
     assert d1.pnl == 23.0 and d1.trades_opened == 1 and d1.trades_closed == 0
     assert d2.pnl == 101.0 - 123.0  # from the previous close
     assert d2.return_pct == pytest.approx((101 / 123 - 1) * 100)

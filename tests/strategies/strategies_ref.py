@@ -31,8 +31,9 @@ def _ret(closes: np.ndarray, s: int, j: int) -> float:
 
 
 def _series(w: dict[int, float], closes: np.ndarray, t: int, window: int) -> list[float]:
-    return [sum(wj * _ret(closes, s, j) for j, wj in w.items())
-            for s in range(t - window + 1, t + 1)]
+    return [
+        sum(wj * _ret(closes, s, j) for j, wj in w.items()) for s in range(t - window + 1, t + 1)
+    ]
 
 
 def _momentum(xs: list[float]) -> float:
@@ -44,8 +45,9 @@ def _vol(xs: list[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def _mix(weighting: Any, children: list[Any], kids: list[dict[int, float]], closes: np.ndarray,
-         t: int) -> dict[int, float]:
+def _mix(
+    weighting: Any, children: list[Any], kids: list[dict[int, float]], closes: np.ndarray, t: int
+) -> dict[int, float]:
     if isinstance(weighting, Specified):
         raw = [float(c.weight) for c in children]
     elif isinstance(weighting, InverseVolatility):
@@ -65,8 +67,9 @@ def ref_node(node: Any, closes: np.ndarray, t: int, col: dict[str, int]) -> dict
         return {col[node.ticker]: 1.0}
     kids = [ref_node(c, closes, t, col) for c in node.children]
     if isinstance(node, GroupNode):
-        return _mix(effective_weighting(node.weighting, node.children), node.children, kids,
-                    closes, t)
+        return _mix(
+            effective_weighting(node.weighting, node.children), node.children, kids, closes, t
+        )
     assert isinstance(node, SelectTopNode)
     stats = []
     for i, k in enumerate(kids):
@@ -81,14 +84,20 @@ def ref_node(node: Any, closes: np.ndarray, t: int, col: dict[str, int]) -> dict
         if a == b and kids[ranked[node.n - 1][1]] != kids[ranked[node.n][1]]:
             raise NearTie
     picked = sorted(i for _, i in ranked[: node.n])
-    return _mix(node.weighting, [node.children[i] for i in picked], [kids[i] for i in picked],
-                closes, t)
+    return _mix(
+        node.weighting, [node.children[i] for i in picked], [kids[i] for i in picked], closes, t
+    )
 
 
 def ref_weights(root: Root, closes: np.ndarray, t: int, symbols: list[str]) -> np.ndarray:
     col = {s: j for j, s in enumerate(symbols)}
-    w = _mix(effective_weighting(root.weighting, root.elements), list(root.elements),
-             [ref_node(c, closes, t, col) for c in root.elements], closes, t)
+    w = _mix(
+        effective_weighting(root.weighting, root.elements),
+        list(root.elements),
+        [ref_node(c, closes, t, col) for c in root.elements],
+        closes,
+        t,
+    )
     out = np.zeros(len(symbols))
     for j, v in w.items():
         out[j] = v
@@ -96,8 +105,12 @@ def ref_weights(root: Root, closes: np.ndarray, t: int, symbols: list[str]) -> n
 
 
 def ref_simulate(
-    weights_at: dict[int, np.ndarray], closes: np.ndarray, first: int, last: int,
-    capital: float, cost_rate: float,
+    weights_at: dict[int, np.ndarray],
+    closes: np.ndarray,
+    first: int,
+    last: int,
+    capital: float,
+    cost_rate: float,
 ) -> list[float]:
     """Equity per day with holdings in shares, rebalanced at the rows of ``weights_at``."""
     shares = [0.0] * closes.shape[1]

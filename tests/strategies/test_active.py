@@ -33,12 +33,25 @@ from fixtures_sim import poll_until, sim_settings
 
 MONDAY_10AM_NY = datetime(2025, 1, 6, 15, 0, tzinfo=UTC)
 KEY = ("PKSTRAT", "secret")
-SIXTY_FORTY = {"name": "60/40", "elements": [
-    {"type": "ticker", "ticker": "SPY", "weight": "0.6"},
-    {"type": "ticker", "ticker": "TLT", "weight": "0.4"}]}
-MOMENTUM = {"name": "mom", "elements": [
-    {"type": "select_top", "metric": "momentum", "window": "$w", "n": 1,
-     "children": [{"type": "ticker", "ticker": s} for s in ("SPY", "QQQ", "GLD")]}]}
+SIXTY_FORTY = {
+    "name": "60/40",
+    "elements": [
+        {"type": "ticker", "ticker": "SPY", "weight": "0.6"},
+        {"type": "ticker", "ticker": "TLT", "weight": "0.4"},
+    ],
+}
+MOMENTUM = {
+    "name": "mom",
+    "elements": [
+        {
+            "type": "select_top",
+            "metric": "momentum",
+            "window": "$w",
+            "n": 1,
+            "children": [{"type": "ticker", "ticker": s} for s in ("SPY", "QQQ", "GLD")],
+        }
+    ],
+}
 
 
 @dataclass
@@ -62,10 +75,12 @@ class Rig:
             conn.close()
 
     async def activate(self, strategy: dict[str, Any], **args: Any) -> tuple[int, int]:
-        sid = await db.save_strategy(self.store.writer, parse_strategy(strategy),
-                                     now=MONDAY_10AM_NY)
-        res = await self.reb.cmd_activate({"strategy_id": sid, "capital": "10000",
-                                           "at": "09:45", **args})
+        sid = await db.save_strategy(
+            self.store.writer, parse_strategy(strategy), now=MONDAY_10AM_NY
+        )
+        res = await self.reb.cmd_activate(
+            {"strategy_id": sid, "capital": "10000", "at": "09:45", **args}
+        )
         return sid, res["active_strategy_id"]
 
     def market(self, seconds: float) -> None:
@@ -75,8 +90,9 @@ class Rig:
 
 @pytest.fixture
 async def rig(store: Store) -> AsyncIterator[Rig]:
-    sim = SimServer(sim_settings(bots_enabled=False, always_open=False),
-                    clock=FakeClock(MONDAY_10AM_NY))
+    sim = SimServer(
+        sim_settings(bots_enabled=False, always_open=False), clock=FakeClock(MONDAY_10AM_NY)
+    )
     await sim.start()
     url = sim.alpaca_url
     assert url is not None
@@ -87,8 +103,12 @@ async def rig(store: Store) -> AsyncIterator[Rig]:
         return judge(state[0], reduces)
 
     reb = Rebalancer(
-        writer=store.writer, db_path=store.path, clock=FakeClock(MONDAY_10AM_NY),
-        events=EventLog(store.writer), guard=guard, settings=lambda: settings,
+        writer=store.writer,
+        db_path=store.path,
+        clock=FakeClock(MONDAY_10AM_NY),
+        events=EventLog(store.writer),
+        guard=guard,
+        settings=lambda: settings,
         rest_factory=lambda: AlpacaREST(url, url, *KEY),
     )
     rest = AlpacaREST(url, url, *KEY)
@@ -105,7 +125,9 @@ async def test_rebalance_places_orders_records_fills_and_snapshots(rig: Rig) -> 
     await rig.reb.step()
     orders = rig.rows("SELECT * FROM execution_orders ORDER BY symbol")
     assert [o["client_order_id"] for o in orders] == [
-        f"strat-{sid}-paper-20250106-SPY", f"strat-{sid}-paper-20250106-TLT"]
+        f"strat-{sid}-paper-20250106-SPY",
+        f"strat-{sid}-paper-20250106-TLT",
+    ]
     assert all(o["side"] == "buy" and o["alpaca_order_id"] for o in orders)
     (a,) = rig.rows("SELECT * FROM active_strategies")
     assert a["last_rebalance_at"].startswith("2025-01-06T15:00")
@@ -123,8 +145,9 @@ async def test_rebalance_places_orders_records_fills_and_snapshots(rig: Rig) -> 
         assert Decimal(o["filled_price"]) == Decimal(str(v.filled_avg_price))
         spend += Decimal(o["filled_quantity"]) * Decimal(o["filled_price"])
     # 60/40 of the 10,000 less the 0.5% cash buffer, within the spread.
-    values = {o["symbol"]: Decimal(o["filled_quantity"]) * Decimal(o["filled_price"])
-              for o in orders}
+    values = {
+        o["symbol"]: Decimal(o["filled_quantity"]) * Decimal(o["filled_price"]) for o in orders
+    }
     assert values["SPY"] / spend == pytest.approx(Decimal("0.6"), abs=Decimal("0.002"))
     assert Decimal(9900) < spend <= Decimal(10000)
 
@@ -151,8 +174,9 @@ async def test_next_month_rebalances_again_with_new_ids(rig: Rig) -> None:
     await rig.reb.step()
     dates = {r[0] for r in rig.rows("SELECT rebalance_date FROM execution_orders")}
     assert dates <= {"2025-01-06", "2025-02-03"} and "2025-02-03" in dates
-    feb = rig.rows("SELECT client_order_id FROM execution_orders WHERE rebalance_date = "
-                   "'2025-02-03'")
+    feb = rig.rows(
+        "SELECT client_order_id FROM execution_orders WHERE rebalance_date = '2025-02-03'"
+    )
     assert all(r[0].startswith(f"strat-{sid}-paper-20250203-") for r in feb)
 
 
@@ -167,21 +191,22 @@ async def test_a_lost_answer_is_reconciled_without_a_second_order(rig: Rig) -> N
         await rig.store.writer.execute(
             "INSERT INTO execution_orders (active_strategy_id, client_order_id, rebalance_date, "
             "symbol, side, quantity, status, submitted_at) VALUES (?, ?, '2025-01-06', ?, "
-            "'buy', '5', 'pending', 'x')", (aid, c, sym))
+            "'buy', '5', 'pending', 'x')",
+            (aid, c, sym),
+        )
     await rig.reb.step()
-    venue = [o for o in await rig.rest.orders(status="all")
-             if o.client_order_id in (cid, cid2)]
+    venue = [o for o in await rig.rest.orders(status="all") if o.client_order_id in (cid, cid2)]
     assert sorted(o.client_order_id for o in venue) == sorted([cid, cid2])  # one each
     rows = {r["client_order_id"]: r for r in rig.rows("SELECT * FROM execution_orders")}
-    assert rows[cid]["alpaca_order_id"] == str(next(o.id for o in venue
-                                                    if o.client_order_id == cid))
+    assert rows[cid]["alpaca_order_id"] == str(
+        next(o.id for o in venue if o.client_order_id == cid)
+    )
     assert rows[cid2]["alpaca_order_id"] is not None
     # The rebalance of that day found both symbols already ordered and sent nothing more.
     assert len(rows) == 2
     # Sending a known id again is answered with the venue's order, not a second one.
     assert await rig.reb._send(OrderSpec("SPY", Decimal("5"), "buy", cid), reduces=False)
-    assert len([o for o in await rig.rest.orders(status="all")
-                if o.client_order_id == cid]) == 1
+    assert len([o for o in await rig.rest.orders(status="all") if o.client_order_id == cid]) == 1
 
 
 async def test_the_kill_switch_holds_back_buys(rig: Rig) -> None:
@@ -197,8 +222,15 @@ async def test_the_kill_switch_holds_back_buys(rig: Rig) -> None:
 
 async def test_an_unusable_strategy_is_paused_with_the_reason(rig: Rig) -> None:
     # A symbol the venue does not list: valid as a definition, fails only at the venue.
-    await rig.activate({"name": "odd", "elements": [
-        {"type": "ticker", "ticker": "SPY"}, {"type": "ticker", "ticker": "NOPEX"}]})
+    await rig.activate(
+        {
+            "name": "odd",
+            "elements": [
+                {"type": "ticker", "ticker": "SPY"},
+                {"type": "ticker", "ticker": "NOPEX"},
+            ],
+        }
+    )
     await rig.reb.step()
     (a,) = rig.rows("SELECT status FROM active_strategies")
     assert a[0] == "paused"
@@ -225,7 +257,8 @@ async def test_live_rows_never_trade_on_a_paper_venue(rig: Rig) -> None:
 async def test_activation_arguments_are_checked(rig: Rig) -> None:
     s = StrategiesSettings()
     for args, msg in [
-        ({}, "strategy_id"), ({"strategy_id": 1, "capital": "-5"}, "capital"),
+        ({}, "strategy_id"),
+        ({"strategy_id": 1, "capital": "-5"}, "capital"),
         ({"strategy_id": 1, "capital": "abc"}, "capital"),
         ({"strategy_id": 1, "capital": "1", "mode": "demo"}, "mode"),
         ({"strategy_id": 1, "capital": "1", "rebalance": "hourly"}, "rebalance"),
@@ -249,9 +282,10 @@ async def test_activation_arguments_are_checked(rig: Rig) -> None:
 
 
 def test_prices_from_bars_by_new_york_day() -> None:
-    bars = {"SPY": [{"t": "2025-01-03T05:00:00Z", "c": 1.0}, {"t": "2025-01-06T05:00:00Z",
-                                                              "c": 2.0}],
-            "TLT": [{"t": "2025-01-06T05:00:00Z", "c": 3.0}]}
+    bars = {
+        "SPY": [{"t": "2025-01-03T05:00:00Z", "c": 1.0}, {"t": "2025-01-06T05:00:00Z", "c": 2.0}],
+        "TLT": [{"t": "2025-01-06T05:00:00Z", "c": 3.0}],
+    }
     t = prices_from_bars(bars, ["SPY", "TLT"])
     assert [str(d) for d in t.dates] == ["2025-01-03", "2025-01-06"]
     assert t.closes[1].tolist() == [2.0, 3.0]
@@ -262,13 +296,21 @@ def test_prices_from_bars_by_new_york_day() -> None:
 async def test_an_unreachable_venue_is_a_warning_and_the_loop_goes_on(store: Store) -> None:
     sid = await db.save_strategy(store.writer, parse_strategy(SIXTY_FORTY), now=MONDAY_10AM_NY)
     clock = FakeClock(MONDAY_10AM_NY)
-    settings = StrategiesSettings(alpaca_trading_url="http://127.0.0.1:9",
-                                  alpaca_data_url="http://127.0.0.1:9", check_interval_s=60)
+    settings = StrategiesSettings(
+        alpaca_trading_url="http://127.0.0.1:9",
+        alpaca_data_url="http://127.0.0.1:9",
+        check_interval_s=60,
+    )
     reb = Rebalancer(
-        writer=store.writer, db_path=store.path, clock=clock, events=EventLog(store.writer),
-        guard=lambda reduces: judge(TradingState.ACTIVE, reduces), settings=lambda: settings,
-        rest_factory=lambda: AlpacaREST("http://127.0.0.1:9", "http://127.0.0.1:9", *KEY,
-                                        max_retries=0),
+        writer=store.writer,
+        db_path=store.path,
+        clock=clock,
+        events=EventLog(store.writer),
+        guard=lambda reduces: judge(TradingState.ACTIVE, reduces),
+        settings=lambda: settings,
+        rest_factory=lambda: AlpacaREST(
+            "http://127.0.0.1:9", "http://127.0.0.1:9", *KEY, max_retries=0
+        ),
     )
     await reb.cmd_activate({"strategy_id": sid, "capital": "1000"})
     task = asyncio.create_task(reb.run())
@@ -276,9 +318,12 @@ async def test_an_unreachable_venue_is_a_warning_and_the_loop_goes_on(store: Sto
     def warnings() -> int:
         conn = connect_sync(store.path, readonly=True)
         try:
-            return int(conn.execute("SELECT count(*) FROM system_events WHERE level = "
-                                    "'warning' AND message LIKE 'strategies: venue%'"
-                                    ).fetchone()[0])
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM system_events WHERE level = "
+                    "'warning' AND message LIKE 'strategies: venue%'"
+                ).fetchone()[0]
+            )
         finally:
             conn.close()
 
@@ -295,22 +340,32 @@ async def test_an_unreachable_venue_is_a_warning_and_the_loop_goes_on(store: Sto
 
 async def test_strategies_sharing_an_account_keep_separate_ledgers(rig: Rig) -> None:
     _, a1 = await rig.activate(SIXTY_FORTY)
-    _, a2 = await rig.activate({"name": "all spy", "elements": [
-        {"type": "ticker", "ticker": "SPY"}]}, capital="5000")
+    _, a2 = await rig.activate(
+        {"name": "all spy", "elements": [{"type": "ticker", "ticker": "SPY"}]}, capital="5000"
+    )
     await rig.reb.step()
     rig.market(60)
     await rig.reb.step()
-    spy = {r[0]: Decimal(r[1]) for r in rig.rows(
-        "SELECT active_strategy_id, filled_quantity FROM execution_orders WHERE symbol = 'SPY'")}
+    spy = {
+        r[0]: Decimal(r[1])
+        for r in rig.rows(
+            "SELECT active_strategy_id, filled_quantity FROM execution_orders WHERE symbol = 'SPY'"
+        )
+    }
     assert set(spy) == {a1, a2}
     (position,) = [p for p in await rig.rest.positions() if p.symbol == "SPY"]
     assert Decimal(str(position.qty)) == spy[a1] + spy[a2]  # the account holds the sum
-    snaps = {r[0]: Decimal(r[1]) for r in rig.rows(
-        "SELECT active_strategy_id, equity FROM active_strategy_snapshots")}
+    snaps = {
+        r[0]: Decimal(r[1])
+        for r in rig.rows("SELECT active_strategy_id, equity FROM active_strategy_snapshots")
+    }
     assert snaps[a1] == pytest.approx(Decimal(10000), rel=Decimal("0.01"))
     assert snaps[a2] == pytest.approx(Decimal(5000), rel=Decimal("0.01"))
-    holdings = json.loads(rig.rows("SELECT holdings FROM active_strategy_snapshots WHERE "
-                                   "active_strategy_id = ?", (a2,))[0][0])
+    holdings = json.loads(
+        rig.rows(
+            "SELECT holdings FROM active_strategy_snapshots WHERE active_strategy_id = ?", (a2,)
+        )[0][0]
+    )
     assert [h["ticker"] for h in holdings] == ["SPY"]
 
 
@@ -323,8 +378,12 @@ async def test_refused_keys_are_one_error_event_not_a_crash(store: Store) -> Non
         raise OperationalError("active strategies need Alpaca keys: set APCA_API_KEY_ID")
 
     reb = Rebalancer(
-        writer=store.writer, db_path=store.path, clock=clock, events=EventLog(store.writer),
-        guard=lambda reduces: judge(TradingState.ACTIVE, reduces), settings=lambda: settings,
+        writer=store.writer,
+        db_path=store.path,
+        clock=clock,
+        events=EventLog(store.writer),
+        guard=lambda reduces: judge(TradingState.ACTIVE, reduces),
+        settings=lambda: settings,
         rest_factory=no_keys,
     )
     await reb.cmd_activate({"strategy_id": sid, "capital": "1000"})
@@ -333,8 +392,12 @@ async def test_refused_keys_are_one_error_event_not_a_crash(store: Store) -> Non
     def errors() -> int:
         conn = connect_sync(store.path, readonly=True)
         try:
-            return int(conn.execute("SELECT count(*) FROM system_events WHERE level = 'error' "
-                                    "AND message LIKE 'strategies cannot trade:%'").fetchone()[0])
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM system_events WHERE level = 'error' "
+                    "AND message LIKE 'strategies cannot trade:%'"
+                ).fetchone()[0]
+            )
         finally:
             conn.close()
 

@@ -23,11 +23,18 @@ from arenad.strategies.engine import BacktestConfig
 from arenad.strategies.synthetic import make_prices
 
 PRICES = make_prices(["SPY", "QQQ", "TLT", "GLD", "IWM"], 400, seed=2)
-TEMPLATE: dict[str, Any] = {"elements": [
-    {"type": "select_top", "metric": "momentum", "window": "$window", "n": "$n",
-     "children": [{"type": "ticker", "ticker": s} for s in ("SPY", "QQQ", "IWM")]},
-    {"type": "ticker", "ticker": "$bond"},
-]}
+TEMPLATE: dict[str, Any] = {
+    "elements": [
+        {
+            "type": "select_top",
+            "metric": "momentum",
+            "window": "$window",
+            "n": "$n",
+            "children": [{"type": "ticker", "ticker": s} for s in ("SPY", "QQQ", "IWM")],
+        },
+        {"type": "ticker", "ticker": "$bond"},
+    ]
+}
 VARS = [
     VariableSpec(name="window", values=["20", "60", "120"]),
     VariableSpec(name="n", values=["1", "2"]),
@@ -39,9 +46,14 @@ def test_parse_var_arg() -> None:
     v = parse_var_arg("ticker=SPY, QQQ,IWM")
     assert (v.name, v.values) == ("ticker", ["SPY", "QQQ", "IWM"])
     assert parse_var_arg("$n=1").name == "n"
-    for bad, msg in [("ticker", "expected NAME=V1,V2"), ("=1,2", "expected NAME=V1,V2"),
-                     ("t=", "empty value"), ("t=a,,b", "empty value"),
-                     ("t=a,a", "listed twice"), ("9x=1", "should match pattern")]:
+    for bad, msg in [
+        ("ticker", "expected NAME=V1,V2"),
+        ("=1,2", "expected NAME=V1,V2"),
+        ("t=", "empty value"),
+        ("t=a,,b", "empty value"),
+        ("t=a,a", "listed twice"),
+        ("9x=1", "should match pattern"),
+    ]:
         with pytest.raises(StrategyError, match=msg):
             parse_var_arg(bad)
 
@@ -54,43 +66,57 @@ def test_plan_is_the_cartesian_product_in_order_and_capped() -> None:
         {"window": "20", "n": "1", "bond": "GLD"},
         {"window": "20", "n": "2", "bond": "TLT"},
     )
-    assert plan.variables_json()[0] == {"name": "window", "values": ["20", "60", "120"],
-                                        "count": 3}
+    assert plan.variables_json()[0] == {"name": "window", "values": ["20", "60", "120"], "count": 3}
     # One span for every run: the deepest lookback (120) sets the common start.
     assert plan.span.first == 120
     capped = plan_batch(TEMPLATE, VARS, PRICES, BacktestConfig(), max_runs=5)
     assert capped.total == 5 and capped.combinations == 12 and capped.truncated
     assert capped.assignments == plan.assignments[:5]
-    big = [VariableSpec(name="window", values=[str(w) for w in range(2, 40)]),
-           VariableSpec(name="n", values=["1", "2"]), VariableSpec(name="bond", values=["TLT"])]
+    big = [
+        VariableSpec(name="window", values=[str(w) for w in range(2, 40)]),
+        VariableSpec(name="n", values=["1", "2"]),
+        VariableSpec(name="bond", values=["TLT"]),
+    ]
     assert len(plan_batch(TEMPLATE, big, PRICES, BacktestConfig(), 1000).preview()) == PREVIEW
 
 
 def test_plan_validates_every_assignment_before_running() -> None:
     with pytest.raises(StrategyError, match=r"variables\.extra: \$extra is not used"):
-        plan_batch(TEMPLATE, [*VARS, VariableSpec(name="extra", values=["1"])], PRICES,
-                   BacktestConfig(), 10)
-    with pytest.raises(StrategyError, match=r"elements\[1\]\.ticker: variable \$bond has no "
-                                            r"values \(add --var bond=...\)"):
+        plan_batch(
+            TEMPLATE,
+            [*VARS, VariableSpec(name="extra", values=["1"])],
+            PRICES,
+            BacktestConfig(),
+            10,
+        )
+    with pytest.raises(
+        StrategyError,
+        match=r"elements\[1\]\.ticker: variable \$bond has no "
+        r"values \(add --var bond=...\)",
+    ):
         plan_batch(TEMPLATE, VARS[:2], PRICES, BacktestConfig(), 10)
     bad_n = [VARS[0], VariableSpec(name="n", values=["1", "4"]), VARS[2]]
     with pytest.raises(StrategyError) as e:
         plan_batch(TEMPLATE, bad_n, PRICES, BacktestConfig(), 100)
-    assert str(e.value) == ("run 2 (window=20, n=4, bond=TLT): elements[0].n: is 4 but there "
-                            "are only 3 children")
+    assert str(e.value) == (
+        "run 2 (window=20, n=4, bond=TLT): elements[0].n: is 4 but there are only 3 children"
+    )
     with pytest.raises(StrategyError, match=r"variables\.n: defined twice"):
         plan_batch(TEMPLATE, [*VARS, VARS[1]], PRICES, BacktestConfig(), 10)
 
 
 def test_summary_best_worst_average() -> None:
     plan = plan_batch(TEMPLATE, VARS, PRICES, BacktestConfig(), 3)
-    res = BatchResult(plan, [
-        RunResult(0, {"a": "0"}, {"total_return": 0.1}),
-        RunResult(1, {"a": "1"}, {"total_return": 0.3}),
-        RunResult(2, {"a": "2"}, None, "boom"),
-        RunResult(3, {"a": "3"}, {"total_return": 0.3}),
-        RunResult(4, {"a": "4"}, {"total_return": -0.2}),
-    ])
+    res = BatchResult(
+        plan,
+        [
+            RunResult(0, {"a": "0"}, {"total_return": 0.1}),
+            RunResult(1, {"a": "1"}, {"total_return": 0.3}),
+            RunResult(2, {"a": "2"}, None, "boom"),
+            RunResult(3, {"a": "3"}, {"total_return": 0.3}),
+            RunResult(4, {"a": "4"}, {"total_return": -0.2}),
+        ],
+    )
     s = res.summary()
     assert s["best"] == {"run_index": 1, "vars": {"a": "1"}, "total_return": 0.3}
     assert s["worst"] == {"run_index": 4, "vars": {"a": "4"}, "total_return": -0.2}
@@ -109,16 +135,21 @@ def test_pool_results_equal_in_process_results_in_run_order() -> None:
     assert all(r.metrics and "sharpe" in r.metrics and "beta" in r.metrics for r in pooled.runs)
     assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert pooled.summary()["best"]["total_return"] == max(
-        r.metrics["total_return"] for r in pooled.runs if r.metrics)
+        r.metrics["total_return"] for r in pooled.runs if r.metrics
+    )
 
 
 async def test_async_sweep_leaves_the_event_loop_free() -> None:
-    many = [VariableSpec(name="window", values=[str(w) for w in range(20, 140, 4)]),
-            VARS[1], VARS[2]]
+    many = [
+        VariableSpec(name="window", values=[str(w) for w in range(20, 140, 4)]),
+        VARS[1],
+        VARS[2],
+    ]
     plan = plan_batch(TEMPLATE, many, PRICES, BacktestConfig(rebalance="weekly"), 1000)
     progress: list[int] = []
     sweep = asyncio.create_task(
-        run_batch_async(plan, PRICES, workers=2, progress=lambda d, t: progress.append(d)))
+        run_batch_async(plan, PRICES, workers=2, progress=lambda d, t: progress.append(d))
+    )
     ticks_while_running = 0
     worst_gap = 0.0
     last = time.monotonic()
@@ -139,12 +170,12 @@ async def test_async_sweep_leaves_the_event_loop_free() -> None:
 
 
 async def test_cancelling_an_async_sweep_shuts_the_pool_down() -> None:
-    many = [VariableSpec(name="window", values=[str(w) for w in range(20, 140)]),
-            VARS[1], VARS[2]]
+    many = [VariableSpec(name="window", values=[str(w) for w in range(20, 140)]), VARS[1], VARS[2]]
     plan = plan_batch(TEMPLATE, many, PRICES, BacktestConfig(rebalance="daily"), 1000)
     started = asyncio.Event()
     sweep = asyncio.create_task(
-        run_batch_async(plan, PRICES, workers=1, progress=lambda d, t: started.set()))
+        run_batch_async(plan, PRICES, workers=1, progress=lambda d, t: started.set())
+    )
     await asyncio.wait_for(started.wait(), 60)
     sweep.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -44,8 +44,9 @@ def test_backtest_json_buy_and_hold_is_the_price_ratio(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     strat = write(tmp_path, "spy.json", [{"type": "ticker", "ticker": "SPY", "weight": "1"}])
-    rc, out, err = run(capsys, "backtest", str(strat), "--prices", str(PRICES),
-                       "--slippage-bps", "0", "--json")
+    rc, out, err = run(
+        capsys, "backtest", str(strat), "--prices", str(PRICES), "--slippage-bps", "0", "--json"
+    )
     assert rc == 0, err
     doc = json.loads(out)
     spy = load_prices_csv(PRICES).select(["SPY"]).closes[:, 0]
@@ -57,9 +58,23 @@ def test_backtest_json_buy_and_hold_is_the_price_ratio(
 
 
 def test_backtest_human_output_and_flags(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = run(capsys, "backtest", str(SIXTY), "--prices", str(PRICES), "--start",
-                       "2022-01-01", "--end", "2022-12-31", "--rebalance", "weekly",
-                       "--capital", "5000", "--fee-bps", "1")
+    rc, out, err = run(
+        capsys,
+        "backtest",
+        str(SIXTY),
+        "--prices",
+        str(PRICES),
+        "--start",
+        "2022-01-01",
+        "--end",
+        "2022-12-31",
+        "--rebalance",
+        "weekly",
+        "--capital",
+        "5000",
+        "--fee-bps",
+        "1",
+    )
     assert rc == 0, err
     assert "period     2022-01-03 to 2022-12-30" in out
     assert "weekly rebalances" in out and "capital    5,000.00 ->" in out
@@ -73,8 +88,18 @@ def test_backtest_variables_from_flags_and_file_defaults(
     rc, out, _ = run(capsys, "backtest", str(ROTATION), "--prices", str(PRICES), "--json")
     assert rc == 0
     assert json.loads(out)["variables"] == {"window": "126", "n": "2"}  # first listed values
-    rc, out, _ = run(capsys, "backtest", str(ROTATION), "--prices", str(PRICES), "--var",
-                     "n=1", "--var", "window=21", "--json")
+    rc, out, _ = run(
+        capsys,
+        "backtest",
+        str(ROTATION),
+        "--prices",
+        str(PRICES),
+        "--var",
+        "n=1",
+        "--var",
+        "window=21",
+        "--json",
+    )
     assert rc == 0
     doc = json.loads(out)
     assert doc["variables"] == {"n": "1", "window": "21"}
@@ -84,11 +109,18 @@ def test_backtest_variables_from_flags_and_file_defaults(
 @pytest.mark.parametrize(
     ("make", "extra", "message"),
     [
-        (lambda t: write(t, "s.json", {"elements": [{"type": "ticker", "ticker": "SPY",
-                                                     "weight": "-1"}]}),
-         [], "s.json: elements[0].weight: Input should be greater than or equal to 0"),
-        (lambda t: write(t, "s.json", {"elements": [{"type": "ticker", "ticker": "XYZ"}]}),
-         [], "symbol XYZ is not in the price data"),
+        (
+            lambda t: write(
+                t, "s.json", {"elements": [{"type": "ticker", "ticker": "SPY", "weight": "-1"}]}
+            ),
+            [],
+            "s.json: elements[0].weight: Input should be greater than or equal to 0",
+        ),
+        (
+            lambda t: write(t, "s.json", {"elements": [{"type": "ticker", "ticker": "XYZ"}]}),
+            [],
+            "symbol XYZ is not in the price data",
+        ),
         (lambda t: write(t, "s.json", "{nope"), [], "s.json: line 1 column 2: invalid JSON"),
         (lambda t: SIXTY, ["--start", "2030-01-01"], "no trading days between 2030-01-01"),
         (lambda t: SIXTY, ["--benchmark", "BTC"], "symbol BTC is not in the price data"),
@@ -99,7 +131,10 @@ def test_backtest_variables_from_flags_and_file_defaults(
     ],
 )
 def test_backtest_bad_input_exits_2_naming_the_problem(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, make: Any, extra: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    make: Any,
+    extra: list[str],
     message: str,
 ) -> None:
     rc, out, err = run(capsys, "backtest", str(make(tmp_path)), "--prices", str(PRICES), *extra)
@@ -118,12 +153,17 @@ def test_bad_price_file_names_line_and_column(
 
 
 def test_batch_sweeps_the_file_variables(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--workers",
-                       "2", "--json")
+    rc, out, err = run(
+        capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--workers", "2", "--json"
+    )
     assert rc == 0, err
     doc = json.loads(out)
     assert (doc["total"], doc["completed"], doc["combinations"], doc["truncated"]) == (
-        9, 9, 9, False)
+        9,
+        9,
+        9,
+        False,
+    )
     assert [r["run_index"] for r in doc["runs"]] == list(range(9))
     assert doc["runs"][0]["variables"] == {"window": "126", "n": "2"}
     best = max(doc["runs"], key=lambda r: r["metrics"]["total_return"])
@@ -131,8 +171,19 @@ def test_batch_sweeps_the_file_variables(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_batch_flags_override_and_cap(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var",
-                       "n=1,2,3,4", "--max-runs", "5", "--workers", "1")
+    rc, out, err = run(
+        capsys,
+        "batch",
+        str(ROTATION),
+        "--prices",
+        str(PRICES),
+        "--var",
+        "n=1,2,3,4",
+        "--max-runs",
+        "5",
+        "--workers",
+        "1",
+    )
     assert rc == 0, err
     assert "runs       5 of 12 combinations (truncated)" in out
     assert "running the first 5" in err
@@ -145,8 +196,10 @@ def test_batch_flags_override_and_cap(capsys: pytest.CaptureFixture[str]) -> Non
         (["--var", "colour=red"], "variables.colour: $colour is not used by the strategy"),
         (["--var", "n=1", "--var", "n=2"], "n is given twice"),
         (["--var", "n"], "expected NAME=V1,V2"),
-        (["--var", "window=1"], "run 0 (window=1, n=2): elements[0].window: Input should be "
-                                "greater than or equal to 2"),
+        (
+            ["--var", "window=1"],
+            "run 0 (window=1, n=2): elements[0].window: Input should be greater than or equal to 2",
+        ),
         (["--max-runs", "0"], "must be at least 1"),
     ],
 )
@@ -166,28 +219,55 @@ def test_batch_without_variables_is_refused(capsys: pytest.CaptureFixture[str]) 
 def test_save_records_strategy_backtest_and_batch(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    config = write(tmp_path, "config.toml", '[daemon]\ndb_path = "arenad.db"\n\n'
-                                             "[strategies]\nslippage_bps = 0.0\nworkers = 1\n")
-    rc, out, err = run(capsys, "backtest", str(SIXTY), "--prices", str(PRICES), "--save",
-                       "--config", str(config), "--json")
+    config = write(
+        tmp_path,
+        "config.toml",
+        '[daemon]\ndb_path = "arenad.db"\n\n[strategies]\nslippage_bps = 0.0\nworkers = 1\n',
+    )
+    rc, out, err = run(
+        capsys,
+        "backtest",
+        str(SIXTY),
+        "--prices",
+        str(PRICES),
+        "--save",
+        "--config",
+        str(config),
+        "--json",
+    )
     assert rc == 0, err
     saved = json.loads(out)["saved"]
-    rc, out, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--save",
-                       "--config", str(config), "--json")
+    rc, out, err = run(
+        capsys,
+        "batch",
+        str(ROTATION),
+        "--prices",
+        str(PRICES),
+        "--save",
+        "--config",
+        str(config),
+        "--json",
+    )
     assert rc == 0, err
     job = json.loads(out)["batch_job_id"]
     conn = sqlite3.connect(tmp_path / "arenad.db")
     try:
-        assert conn.execute("SELECT name, slippage_bps FROM backtest_results JOIN strategies "
-                            "ON strategies.id = strategy_id").fetchall() == [("60/40", 0.0)]
-        assert conn.execute("SELECT kind FROM books WHERE book_id = ?",
-                            (f"strategy:{saved['strategy_id']}",)).fetchone() == ("strategy",)
-        assert conn.execute("SELECT status, kind, total, completed FROM batch_jobs WHERE id = ?",
-                            (job,)).fetchone() == ("finished", "local", 9, 9)
-        assert conn.execute("SELECT count(*) FROM batch_job_runs WHERE batch_job_id = ?",
-                            (job,)).fetchone() == (9,)
-        assert json.loads(conn.execute("SELECT config FROM batch_jobs").fetchone()[0])[
-            "workers"] == 1  # from [strategies] in the config
+        assert conn.execute(
+            "SELECT name, slippage_bps FROM backtest_results JOIN strategies "
+            "ON strategies.id = strategy_id"
+        ).fetchall() == [("60/40", 0.0)]
+        assert conn.execute(
+            "SELECT kind FROM books WHERE book_id = ?", (f"strategy:{saved['strategy_id']}",)
+        ).fetchone() == ("strategy",)
+        assert conn.execute(
+            "SELECT status, kind, total, completed FROM batch_jobs WHERE id = ?", (job,)
+        ).fetchone() == ("finished", "local", 9, 9)
+        assert conn.execute(
+            "SELECT count(*) FROM batch_job_runs WHERE batch_job_id = ?", (job,)
+        ).fetchone() == (9,)
+        assert (
+            json.loads(conn.execute("SELECT config FROM batch_jobs").fetchone()[0])["workers"] == 1
+        )  # from [strategies] in the config
     finally:
         conn.close()
     rc, out, err = run(capsys, "backtests", "--config", str(config), "--json")
@@ -206,21 +286,37 @@ def test_save_without_a_config_is_refused(capsys: pytest.CaptureFixture[str]) ->
 
 def test_bad_config_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     config = write(tmp_path, "config.toml", "[strategies]\nworkers = 0\n")
-    rc, _, err = run(capsys, "backtest", str(SIXTY), "--prices", str(PRICES), "--config",
-                     str(config))
+    rc, _, err = run(
+        capsys, "backtest", str(SIXTY), "--prices", str(PRICES), "--config", str(config)
+    )
     assert rc == 2 and "strategies.workers" in err
 
 
 @pytest.mark.slow
 def test_readme_commands_as_a_user_runs_them() -> None:
     for cmd in (
-        ["backtest", "examples/strategies/sixty_forty.json", "--prices",
-         "examples/strategies/prices.csv"],
-        ["batch", "examples/strategies/momentum_rotation.json", "--prices",
-         "examples/strategies/prices.csv", "--var", "n=1,2"],
+        [
+            "backtest",
+            "examples/strategies/sixty_forty.json",
+            "--prices",
+            "examples/strategies/prices.csv",
+        ],
+        [
+            "batch",
+            "examples/strategies/momentum_rotation.json",
+            "--prices",
+            "examples/strategies/prices.csv",
+            "--var",
+            "n=1,2",
+        ],
     ):
-        r = subprocess.run([sys.executable, "-m", "arenad", *cmd], cwd=REPO, capture_output=True,
-                           text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "arenad", *cmd],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         assert "total_return" in r.stdout or "best" in r.stdout
 
@@ -231,12 +327,15 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
 ) -> None:
     from conftest import MINIMAL_CONFIG, wait_for
 
-    d = daemon_proc(MINIMAL_CONFIG + (
-        "\n[strategies]\n"
-        f'alpaca_trading_url = "{sim_thread.alpaca_url}"\n'
-        f'alpaca_data_url = "{sim_thread.alpaca_url}"\n'
-        "check_interval_s = 1.0\n"
-    ))
+    d = daemon_proc(
+        MINIMAL_CONFIG
+        + (
+            "\n[strategies]\n"
+            f'alpaca_trading_url = "{sim_thread.alpaca_url}"\n'
+            f'alpaca_data_url = "{sim_thread.alpaca_url}"\n'
+            "check_interval_s = 1.0\n"
+        )
+    )
     # Save the strategy into the daemon's database, then start the daemon and activate it.
     r = d.cli("backtest", str(SIXTY), "--prices", str(PRICES), "--save", "--json")
     assert r.returncode == 0, r.stderr
@@ -270,8 +369,19 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
     # A sweep queued in the daemon runs in its process pool and is listed with its progress.
     r = d.cli("backtest", str(ROTATION), "--prices", str(PRICES), "--save", "--json")
     rot = json.loads(r.stdout)["saved"]["strategy_id"]
-    r = d.cli("strategies", "sweep", str(rot), "--prices", str(PRICES), "--var", "n=1,2",
-              "--var", "window=21,63,126", "--workers", "1")
+    r = d.cli(
+        "strategies",
+        "sweep",
+        str(rot),
+        "--prices",
+        str(PRICES),
+        "--var",
+        "n=1,2",
+        "--var",
+        "window=21,63,126",
+        "--workers",
+        "1",
+    )
     assert r.returncode == 0 and "runs" in r.stdout, r.stderr
 
     def finished() -> bool:
@@ -294,15 +404,35 @@ def test_saved_variable_lists_feed_a_sweep(
     assert rc == 2 and "bad[1]: 'x' is not a number" in err
     rc, out, _ = run(capsys, "vars", "list", "--json", *c)
     assert json.loads(out)[0] | {"updated_at": None} == {
-        "name": "picks", "type": "number", "values": ["1", "3"], "description": None,
-        "updated_at": None}
-    rc, out, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var",
-                       "n=@picks", "--var", "window=21", "--workers", "1", "--json", *c)
+        "name": "picks",
+        "type": "number",
+        "values": ["1", "3"],
+        "description": None,
+        "updated_at": None,
+    }
+    rc, out, err = run(
+        capsys,
+        "batch",
+        str(ROTATION),
+        "--prices",
+        str(PRICES),
+        "--var",
+        "n=@picks",
+        "--var",
+        "window=21",
+        "--workers",
+        "1",
+        "--json",
+        *c,
+    )
     assert rc == 0, err
     assert [r["variables"] for r in json.loads(out)["runs"]] == [
-        {"window": "21", "n": "1"}, {"window": "21", "n": "3"}]
-    rc, _, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var",
-                     "n=@nope", *c)
+        {"window": "21", "n": "1"},
+        {"window": "21", "n": "3"},
+    ]
+    rc, _, err = run(
+        capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var", "n=@nope", *c
+    )
     assert rc == 2 and "no saved variable list 'nope'" in err
     rc, _, err = run(capsys, "batch", str(ROTATION), "--prices", str(PRICES), "--var", "n=@x")
     assert rc == 2 and "a saved list needs a config" in err

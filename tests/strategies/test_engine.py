@@ -78,7 +78,11 @@ def test_fifty_fifty_monthly_rebalance_matches_a_hand_computation() -> None:
         expected.append(sa * a[i] + sb * b[i])
     np.testing.assert_allclose(res.equity, expected, rtol=1e-12)
     assert [str(d) for d in res.rebalance_dates] == [
-        "2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]
+        "2024-01-01",
+        "2024-02-01",
+        "2024-03-01",
+        "2024-04-01",
+    ]
     assert res.metrics["total_return"] == pytest.approx(expected[-1] / 1_000 - 1, rel=1e-12)
     assert res.positions()[:2] == [
         {"date": "2024-01-01", "ticker": "A", "weight": 0.5},
@@ -101,10 +105,19 @@ def test_select_top_momentum_follows_the_leader() -> None:
     flat = [100.0] * n
     late = [100.0] * 40 + [100 * 1.03 ** (i - 39) for i in range(40, n)]
     prices = table({"UP": up, "FLAT": flat, "LATE": late})
-    root = compile_root({"elements": [{
-        "type": "select_top", "metric": "momentum", "window": 10, "n": 1,
-        "children": [tick("UP"), tick("FLAT"), tick("LATE")],
-    }]})
+    root = compile_root(
+        {
+            "elements": [
+                {
+                    "type": "select_top",
+                    "metric": "momentum",
+                    "window": 10,
+                    "n": 1,
+                    "children": [tick("UP"), tick("FLAT"), tick("LATE")],
+                }
+            ]
+        }
+    )
     res = run_backtest(root, prices, BacktestConfig(rebalance="daily"))
     held = [res.symbols[int(np.argmax(w))] for w in res.weights]
     assert held[0] == "UP"
@@ -118,14 +131,28 @@ def test_low_volatility_and_inverse_volatility_weights() -> None:
     calm = 100 * np.exp(np.cumsum(rng.normal(0, 0.005, n)))
     wild = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
     prices = table({"CALM": list(calm), "WILD": list(wild)})
-    low = compile_root({"elements": [{
-        "type": "select_top", "metric": "low_volatility", "window": 30, "n": 1,
-        "children": [tick("WILD"), tick("CALM")]}]})
+    low = compile_root(
+        {
+            "elements": [
+                {
+                    "type": "select_top",
+                    "metric": "low_volatility",
+                    "window": 30,
+                    "n": 1,
+                    "children": [tick("WILD"), tick("CALM")],
+                }
+            ]
+        }
+    )
     res = run_backtest(low, prices, BacktestConfig(rebalance="monthly"))
     assert np.all(res.weights[:, res.symbols.index("CALM")] == 1.0)
 
-    inv = compile_root({"elements": [tick("CALM"), tick("WILD")],
-                        "weighting": {"method": "inverse_volatility", "window": 30}})
+    inv = compile_root(
+        {
+            "elements": [tick("CALM"), tick("WILD")],
+            "weighting": {"method": "inverse_volatility", "window": 30},
+        }
+    )
     res = run_backtest(inv, prices, BacktestConfig(rebalance="monthly"))
     t = int(np.searchsorted(prices.dates, res.rebalance_dates[-1]))
     vol = [np.std(np.diff(x[t - 30 : t + 1]) / x[t - 30 : t], ddof=1) for x in (calm, wild)]
@@ -155,13 +182,26 @@ def test_metrics_match_empyrical() -> None:
 
 
 def test_span_errors_name_what_is_missing() -> None:
-    root = compile_root({"elements": [{
-        "type": "select_top", "metric": "momentum", "window": 20, "n": 1,
-        "children": [tick("AAA"), tick("BBB")]}]})
+    root = compile_root(
+        {
+            "elements": [
+                {
+                    "type": "select_top",
+                    "metric": "momentum",
+                    "window": 20,
+                    "n": 1,
+                    "children": [tick("AAA"), tick("BBB")],
+                }
+            ]
+        }
+    )
     with pytest.raises(PriceError, match=r"no trading days between 2030-01-01"):
         run_backtest(root, PRICES, BacktestConfig(start=date(2030, 1, 1)))
-    with pytest.raises(PriceError, match=r"needs 20 trading days of history.*earliest start "
-                                         r"these prices allow is 2015-01-30"):
+    with pytest.raises(
+        PriceError,
+        match=r"needs 20 trading days of history.*earliest start "
+        r"these prices allow is 2015-01-30",
+    ):
         run_backtest(root, PRICES, BacktestConfig(start=date(2015, 1, 5)))
     with pytest.raises(PriceError, match=r"symbol ZZZ is not in the price data \(it has AAA, BBB"):
         run_backtest(compile_root({"elements": [tick("ZZZ")]}), PRICES, BacktestConfig())
@@ -197,16 +237,36 @@ def weighting() -> st.SearchStrategy[Any]:
 def nodes(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     kids = st.lists(children, min_size=1, max_size=4)
     group = st.tuples(kids, weighting(), st.booleans()).map(
-        lambda t: {"type": "group", "children": t[0], "weighting": t[1]} if t[2]
-        else {"type": "group", "children": t[0]})
-    specified = kids.flatmap(lambda ks: st.lists(
-        st.integers(1, 9), min_size=len(ks), max_size=len(ks)
-    ).map(lambda ws: {"type": "group", "children": [
-        {**k, "weight": str(w)} for k, w in zip(ks, ws, strict=True)]}))
-    select = st.tuples(kids, st.sampled_from(["momentum", "low_volatility"]),
-                       st.integers(2, 15), st.integers(1, 4), weighting()).map(
-        lambda t: {"type": "select_top", "children": t[0], "metric": t[1], "window": t[2],
-                   "n": min(t[3], len(t[0])), "weighting": t[4]})
+        lambda t: (
+            {"type": "group", "children": t[0], "weighting": t[1]}
+            if t[2]
+            else {"type": "group", "children": t[0]}
+        )
+    )
+    specified = kids.flatmap(
+        lambda ks: st.lists(st.integers(1, 9), min_size=len(ks), max_size=len(ks)).map(
+            lambda ws: {
+                "type": "group",
+                "children": [{**k, "weight": str(w)} for k, w in zip(ks, ws, strict=True)],
+            }
+        )
+    )
+    select = st.tuples(
+        kids,
+        st.sampled_from(["momentum", "low_volatility"]),
+        st.integers(2, 15),
+        st.integers(1, 4),
+        weighting(),
+    ).map(
+        lambda t: {
+            "type": "select_top",
+            "children": t[0],
+            "metric": t[1],
+            "window": t[2],
+            "n": min(t[3], len(t[0])),
+            "weighting": t[4],
+        }
+    )
     return st.one_of(group, specified, select)
 
 
@@ -217,14 +277,18 @@ def random_prices(seed: int, n: int = 70) -> PriceTable:
     rng = np.random.default_rng(seed)
     rets = rng.normal(0.0005, rng.uniform(0.003, 0.03, len(SYMS)), (n, len(SYMS)))
     closes = 50 * np.exp(np.cumsum(rets, axis=0))
-    return PriceTable.from_columns(weekdays(date(2024, 1, 1), n),
-                                   {s: list(closes[:, j]) for j, s in enumerate(SYMS)})
+    return PriceTable.from_columns(
+        weekdays(date(2024, 1, 1), n), {s: list(closes[:, j]) for j, s in enumerate(SYMS)}
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tree=TREES, seed=st.integers(0, 2**16),
-       freq=st.sampled_from(["daily", "weekly", "monthly"]),
-       fee=st.sampled_from([0.0, 0.0, 3.0, 250.0]))
+@given(
+    tree=TREES,
+    seed=st.integers(0, 2**16),
+    freq=st.sampled_from(["daily", "weekly", "monthly"]),
+    fee=st.sampled_from([0.0, 0.0, 3.0, 250.0]),
+)
 def test_engine_agrees_with_the_loop_reference(
     tree: dict[str, Any], seed: int, freq: str, fee: float
 ) -> None:
@@ -268,17 +332,34 @@ def test_zero_costs_leak_nothing_and_costs_only_take(
         shares = free.weights[k - 1] * free.equity[prev] / closes[first + prev]
         assert free.equity[t] == pytest.approx(float(shares @ closes[first + t]), rel=1e-12)
     assert free.costs_paid == 0.0
-    costly = run_backtest(root, prices, BacktestConfig(rebalance=freq, fee_bps=5,  # type: ignore[arg-type]
-                                                        slippage_bps=5))
+    costly = run_backtest(
+        root,
+        prices,
+        BacktestConfig(
+            rebalance=freq,
+            fee_bps=5,  # type: ignore[arg-type]
+            slippage_bps=5,
+        ),
+    )
     assert np.all(costly.equity <= free.equity * (1 + 1e-12))
     assert costly.costs_paid > 0
 
 
 def test_simulate_is_deterministic() -> None:
-    root = compile_root({"elements": [{
-        "type": "select_top", "metric": "momentum", "window": 30, "n": 2,
-        "weighting": {"method": "inverse_volatility", "window": 20},
-        "children": [tick(s) for s in PRICES.symbols]}]})
+    root = compile_root(
+        {
+            "elements": [
+                {
+                    "type": "select_top",
+                    "metric": "momentum",
+                    "window": 30,
+                    "n": 2,
+                    "weighting": {"method": "inverse_volatility", "window": 20},
+                    "children": [tick(s) for s in PRICES.symbols],
+                }
+            ]
+        }
+    )
     span = resolve_span(PRICES, root.symbols(), root.lookback(), None, None)
     a = simulate(root, PRICES, span, BacktestConfig(fee_bps=2))
     b = simulate(root, PRICES, span, BacktestConfig(fee_bps=2))

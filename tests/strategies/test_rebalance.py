@@ -32,8 +32,13 @@ def test_due_once_per_period_at_or_after_the_time() -> None:
     kw = {"at": AT, "market_open": True}
     assert not is_due(ny("2025-01-06", "15:44"), frequency="monthly", last_rebalance=None, **kw)
     assert is_due(ny("2025-01-06", "15:45"), frequency="monthly", last_rebalance=None, **kw)
-    assert not is_due(ny("2025-01-06", "15:50"), frequency="monthly", at=AT, market_open=False,
-                      last_rebalance=None)
+    assert not is_due(
+        ny("2025-01-06", "15:50"),
+        frequency="monthly",
+        at=AT,
+        market_open=False,
+        last_rebalance=None,
+    )
     done = date(2025, 1, 6)
     assert not is_due(ny("2025-01-07", "15:50"), frequency="monthly", last_rebalance=done, **kw)
     assert not is_due(ny("2025-01-10", "15:50"), frequency="weekly", last_rebalance=done, **kw)
@@ -51,11 +56,14 @@ def test_client_order_ids_are_derived_from_the_cause() -> None:
 
 
 def test_ledger_from_fills() -> None:
-    led = ledger_from_fills(Decimal("1000"), [
-        Fill("SPY", "buy", Decimal("2"), Decimal("100")),
-        Fill("TLT", "buy", Decimal("5"), Decimal("50.5")),
-        Fill("SPY", "sell", Decimal("2"), Decimal("110")),
-    ])
+    led = ledger_from_fills(
+        Decimal("1000"),
+        [
+            Fill("SPY", "buy", Decimal("2"), Decimal("100")),
+            Fill("TLT", "buy", Decimal("5"), Decimal("50.5")),
+            Fill("SPY", "sell", Decimal("2"), Decimal("110")),
+        ],
+    )
     assert led.cash == Decimal("1000") - 200 - Decimal("252.5") + 220
     assert led.holdings == {"TLT": Decimal("5")}
     assert led.equity({"TLT": Decimal("60")}) == led.cash + 300
@@ -64,15 +72,21 @@ def test_ledger_from_fills() -> None:
 def test_plan_sells_first_and_closes_dropped_holdings() -> None:
     led = Ledger(Decimal("100"), {"OLD": Decimal("3"), "SPY": Decimal("10")})
     prices = {"OLD": Decimal("10"), "SPY": Decimal("50"), "TLT": Decimal("20")}
-    plans = plan_orders({"SPY": 0.5, "TLT": 0.5}, led, prices, qty_step=Decimal(1),
-                        cash_buffer_bps=Decimal(0))
+    plans = plan_orders(
+        {"SPY": 0.5, "TLT": 0.5}, led, prices, qty_step=Decimal(1), cash_buffer_bps=Decimal(0)
+    )
     assert [(p.symbol, p.side, p.qty) for p in plans] == [
-        ("OLD", "sell", Decimal(3)), ("SPY", "sell", Decimal(4)), ("TLT", "buy", Decimal(15))]
+        ("OLD", "sell", Decimal(3)),
+        ("SPY", "sell", Decimal(4)),
+        ("TLT", "buy", Decimal(15)),
+    ]
 
 
 def test_snapshot_returns() -> None:
     assert snapshot_returns(Decimal("110"), Decimal("100"), Decimal("100")) == (
-        Decimal("0.100000"), Decimal("0.100000"))
+        Decimal("0.100000"),
+        Decimal("0.100000"),
+    )
     assert snapshot_returns(Decimal("99"), None, Decimal("100")) == (None, Decimal("-0.010000"))
 
 

@@ -36,23 +36,39 @@ async def test_a_queued_sweep_runs_and_is_recorded(store: Store) -> None:
     sf = load_strategy(EXAMPLES / "momentum_rotation.json")
     sid = await db.save_strategy(store.writer, sf, now=SystemClock().now())
     published: list[dict[str, Any]] = []
-    svc = BatchService(writer=store.writer, db_path=store.path, clock=SystemClock(),
-                       events=EventLog(store.writer),
-                       settings=lambda: StrategiesSettings(workers=1),
-                       publish=lambda topic, data: published.append(data))
+    svc = BatchService(
+        writer=store.writer,
+        db_path=store.path,
+        clock=SystemClock(),
+        events=EventLog(store.writer),
+        settings=lambda: StrategiesSettings(workers=1),
+        publish=lambda topic, data: published.append(data),
+    )
     runner = asyncio.create_task(svc.run())
     try:
-        job = await svc.cmd_batch({"strategy_id": sid, "prices": PRICES, "variables": [
-            {"name": "window", "values": ["21", "63"]}, {"name": "n", "values": ["1", "2"]}]})
+        job = await svc.cmd_batch(
+            {
+                "strategy_id": sid,
+                "prices": PRICES,
+                "variables": [
+                    {"name": "window", "values": ["21", "63"]},
+                    {"name": "n", "values": ["1", "2"]},
+                ],
+            }
+        )
         assert (job["total"], job["truncated"]) == (4, False)
-        await poll_until(lambda: rows(store, "SELECT status FROM batch_jobs")[0][0]
-                         == "finished", timeout=60, what="sweep finished")
+        await poll_until(
+            lambda: rows(store, "SELECT status FROM batch_jobs")[0][0] == "finished",
+            timeout=60,
+            what="sweep finished",
+        )
     finally:
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):
             await runner
     (kind, total, completed, summary) = rows(
-        store, "SELECT kind, total, completed, summary FROM batch_jobs")[0]
+        store, "SELECT kind, total, completed, summary FROM batch_jobs"
+    )[0]
     assert (kind, total, completed) == ("server", 4, 4)
     assert json.loads(summary)["runs"] == 4
     assert rows(store, "SELECT count(*) FROM batch_job_runs")[0][0] == 4
@@ -68,9 +84,14 @@ async def test_a_queued_sweep_runs_and_is_recorded(store: Store) -> None:
         ({"strategy_id": 1}, "prices"),
         ({"strategy_id": 99, "prices": PRICES}, "no strategy 99"),
         ({"strategy_id": 1, "prices": "/nonexistent.csv"}, "cannot read"),
-        ({"strategy_id": 1, "prices": PRICES, "variables": [{"name": "n", "values": ["9"]},
-                                                             {"name": "window", "values": ["5"]}]},
-         "elements[0].n: is 9 but there are only 5 children"),
+        (
+            {
+                "strategy_id": 1,
+                "prices": PRICES,
+                "variables": [{"name": "n", "values": ["9"]}, {"name": "window", "values": ["5"]}],
+            },
+            "elements[0].n: is 9 but there are only 5 children",
+        ),
         ({"strategy_id": 1, "prices": PRICES, "variables": [{"name": "n"}]}, "variables"),
         ({"strategy_id": 1, "prices": PRICES, "workers": 0}, "workers"),
         ({"strategy_id": 1, "prices": PRICES, "start": "soon"}, "start"),
@@ -81,8 +102,13 @@ async def test_bad_requests_are_answered_not_queued(
 ) -> None:
     sf = load_strategy(EXAMPLES / "momentum_rotation.json")
     await db.save_strategy(store.writer, sf, now=SystemClock().now())
-    svc = BatchService(writer=store.writer, db_path=store.path, clock=SystemClock(),
-                       events=EventLog(store.writer), settings=StrategiesSettings)
+    svc = BatchService(
+        writer=store.writer,
+        db_path=store.path,
+        clock=SystemClock(),
+        events=EventLog(store.writer),
+        settings=StrategiesSettings,
+    )
     with pytest.raises(InvalidArgs) as e:
         await svc.cmd_batch(args)
     assert message in str(e.value)

@@ -16,7 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_shipped_config_strategies_block() -> None:
     s = load_settings(REPO / "config.toml").settings.strategies
     assert (s.workers, s.max_runs, s.rebalance, s.rebalance_time) == (
-        2, 1000, "monthly", time(15, 45))
+        2,
+        1000,
+        "monthly",
+        time(15, 45),
+    )
     assert s.alpaca_trading_url.startswith("http://127.0.0.1")  # offline as shipped
 
 

@@ -41,9 +41,16 @@ def rows(path: Any, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]
 
 async def test_every_seed_table_exists(store: Store) -> None:
     names = {r[0] for r in rows(store.path, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"strategies", "backtest_results", "batch_jobs", "batch_job_runs",
-            "active_strategies", "active_strategy_snapshots", "variable_lists",
-            "execution_orders"} <= names
+    assert {
+        "strategies",
+        "backtest_results",
+        "batch_jobs",
+        "batch_job_runs",
+        "active_strategies",
+        "active_strategy_snapshots",
+        "variable_lists",
+        "execution_orders",
+    } <= names
     assert "users" not in names  # single-operator by design
     for table in names & {"strategies", "batch_jobs", "active_strategies"}:
         cols = {r[1] for r in rows(store.path, f"PRAGMA table_info({table})")}
@@ -55,13 +62,20 @@ async def test_a_saved_strategy_is_a_book(store: Store) -> None:
     sid = await store_save(store, sf)
     (book,) = rows(store.path, "SELECT * FROM books WHERE book_id = ?", (f"strategy:{sid}",))
     assert (book["kind"], book["name"], json.loads(book["details"])) == (
-        "strategy", "core", {"strategy_id": sid})
+        "strategy",
+        "core",
+        {"strategy_id": sid},
+    )
     (s,) = rows(store.path, "SELECT * FROM strategies WHERE id = ?", (sid,))
     assert json.loads(s["elements"]) == SEED_STRATEGY["elements"]
     assert json.loads(s["tags"]) == ["core", "etf"]
     # tags are queryable like the seed's array column
-    assert rows(store.path, "SELECT s.id FROM strategies s, json_each(s.tags) t "
-                            "WHERE t.value = 'etf'")[0][0] == sid
+    assert (
+        rows(
+            store.path, "SELECT s.id FROM strategies s, json_each(s.tags) t WHERE t.value = 'etf'"
+        )[0][0]
+        == sid
+    )
     # Saving the same name again updates that strategy (and its book), keeping the id.
     again = await store_save(store, parse_strategy({**SEED_STRATEGY, "description": "v2"}))
     assert again == sid
@@ -86,8 +100,15 @@ async def test_backtest_history_and_its_metric_columns(store: Store) -> None:
     sid = await store_save(store, sf)
     cfg = BacktestConfig(benchmark="SPY")
     res = run_backtest(compile_root(sf.template(), {"t": "QQQ"}), PRICES, cfg)
-    bid = await db.save_backtest(store.writer, res, cfg, elements=[{"ticker": "QQQ"}],
-                                    strategy_id=sid, variables={"t": "QQQ"}, now=NOW)
+    bid = await db.save_backtest(
+        store.writer,
+        res,
+        cfg,
+        elements=[{"ticker": "QQQ"}],
+        strategy_id=sid,
+        variables={"t": "QQQ"},
+        now=NOW,
+    )
     (r,) = rows(store.path, "SELECT * FROM backtest_results WHERE id = ?", (bid,))
     assert r["total_return"] == pytest.approx(res.metrics["total_return"])
     assert r["sharpe"] == pytest.approx(res.metrics["sharpe"])
@@ -102,30 +123,55 @@ async def test_backtest_history_and_its_metric_columns(store: Store) -> None:
 async def test_sweep_runs_are_queryable_by_metric(store: Store) -> None:
     sf = parse_strategy(SEED_STRATEGY)
     sid = await store_save(store, sf)
-    plan = plan_batch(sf.template(), [VariableSpec(name="t", values=["SPY", "QQQ", "TLT"])],
-                      PRICES, BacktestConfig(), 2)
+    plan = plan_batch(
+        sf.template(),
+        [VariableSpec(name="t", values=["SPY", "QQQ", "TLT"])],
+        PRICES,
+        BacktestConfig(),
+        2,
+    )
     job = db.new_batch_id(NOW)
-    await db.create_batch_job(store.writer, plan, job_id=job, name="core sweep",
-                                 strategy_id=sid, kind="local", workers=1, now=NOW)
+    await db.create_batch_job(
+        store.writer,
+        plan,
+        job_id=job,
+        name="core sweep",
+        strategy_id=sid,
+        kind="local",
+        workers=1,
+        now=NOW,
+    )
     (j,) = rows(store.path, "SELECT * FROM batch_jobs")
     assert (j["status"], j["total"], j["completed"], j["truncated"]) == ("running", 2, 0, 1)
-    assert json.loads(j["variables"]) == [{"name": "t", "values": ["SPY", "QQQ", "TLT"],
-                                           "count": 3}]
+    assert json.loads(j["variables"]) == [
+        {"name": "t", "values": ["SPY", "QQQ", "TLT"], "count": 3}
+    ]
     await db.update_batch_progress(store.writer, job, 1, now=NOW)
     await store.writer.flush()
     assert rows(store.path, "SELECT completed FROM batch_jobs")[0][0] == 1
 
     result = run_batch(plan, PRICES, workers=0)
     # Plus two hand-made runs so the threshold query has something on each side.
-    result = BatchResult(plan, [*result.runs,
-                                RunResult(2, {"t": "X"}, {"total_return": 0.75}),
-                                RunResult(3, {"t": "Y"}, {"total_return": 0.5})])
+    result = BatchResult(
+        plan,
+        [
+            *result.runs,
+            RunResult(2, {"t": "X"}, {"total_return": 0.75}),
+            RunResult(3, {"t": "Y"}, {"total_return": 0.5}),
+        ],
+    )
     await db.finish_batch_job(store.writer, job, result, now=NOW)
     (j,) = rows(store.path, "SELECT * FROM batch_jobs")
-    assert (j["status"], j["completed"], j["completed_at"]) == ("finished", 4,
-                                                               "2025-03-03T15:45:00.000000Z")
-    assert json.loads(j["summary"])["best"] == {"run_index": 2, "vars": {"t": "X"},
-                                                "total_return": 0.75}
+    assert (j["status"], j["completed"], j["completed_at"]) == (
+        "finished",
+        4,
+        "2025-03-03T15:45:00.000000Z",
+    )
+    assert json.loads(j["summary"])["best"] == {
+        "run_index": 2,
+        "vars": {"t": "X"},
+        "total_return": 0.75,
+    }
 
     # The seed's example: "find all runs where total_return > 0.5".
     found = await db.runs_where_total_return_above(store.path, 0.5)
@@ -142,30 +188,51 @@ async def test_sweep_runs_are_queryable_by_metric(store: Store) -> None:
 
 async def test_failed_job_and_all_failed_runs(store: Store) -> None:
     sf = parse_strategy(SEED_STRATEGY)
-    plan = plan_batch(sf.template(), [VariableSpec(name="t", values=["SPY"])], PRICES,
-                      BacktestConfig(), 5)
-    await db.create_batch_job(store.writer, plan, job_id="j1", name="x", strategy_id=None,
-                                 kind="server", workers=1, now=NOW)
-    await db.finish_batch_job(store.writer, "j1",
-                                 BatchResult(plan, [RunResult(0, {"t": "SPY"}, None, "boom")]),
-                                 now=NOW)
+    plan = plan_batch(
+        sf.template(), [VariableSpec(name="t", values=["SPY"])], PRICES, BacktestConfig(), 5
+    )
+    await db.create_batch_job(
+        store.writer,
+        plan,
+        job_id="j1",
+        name="x",
+        strategy_id=None,
+        kind="server",
+        workers=1,
+        now=NOW,
+    )
+    await db.finish_batch_job(
+        store.writer, "j1", BatchResult(plan, [RunResult(0, {"t": "SPY"}, None, "boom")]), now=NOW
+    )
     (j,) = rows(store.path, "SELECT status, error FROM batch_jobs")
     assert tuple(j) == ("failed", "1 of 1 runs failed")
     assert rows(store.path, "SELECT error, metrics FROM batch_job_runs")[0][:] == ("boom", "{}")
-    await db.create_batch_job(store.writer, plan, job_id="j2", name="x", strategy_id=None,
-                                 kind="local", workers=1, now=NOW)
+    await db.create_batch_job(
+        store.writer,
+        plan,
+        job_id="j2",
+        name="x",
+        strategy_id=None,
+        kind="local",
+        workers=1,
+        now=NOW,
+    )
     await db.fail_batch_job(store.writer, "j2", "worker died", now=NOW)
     assert rows(store.path, "SELECT status, error FROM batch_jobs WHERE id = 'j2'")[0][:] == (
-        "failed", "worker died")
+        "failed",
+        "worker died",
+    )
     with pytest.raises(sqlite3.IntegrityError):
         await store.writer.execute("UPDATE batch_jobs SET status = 'done' WHERE id = 'j2'")
 
 
 async def test_variable_lists(store: Store) -> None:
-    vid = await db.save_variable_list(store.writer, "tech", "ticker", ["AAPL", "MSFT"],
-                                         description="big tech", now=NOW)
-    again = await db.save_variable_list(store.writer, "tech", "ticker",
-                                           ["AAPL", "MSFT", "NVDA"], now=NOW)
+    vid = await db.save_variable_list(
+        store.writer, "tech", "ticker", ["AAPL", "MSFT"], description="big tech", now=NOW
+    )
+    again = await db.save_variable_list(
+        store.writer, "tech", "ticker", ["AAPL", "MSFT", "NVDA"], now=NOW
+    )
     assert again == vid
     spec = await db.load_variable_list(store.path, "tech")
     assert spec is not None and spec.values == ["AAPL", "MSFT", "NVDA"]
@@ -182,7 +249,8 @@ async def test_variable_lists(store: Store) -> None:
         await db.save_variable_list(store.writer, "t", "ticker", ["S P Y"], now=NOW)
     with pytest.raises(sqlite3.IntegrityError):  # the schema refuses it too
         await store.writer.execute(
-            'INSERT INTO variable_lists (name, type, "values") VALUES (\'y\', \'colour\', \'[]\')')
+            "INSERT INTO variable_lists (name, type, \"values\") VALUES ('y', 'colour', '[]')"
+        )
     assert [v["name"] for v in await db.list_variable_lists(store.path)] == ["tech"]
 
 
@@ -191,10 +259,14 @@ async def test_execution_orders_are_unique_by_client_order_id(store: Store) -> N
     await store.writer.execute(
         "INSERT INTO active_strategies (strategy_id, mode, initial_capital, started_at, "
         "rebalance_frequency, rebalance_time) VALUES (?, 'paper', '10000.00', ?, 'monthly', "
-        "'15:45:00')", (sid, "2025-03-03T15:45:00.000000Z"))
-    order = ("INSERT INTO execution_orders (active_strategy_id, client_order_id, rebalance_date, "
-             "symbol, side, quantity, submitted_at) VALUES (1, ?, '2025-03-03', 'SPY', 'buy', "
-             "'1.5', 'now')")
+        "'15:45:00')",
+        (sid, "2025-03-03T15:45:00.000000Z"),
+    )
+    order = (
+        "INSERT INTO execution_orders (active_strategy_id, client_order_id, rebalance_date, "
+        "symbol, side, quantity, submitted_at) VALUES (1, ?, '2025-03-03', 'SPY', 'buy', "
+        "'1.5', 'now')"
+    )
     await store.writer.execute(order, ("s1-20250303-SPY",))
     with pytest.raises(sqlite3.IntegrityError):
         await store.writer.execute(order, ("s1-20250303-SPY",))

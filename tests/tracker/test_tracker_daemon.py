@@ -69,21 +69,33 @@ def _call(d: Any, cmd: str, **args: Any) -> Any:
 
 @pytest.mark.slow
 def test_tracker_switches_on_at_a_config_reload(daemon_proc, nof1_http: str) -> None:  # type: ignore[no-untyped-def]
-    off = MINIMAL_CONFIG + '[arena]\nenabled = false\n'
+    off = MINIMAL_CONFIG + "[arena]\nenabled = false\n"
     d = daemon_proc(off + f'[tracker]\nbase_url = "{nof1_http}"\ninterval_s = 3600\n')
     d.start()
     status = _call(d, "tracker.status")
     assert status["enabled"] is False and status["rounds"] == 0
     assert _call(d, "tracker.models") == []
     tmp = d.config_path.with_suffix(".tmp")
-    tmp.write_text(off + f'[tracker]\nenabled = true\nbase_url = "{nof1_http}"\n'
-                   'interval_s = 3600\n')
+    tmp.write_text(
+        off + f'[tracker]\nenabled = true\nbase_url = "{nof1_http}"\ninterval_s = 3600\n'
+    )
     os.replace(tmp, d.config_path)
-    wait_for(lambda: _call(d, "tracker.status")["rounds"] >= 1, timeout=30,
-             what="a polling round after the reload")
+    wait_for(
+        lambda: _call(d, "tracker.status")["rounds"] >= 1,
+        timeout=30,
+        what="a polling round after the reload",
+    )
     assert sorted(set(REQUESTS)) == sorted(
-        ["leaderboard", "trades", "account-totals", "since-inception-values", "conversations",
-         "analytics", "crypto-prices"])
+        [
+            "leaderboard",
+            "trades",
+            "account-totals",
+            "since-inception-values",
+            "conversations",
+            "analytics",
+            "crypto-prices",
+        ]
+    )
     assert len(_call(d, "tracker.models")) == 7
     assert d.stop() == 0
 
@@ -93,7 +105,7 @@ def test_daemon_polls_nof1_and_serves_chats(daemon_proc, nof1_http: str) -> None
     d = daemon_proc(
         MINIMAL_CONFIG
         + f'[tracker]\nenabled = true\nbase_url = "{nof1_http}"\ninterval_s = 3600\n'
-        + '[arena]\nenabled = false\n'
+        + "[arena]\nenabled = false\n"
     )
     d.start()
 
@@ -104,8 +116,11 @@ def test_daemon_polls_nof1_and_serves_chats(daemon_proc, nof1_http: str) -> None
 
         return asyncio.run(go())
 
-    models = wait_for(lambda: len(call("tracker.models")) == 7 and call("tracker.models"),
-                      timeout=30, what="the first polling round")
+    models = wait_for(
+        lambda: len(call("tracker.models")) == 7 and call("tracker.models"),
+        timeout=30,
+        what="the first polling round",
+    )
     by_id = {m["model_id"]: m for m in models}
     assert by_id["qwen3-max"]["book_id"] == "bot:nof1-qwen3-max"
     assert by_id["gemini-2.5-pro"]["trades"] == 100
@@ -115,24 +130,31 @@ def test_daemon_polls_nof1_and_serves_chats(daemon_proc, nof1_http: str) -> None
             return bool(conn.execute("SELECT count(*) FROM nof1_chats").fetchone()[0] == 25)
 
     wait_for(chats_stored, timeout=30, what="conversations stored")
-    convs = sorted((c for c in load("conversations")["conversations"]
-                    if c["model_id"] == "grok-4"), key=lambda c: c["timestamp"])
+    convs = sorted(
+        (c for c in load("conversations")["conversations"] if c["model_id"] == "grok-4"),
+        key=lambda c: c["timestamp"],
+    )
     fill_time = epoch_iso(convs[1]["timestamp"] + 1)  # a fill just after grok's second chat
     chat = call("tracker.chat", bot_id="grok-4", before=fill_time)
     assert chat["ts"] == epoch_iso(convs[1]["timestamp"]) and chat["model"] == "grok-4"
     assert chat["summary"] == convs[1]["cot_trace_summary"]
     assert isinstance(chat["text"], str) and chat["text"]
     # epoch seconds work too; before the season: null
-    assert call("tracker.chat", model_id="grok-4", before=float(convs[1]["timestamp"]) + 1
-                )["chat_id"] == convs[1]["id"]
+    assert (
+        call("tracker.chat", model_id="grok-4", before=float(convs[1]["timestamp"]) + 1)["chat_id"]
+        == convs[1]["id"]
+    )
     assert call("tracker.chat", bot_id="grok-4", before="2025-01-01T00:00:00Z") is None
     for bad in ({}, {"bot_id": "grok-4", "before": "yesterday"}):
         with pytest.raises(ControlError) as ei:
             call("tracker.chat", **bad)
         assert ei.value.code == "invalid_args"
     # the round may still be storing its last endpoints: wait for its end
-    status = wait_for(lambda: (s := call("tracker.status"))["rounds"] >= 1 and s, timeout=30,
-                      what="the end of the first round")
+    status = wait_for(
+        lambda: (s := call("tracker.status"))["rounds"] >= 1 and s,
+        timeout=30,
+        what="the end of the first round",
+    )
     assert status["enabled"] is True
     assert status["last_hourly_marker"] == 249
 

@@ -16,10 +16,14 @@ TRADES = json.loads((SNAP / "trades.json").read_text())
 CHATS = json.loads((SNAP / "conversations.json").read_text())
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**20), 10**20)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                  max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=5,
 )
 
@@ -57,8 +61,9 @@ def test_any_drift_of_one_trade_field(index: int, field: str, value: Any) -> Non
 
 @settings(max_examples=100, deadline=None)
 @given(
-    coin_field=st.sampled_from(["signal", "quantity", "confidence", "stop_loss", "justification",
-                                "leverage", "surprise"]),
+    coin_field=st.sampled_from(
+        ["signal", "quantity", "confidence", "stop_loss", "justification", "leverage", "surprise"]
+    ),
     value=json_values,
 )
 def test_any_drift_of_one_decision_field(coin_field: str, value: Any) -> None:

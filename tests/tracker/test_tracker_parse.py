@@ -24,9 +24,13 @@ W2 = "0x" + "22" * 20
 
 
 def test_every_recorded_response_parses_without_loss() -> None:
-    for ep, key in [("leaderboard", "leaderboard"), ("trades", "trades"),
-                    ("since-inception-values", "sinceInceptionValues"),
-                    ("conversations", "conversations"), ("analytics", "analytics")]:
+    for ep, key in [
+        ("leaderboard", "leaderboard"),
+        ("trades", "trades"),
+        ("since-inception-values", "sinceInceptionValues"),
+        ("conversations", "conversations"),
+        ("analytics", "analytics"),
+    ]:
         body = (SNAP / f"{ep}.json").read_bytes()
         p = parse(ep, body)
         assert p.errors == [], ep
@@ -88,11 +92,26 @@ def test_unusable_bodies_fail_the_response(endpoint: str, body: bytes, reason: s
 
 
 def test_a_bad_row_names_endpoint_row_and_field() -> None:
-    body = json.dumps({"sinceInceptionValues": [
-        {"id": "a", "model_id": "gpt-5", "nav_since_inception": 10000, "inception_date": 1.5},
-        {"id": "b", "model_id": "grok-4", "nav_since_inception": True, "inception_date": 1.5},
-        "not an object",
-    ], "extra_envelope_field": 1})
+    body = json.dumps(
+        {
+            "sinceInceptionValues": [
+                {
+                    "id": "a",
+                    "model_id": "gpt-5",
+                    "nav_since_inception": 10000,
+                    "inception_date": 1.5,
+                },
+                {
+                    "id": "b",
+                    "model_id": "grok-4",
+                    "nav_since_inception": True,
+                    "inception_date": 1.5,
+                },
+                "not an object",
+            ],
+            "extra_envelope_field": 1,
+        }
+    )
     p = parse("since-inception-values", body)
     assert [r.model_id for r in p.rows] == ["gpt-5"]
     assert [str(e) for e in p.errors] == [
@@ -120,8 +139,11 @@ def test_book_rule_matches_fade_bots_by_wallet_only() -> None:
             self.__dict__.update(kw)
 
     fade = Bot(bots=[Bot(bot_id="a", wallet=W1), Bot(id="b", wallet=None), Bot(name="c")])
-    assert fade_bot_refs(fade) == [FadeBotRef("a", W1), FadeBotRef("b", None),
-                                     FadeBotRef("c", None)]
+    assert fade_bot_refs(fade) == [
+        FadeBotRef("a", W1),
+        FadeBotRef("b", None),
+        FadeBotRef("c", None),
+    ]
     assert fade_bot_refs(object()) == []
 
 
@@ -131,26 +153,34 @@ async def test_a_wallet_matched_model_adds_its_decisions_to_the_fade_bots_book(s
     st = TrackerSettings(models=[TrackerModelSettings(model_id="gpt-5", wallet=W2)])
     ts = TrackerStore(store.writer, lambda: st, lambda: [FadeBotRef("gpt5-bot", W2)])
     for ep in ("trades", "conversations", "leaderboard"):
-        await ts.ingest(parse(ep, (SNAP / f"{ep}.json").read_bytes()),
-                        "2025-10-28T06:51:03.000000Z")
+        await ts.ingest(
+            parse(ep, (SNAP / f"{ep}.json").read_bytes()), "2025-10-28T06:51:03.000000Z"
+        )
     async with open_reader(store.path) as conn:
         # the fade engine owns a bot book's curve and round trips: the tracker adds decisions
         for table in ("trade_log", "equity_snapshots"):
-            rows = await (await conn.execute(
-                f"SELECT count(*) FROM {table} WHERE book_id = 'bot:gpt5-bot'")).fetchone()  # noqa: S608
+            rows = await (
+                await conn.execute(f"SELECT count(*) FROM {table} WHERE book_id = 'bot:gpt5-bot'")  # noqa: S608
+            ).fetchone()
             assert rows[0] == 0, table
-        rows = await (await conn.execute(
-            "SELECT count(*) FROM nof1_trades WHERE model_id = 'gpt-5'")).fetchone()
+        rows = await (
+            await conn.execute("SELECT count(*) FROM nof1_trades WHERE model_id = 'gpt-5'")
+        ).fetchone()
         assert rows[0] == 66
-        rows = await (await conn.execute(
-            "SELECT count(*) FROM trade_log WHERE book_id = 'bot:nof1-grok-4'")).fetchone()
+        rows = await (
+            await conn.execute("SELECT count(*) FROM trade_log WHERE book_id = 'bot:nof1-grok-4'")
+        ).fetchone()
         assert rows[0] == 20
-        rows = await (await conn.execute(
-            "SELECT count(*) FROM decision_log WHERE book_id = 'bot:gpt5-bot'")).fetchone()
+        rows = await (
+            await conn.execute("SELECT count(*) FROM decision_log WHERE book_id = 'bot:gpt5-bot'")
+        ).fetchone()
         assert rows[0] > 0
-        rows = await (await conn.execute(
-            "SELECT kind, json_extract(details, '$.fade_bot_id') FROM books"
-            " WHERE book_id = 'bot:gpt5-bot'")).fetchone()
+        rows = await (
+            await conn.execute(
+                "SELECT kind, json_extract(details, '$.fade_bot_id') FROM books"
+                " WHERE book_id = 'bot:gpt5-bot'"
+            )
+        ).fetchone()
         assert tuple(rows) == ("bot", "gpt5-bot")
         # the fade engine asks by its bot id
         chat = await latest_chat_before(conn, "gpt5-bot")
@@ -165,10 +195,13 @@ def test_shipped_tracker_block_is_offline() -> None:
 @pytest.mark.parametrize(
     ("block", "key", "reason"),
     [
-        ('interval_s = 0', "tracker.interval_s", "greater than 0"),
+        ("interval_s = 0", "tracker.interval_s", "greater than 0"),
         ('base_url = "nof1.ai/api"', "tracker.base_url", "not an http(s) URL"),
-        ('[[tracker.models]]\nmodel_id = "x"\nwallet = "0x12"', "tracker.models[0].wallet",
-         "not a wallet address"),
+        (
+            '[[tracker.models]]\nmodel_id = "x"\nwallet = "0x12"',
+            "tracker.models[0].wallet",
+            "not a wallet address",
+        ),
     ],
 )
 def test_bad_tracker_settings_name_the_key(

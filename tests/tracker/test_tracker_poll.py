@@ -20,8 +20,11 @@ from arenad.tracker.store import get_state
 def tracker_events(rig: Rig) -> list[dict[str, Any]]:
     return [
         {"level": r[0], "message": r[1], **json.loads(r[2])}
-        for r in db_rows(rig.db, "SELECT level, message, details FROM system_events"
-                         " WHERE category = 'tracker' ORDER BY id")
+        for r in db_rows(
+            rig.db,
+            "SELECT level, message, details FROM system_events"
+            " WHERE category = 'tracker' ORDER BY id",
+        )
     ]
 
 
@@ -30,8 +33,16 @@ async def test_ingest_matches_the_served_json(rig: Rig, nof1: FakeNof1) -> None:
     await rig.writer.flush()
     assert result.failures == []
     assert sorted(result.ok) == sorted(
-        ["leaderboard", "trades", "account-totals", "since-inception-values", "conversations",
-         "analytics", "crypto-prices"])
+        [
+            "leaderboard",
+            "trades",
+            "account-totals",
+            "since-inception-values",
+            "conversations",
+            "analytics",
+            "crypto-prices",
+        ]
+    )
 
     trades = load("trades")["trades"]
     per_model = Counter(t["model_id"] for t in trades)
@@ -44,19 +55,24 @@ async def test_ingest_matches_the_served_json(rig: Rig, nof1: FakeNof1) -> None:
     got = dict(db_rows(rig.db, "SELECT model_id, count(*) FROM nof1_trades GROUP BY model_id"))
     assert got == dict(per_model)
     book_of = dict(db_rows(rig.db, "SELECT model_id, book_id FROM nof1_models"))
-    got = dict(db_rows(rig.db, "SELECT book_id, count(*) FROM trade_log WHERE source = 'nof1'"
-                                " GROUP BY book_id"))
+    got = dict(
+        db_rows(
+            rig.db, "SELECT book_id, count(*) FROM trade_log WHERE source = 'nof1' GROUP BY book_id"
+        )
+    )
     assert got == {book_of[m]: n for m, n in per_model.items()}
     assert book_of["gpt-5"] == "bot:nof1-gpt-5"
     assert book_of["buynhold_btc"] == "benchmark:nof1-buynhold_btc"
 
     # realized net P&L per model: exact over the TEXT column, and the REAL trade_log sum
     for model, total in net.items():
-        texts = db_rows(rig.db, "SELECT realized_net_pnl FROM nof1_trades WHERE model_id = ?",
-                        model)
+        texts = db_rows(
+            rig.db, "SELECT realized_net_pnl FROM nof1_trades WHERE model_id = ?", model
+        )
         assert sum(Decimal(t[0]) for t in texts) == total, model
-        (logged,) = db_rows(rig.db, "SELECT sum(realized_pnl) FROM trade_log WHERE book_id = ?",
-                            book_of[model])[0]
+        (logged,) = db_rows(
+            rig.db, "SELECT sum(realized_pnl) FROM trade_log WHERE book_id = ?", book_of[model]
+        )[0]
         assert abs(logged - float(total)) < 1e-6, model
     # ... which is also what the site's own analytics say, for every model whose whole history
     # /trades returned (it returns at most 100 per model: gemini had 174)
@@ -70,33 +86,52 @@ async def test_ingest_matches_the_served_json(rig: Rig, nof1: FakeNof1) -> None:
 
     # exact decimals survive: prices and sizes are the API's digits
     t0 = trades[0]
-    (row,) = db_rows(rig.db, "SELECT entry_price, exit_price, quantity, total_commission, raw"
-                     " FROM nof1_trades WHERE trade_id = ?", t0["trade_id"])
+    (row,) = db_rows(
+        rig.db,
+        "SELECT entry_price, exit_price, quantity, total_commission, raw"
+        " FROM nof1_trades WHERE trade_id = ?",
+        t0["trade_id"],
+    )
     assert [Decimal(x) for x in row[:4]] == [
-        t0["entry_price"], t0["exit_price"], t0["quantity"], t0["total_commission_dollars"]]
+        t0["entry_price"],
+        t0["exit_price"],
+        t0["quantity"],
+        t0["total_commission_dollars"],
+    ]
     assert json.loads(row[4], parse_float=Decimal) == t0
 
     # chats and their per-coin decisions
     convs = load("conversations")["conversations"]
-    decisions = [(c["id"], coin) for c in convs for coin, v in c["llm_response"].items()
-                 if isinstance(v, dict)]
+    decisions = [
+        (c["id"], coin)
+        for c in convs
+        for coin, v in c["llm_response"].items()
+        if isinstance(v, dict)
+    ]
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_chats")[0][0] == len(convs)
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_chat_decisions")[0][0] == len(decisions)
-    assert db_rows(rig.db, "SELECT count(*) FROM decision_log WHERE source = 'nof1'")[0][0] == \
-        len(decisions)
-    signals = Counter(v["signal"] for c in convs for v in c["llm_response"].values()
-                      if isinstance(v, dict))
+    assert db_rows(rig.db, "SELECT count(*) FROM decision_log WHERE source = 'nof1'")[0][0] == len(
+        decisions
+    )
+    signals = Counter(
+        v["signal"] for c in convs for v in c["llm_response"].values() if isinstance(v, dict)
+    )
     got = dict(db_rows(rig.db, "SELECT decision, count(*) FROM decision_log GROUP BY decision"))
-    assert got == {{"buy_to_enter": "buy", "close_position": "close"}.get(k, k): n
-                   for k, n in signals.items()}
-    assert db_rows(rig.db, "SELECT min(confidence) >= 0, max(confidence) <= 1 FROM decision_log"
-                   )[0] == (1, 1)
+    assert got == {
+        {"buy_to_enter": "buy", "close_position": "close"}.get(k, k): n for k, n in signals.items()
+    }
+    assert db_rows(rig.db, "SELECT min(confidence) >= 0, max(confidence) <= 1 FROM decision_log")[
+        0
+    ] == (1, 1)
 
     # equity: inception NAV, two account-totals points, and the leaderboard point (poll time)
     lb = {r["id"]: r["equity"] for r in load("leaderboard")["leaderboard"]}
     for model, equity in lb.items():
-        curve = db_rows(rig.db, "SELECT ts, equity FROM equity_snapshots WHERE book_id = ?"
-                        " ORDER BY ts", book_of[model])
+        curve = db_rows(
+            rig.db,
+            "SELECT ts, equity FROM equity_snapshots WHERE book_id = ? ORDER BY ts",
+            book_of[model],
+        )
         assert curve[0][1] == 10000.0
         assert curve[0][0].startswith("2025-10-17T")
         assert curve[-1][1] == float(equity)
@@ -105,7 +140,8 @@ async def test_ingest_matches_the_served_json(rig: Rig, nof1: FakeNof1) -> None:
     totals = load("account-totals")["accountTotals"]
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_account_totals")[0][0] == len(totals)
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_positions")[0][0] == sum(
-        len(t["positions"]) for t in totals)
+        len(t["positions"]) for t in totals
+    )
     # books exist for every model, season 1 started at the earliest inception
     assert db_rows(rig.db, "SELECT count(*) FROM books WHERE venue = 'nof1'")[0][0] == 7
     (season,) = db_rows(rig.db, "SELECT season_number, start_date, status FROM nof1_seasons")
@@ -117,10 +153,22 @@ async def test_ingest_matches_the_served_json(rig: Rig, nof1: FakeNof1) -> None:
 async def test_repolling_adds_nothing_and_resumes_at_the_marker(rig: Rig, nof1: FakeNof1) -> None:
     await rig.poller.poll_once()
     await rig.writer.flush()
-    tables = ["nof1_trades", "nof1_chats", "nof1_chat_decisions", "nof1_account_totals",
-              "nof1_positions", "nof1_since_inception", "nof1_analytics", "nof1_crypto_prices",
-              "nof1_models", "books", "trade_log", "decision_log", "equity_snapshots",
-              "nof1_leaderboard_snapshots"]
+    tables = [
+        "nof1_trades",
+        "nof1_chats",
+        "nof1_chat_decisions",
+        "nof1_account_totals",
+        "nof1_positions",
+        "nof1_since_inception",
+        "nof1_analytics",
+        "nof1_crypto_prices",
+        "nof1_models",
+        "books",
+        "trade_log",
+        "decision_log",
+        "equity_snapshots",
+        "nof1_leaderboard_snapshots",
+    ]
 
     def counts() -> dict[str, int]:
         return {t: db_rows(rig.db, f"SELECT count(*) FROM {t}")[0][0] for t in tables}  # noqa: S608
@@ -132,8 +180,9 @@ async def test_repolling_adds_nothing_and_resumes_at_the_marker(rig: Rig, nof1: 
     rig.poller = rig.new_poller()
     result = await rig.poller.poll_once()
     await rig.writer.flush()
-    assert all(not r.inserted for ep, r in result.reports.items() if ep != "leaderboard"), \
-        {ep: r.inserted for ep, r in result.reports.items()}
+    assert all(not r.inserted for ep, r in result.reports.items() if ep != "leaderboard"), {
+        ep: r.inserted for ep, r in result.reports.items()
+    }
     after = counts()
     # the leaderboard is a time series: a new poll is a new snapshot, everything else repeats
     assert after["nof1_leaderboard_snapshots"] == first["nof1_leaderboard_snapshots"] + 6
@@ -165,8 +214,9 @@ async def test_schema_drift_keeps_unknown_fields_and_skips_bad_rows(
     await rig.writer.flush()
     assert "trades" in result.ok
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253 - 3
-    (raw,) = db_rows(rig.db, "SELECT raw FROM nof1_trades WHERE trade_id = ?",
-                     doc["trades"][0]["trade_id"])[0]
+    (raw,) = db_rows(
+        rig.db, "SELECT raw FROM nof1_trades WHERE trade_id = ?", doc["trades"][0]["trade_id"]
+    )[0]
     assert json.loads(raw)["brand_new_field"] == {"nested": [1, 2]}
     errors = [e for e in tracker_events(rig) if e.get("endpoint") == "trades"]
     assert [(e["row_id"], e["field"]) for e in errors] == [
@@ -201,13 +251,24 @@ async def test_a_bad_coin_decision_skips_only_that_decision(rig: Rig, nof1: Fake
 
 
 async def test_failures_are_events_and_the_poller_backs_off(rig: Rig, nof1: FakeNof1) -> None:
-    nof1.faults.update({"positions": "gone", "trades": "gone", "leaderboard": "5xx",
-                        "conversations": "hang", "analytics": "html"})
+    nof1.faults.update(
+        {
+            "positions": "gone",
+            "trades": "gone",
+            "leaderboard": "5xx",
+            "conversations": "hang",
+            "analytics": "html",
+        }
+    )
     result = await rig.poller.poll_once()
     await rig.writer.flush()
     kinds = {f.endpoint: f.kind for f in result.failures}
-    assert kinds == {"trades": "gone", "leaderboard": "server_error",
-                     "conversations": "timeout", "analytics": "not_json"}
+    assert kinds == {
+        "trades": "gone",
+        "leaderboard": "server_error",
+        "conversations": "timeout",
+        "analytics": "not_json",
+    }
     # the rest of the round went on
     assert sorted(result.ok) == ["account-totals", "crypto-prices", "since-inception-values"]
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_crypto_prices")[0][0] == 6
@@ -265,10 +326,15 @@ async def test_values_sqlite_cannot_hold_are_skipped_or_kept_not_crashing(
     assert "trades" in result.ok
     assert db_rows(rig.db, "SELECT count(*) FROM nof1_trades")[0][0] == 253 - 2
     fields = {(e["row_id"], e["field"]) for e in tracker_events(rig) if "row_id" in e}
-    assert fields == {(doc["trades"][0]["trade_id"], "entry_oid"),
-                      (doc["trades"][2]["trade_id"], "entry_time")}
-    (sym, raw) = db_rows(rig.db, "SELECT symbol, raw FROM nof1_trades WHERE trade_id = ?",
-                         doc["trades"][1]["trade_id"])[0]
+    assert fields == {
+        (doc["trades"][0]["trade_id"], "entry_oid"),
+        (doc["trades"][2]["trade_id"], "entry_time"),
+    }
+    (sym, raw) = db_rows(
+        rig.db,
+        "SELECT symbol, raw FROM nof1_trades WHERE trade_id = ?",
+        doc["trades"][1]["trade_id"],
+    )[0]
     assert sym == "BTC\ufffd" and json.loads(raw)["symbol"] == "BTC\ud800"
 
 
@@ -276,8 +342,10 @@ async def test_a_refused_write_fails_that_endpoint_only(rig: Rig, nof1: FakeNof1
     import sqlite3
 
     with sqlite3.connect(rig.db) as conn:  # the database itself refuses analytics rows
-        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON nof1_analytics"
-                     " BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON nof1_analytics"
+            " BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
     result = await rig.poller.poll_once()
     await rig.writer.flush()
     assert [(f.endpoint, f.kind) for f in result.failures] == [("analytics", "store_error")]

@@ -56,10 +56,13 @@ def imported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> sqlite3.Conn
     summary = json.loads(capsys.readouterr().out)
     assert summary["snapshot_time"] == "2025-10-28T07:51:03.000000Z"
     # the second import repeats everything but the leaderboard: nothing new
-    assert {ep: r["inserted"] for ep, r in summary["endpoints"].items()
-            if ep != "leaderboard"} == {
-        "trades": {}, "since-inception-values": {}, "conversations": {}, "analytics": {},
-        "crypto-prices": {}}
+    assert {ep: r["inserted"] for ep, r in summary["endpoints"].items() if ep != "leaderboard"} == {
+        "trades": {},
+        "since-inception-values": {},
+        "conversations": {},
+        "analytics": {},
+        "crypto-prices": {},
+    }
     conn = sqlite3.connect(tmp_path / "arenad.db")
     conn.row_factory = None
     return conn
@@ -78,8 +81,14 @@ def test_current_leaderboard(imported: sqlite3.Connection) -> None:
             r["equity"], r["return_pct"] = 9000.5, -9.995
     lb.sort(key=lambda r: -r["equity"])
     assert rows == [
-        (*NAMES[r["id"]], i, str(r["equity"]), r["return_pct"],
-         100.0 * r["num_wins"] / r["num_trades"], r["num_trades"])
+        (
+            *NAMES[r["id"]],
+            i,
+            str(r["equity"]),
+            r["return_pct"],
+            100.0 * r["num_wins"] / r["num_trades"],
+            r["num_trades"],
+        )
         for i, r in enumerate(lb, start=1)
     ]
     assert rows[0][0] == "Qwen3 Max" and rows[-1][0] == "GPT-5"
@@ -91,15 +100,20 @@ def test_model_performance_over_time(imported: sqlite3.Connection) -> None:
         " WHERE model_id = (SELECT model_id FROM nof1_models WHERE name = 'Claude Sonnet 4.5')"
         " ORDER BY ts"
     ).fetchall()
-    assert rows == [("2025-10-28", 4, "8552.7", -14.469999999999999),
-                    ("2025-10-28", 3, "9000.5", -9.995)]
+    assert rows == [
+        ("2025-10-28", 4, "8552.7", -14.469999999999999),
+        ("2025-10-28", 3, "9000.5", -9.995),
+    ]
     # the same curve on the common books tables: inception NAV, then each leaderboard point
     curve = imported.execute(
         "SELECT ts, equity FROM equity_snapshots WHERE book_id = 'bot:nof1-claude-sonnet-4-5'"
-        " ORDER BY ts").fetchall()
-    assert curve == [("2025-10-17T22:11:14.149193Z", 10000.0),
-                     ("2025-10-28T06:51:03.000000Z", 8552.7),
-                     ("2025-10-28T07:51:03.000000Z", 9000.5)]
+        " ORDER BY ts"
+    ).fetchall()
+    assert curve == [
+        ("2025-10-17T22:11:14.149193Z", 10000.0),
+        ("2025-10-28T06:51:03.000000Z", 8552.7),
+        ("2025-10-28T07:51:03.000000Z", 9000.5),
+    ]
 
 
 def test_recent_trades_for_a_model(imported: sqlite3.Connection) -> None:
@@ -152,15 +166,22 @@ def test_recent_chats(imported: sqlite3.Connection) -> None:
         " JOIN nof1_models m ON mc.model_id = m.model_id ORDER BY mc.ts DESC LIMIT 50"
     ).fetchall()
     convs = sorted(load("conversations")["conversations"], key=lambda c: -c["timestamp"])
-    seed_enum = {"buy_to_enter": "buy", "sell_to_enter": "sell", "hold": "hold",
-                 "close_position": "none"}
+    seed_enum = {
+        "buy_to_enter": "buy",
+        "sell_to_enter": "sell",
+        "hold": "hold",
+        "close_position": "none",
+    }
     assert len(rows) == len(convs) == 25
     for row, c in zip(rows, convs, strict=True):
         coins = [v for v in c["llm_response"].values() if isinstance(v, dict)]
         head = next((v for v in coins if v["signal"] != "hold"), coins[0] if coins else None)
         cot = c["cot_trace"]
-        text = cot if isinstance(cot, str) else json.dumps(
-            cot, separators=(",", ":"), default=float, ensure_ascii=False)
+        text = (
+            cot
+            if isinstance(cot, str)
+            else json.dumps(cot, separators=(",", ":"), default=float, ensure_ascii=False)
+        )
         assert row[0] == NAMES[c["model_id"]][0]
         assert row[1] == epoch_iso(c["timestamp"])
         if head is None:  # the model's answer was not JSON: no decision
@@ -178,7 +199,8 @@ def test_recent_chats(imported: sqlite3.Connection) -> None:
 def test_snapshot_count_by_day(imported: sqlite3.Connection) -> None:
     rows = imported.execute(
         "SELECT DATE(ts) AS date, COUNT(*) AS snapshots, COUNT(DISTINCT model_id) AS models_tracked"
-        " FROM nof1_leaderboard_snapshots GROUP BY DATE(ts) ORDER BY date DESC").fetchall()
+        " FROM nof1_leaderboard_snapshots GROUP BY DATE(ts) ORDER BY date DESC"
+    ).fetchall()
     assert rows == [("2025-10-28", 12, 6)]
 
 
@@ -210,7 +232,8 @@ async def test_latest_chat_before_links_a_fill_to_the_bots_reasoning(
         chat = await latest_chat_before(conn, "gpt-5", between, symbol="BTC")
         assert chat is not None
         assert [d["coin"] for d in chat["decisions"]] == (
-            ["BTC"] if "BTC" in first["llm_response"] else [])
+            ["BTC"] if "BTC" in first["llm_response"] else []
+        )
         models = await list_models(conn)
     gpt5 = next(m for m in models if m["model_id"] == "gpt-5")
     assert gpt5["wallet"] == WALLET and gpt5["book_id"] == "bot:nof1-gpt-5"
@@ -241,6 +264,7 @@ def test_import_reports_a_broken_file_and_keeps_the_rest(
     assert "trades: FAILED: body is not JSON" in err
     conn = sqlite3.connect(tmp_path / "arenad.db")
     assert conn.execute("SELECT count(*) FROM nof1_leaderboard_snapshots").fetchone() == (6,)
-    (msg,) = conn.execute("SELECT message FROM system_events WHERE category = 'tracker'"
-                          " AND level = 'error'").fetchone()
+    (msg,) = conn.execute(
+        "SELECT message FROM system_events WHERE category = 'tracker' AND level = 'error'"
+    ).fetchone()
     assert "trades.json" in msg and "not JSON" in msg

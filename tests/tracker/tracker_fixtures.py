@@ -59,8 +59,9 @@ class FakeNof1:
         if fault == "hang":
             await self.release.wait()
         if fault == "html":
-            return web.Response(text="<html><body>Just a moment...</body></html>",
-                                content_type="text/html")
+            return web.Response(
+                text="<html><body>Just a moment...</body></html>", content_type="text/html"
+            )
         if ep in self.bodies:
             return web.Response(body=self.bodies[ep], content_type="application/json")
         path = ACCOUNT_TOTALS if ep == "account-totals" else SNAP / f"{ep}.json"
@@ -72,8 +73,7 @@ class FakeNof1:
             if request.headers.get("If-None-Match") == etag:
                 self.not_modified.append(ep)
                 return web.Response(status=304, headers={"ETag": etag})
-            return web.Response(body=body, content_type="application/json",
-                                headers={"ETag": etag})
+            return web.Response(body=body, content_type="application/json", headers={"ETag": etag})
         return web.Response(body=body, content_type="application/json")
 
     def count(self, endpoint: str) -> int:
@@ -111,8 +111,12 @@ class Rig:
     def __init__(self, store: Any, server: FakeNof1, **settings: Any) -> None:
         self.db = store.path
         self.settings = TrackerSettings(
-            enabled=True, base_url=server.url, interval_s=10.0, timeout_s=0.5,
-            max_backoff_s=80.0, **settings,
+            enabled=True,
+            base_url=server.url,
+            interval_s=10.0,
+            timeout_s=0.5,
+            max_backoff_s=80.0,
+            **settings,
         )
         self.events = EventLog(store.writer)
         self.store = TrackerStore(store.writer, lambda: self.settings)
@@ -125,8 +129,14 @@ class Rig:
         async def on_connection(up: bool, **detail: Any) -> None:
             self.connection.append((up, detail))
 
-        return Nof1Poller(self.store, self.events.emit, lambda: self.settings, db_path=self.db,
-                          on_connection=on_connection, on_dirty=self.dirty.append)
+        return Nof1Poller(
+            self.store,
+            self.events.emit,
+            lambda: self.settings,
+            db_path=self.db,
+            on_connection=on_connection,
+            on_dirty=self.dirty.append,
+        )
 
 
 @pytest.fixture(name="rig")

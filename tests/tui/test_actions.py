@@ -20,8 +20,14 @@ SIZE = (120, 36)
 
 
 def make(daemon: FakeDaemon, **kw: Any) -> ArenadApp:
-    return create_app(daemon.factory, clock=FakeClock(), refresh_s=None,
-                      reconnect_min_s=0.02, reconnect_max_s=0.05, **kw)
+    return create_app(
+        daemon.factory,
+        clock=FakeClock(),
+        refresh_s=None,
+        reconnect_min_s=0.02,
+        reconnect_max_s=0.05,
+        **kw,
+    )
 
 
 async def connected(pilot: Any) -> None:
@@ -42,12 +48,22 @@ async def test_attach_subscribes_then_snapshots_then_streams() -> None:
         assert cmds[:6] == ["subscribe", "status", "config", "events", "positions", "equity"]
         assert "up 01:02:03" in header(app)
         d.push("status", {**d.status, "uptime_s": 7200.0})
-        d.push("system_event", {"ts": "2025-01-02T15:00:00.000000Z", "level": "warning",
-                                "category": "trading", "message": "exposure cap reached",
-                                "details": {}})
+        d.push(
+            "system_event",
+            {
+                "ts": "2025-01-02T15:00:00.000000Z",
+                "level": "warning",
+                "category": "trading",
+                "message": "exposure cap reached",
+                "details": {},
+            },
+        )
         await wait_until(pilot, lambda: "up 02:00:00" in header(app), what="status applied")
-        await wait_until(pilot, lambda: "exposure cap reached" in screen_text(app),
-                         what="live event on the dashboard")
+        await wait_until(
+            pilot,
+            lambda: "exposure cap reached" in screen_text(app),
+            what="live event on the dashboard",
+        )
 
 
 async def test_kill_key_engages_and_header_cannot_be_missed() -> None:
@@ -64,8 +80,11 @@ async def test_kill_key_engages_and_header_cannot_be_missed() -> None:
         # every screen shows it
         for key in "faetc":
             await pilot.press(key)
-            await wait_until(pilot, lambda: app.screen.query_one(StatusHeader).has_class(
-                "-killed"), what=f"kill header on screen {key}")
+            await wait_until(
+                pilot,
+                lambda: app.screen.query_one(StatusHeader).has_class("-killed"),
+                what=f"kill header on screen {key}",
+            )
 
 
 async def test_release_asks_for_confirmation_first() -> None:
@@ -137,14 +156,17 @@ async def test_leaderboard_kind_filter_and_decisions_of_a_book() -> None:
         await pilot.press("a")
         await wait_until(pilot, lambda: _rows(app, "#leaderboard") == 3)
         app.screen.query_one("#kind", Select).value = "fade"
-        await wait_until(pilot, lambda: {"timeframe": "all_time", "kind": "fade"}
-                         in d.commands("leaderboard"))
+        await wait_until(
+            pilot, lambda: {"timeframe": "all_time", "kind": "fade"} in d.commands("leaderboard")
+        )
         await wait_until(pilot, lambda: _rows(app, "#leaderboard") == 1)
         table = app.screen.query_one("#leaderboard", DataTable)
         table.focus()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: {"limit": 50, "book_id": "fade:qwen3-max"}
-                         in d.commands("arena.decisions"))
+        await wait_until(
+            pilot,
+            lambda: {"limit": 50, "book_id": "fade:qwen3-max"} in d.commands("arena.decisions"),
+        )
         assert app.screen.query_one("#arena-tabs", TabbedContent).active == "tab-decisions"
 
 
@@ -159,8 +181,7 @@ async def test_close_a_position_with_confirmation() -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("position.close"))
-        assert d.commands("position.close") == [{"book_id": "fade:gemini-3-pro",
-                                                 "symbol": "BTC"}]
+        assert d.commands("position.close") == [{"book_id": "fade:gemini-3-pro", "symbol": "BTC"}]
 
 
 async def test_reload_config_shows_result_and_refreshes_config_screen() -> None:
@@ -172,21 +193,27 @@ async def test_reload_config_shows_result_and_refreshes_config_screen() -> None:
         await wait_until(pilot, lambda: "risk.daily_loss_limit_usd" in screen_text(app))
         await pilot.press("R")
         await wait_until(pilot, lambda: d.commands("reload"))
-        await wait_until(pilot, lambda: any("config reloaded" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("config reloaded" in n.message for n in app._notifications)
+        )
 
 
 async def test_rejected_reload_names_the_problem() -> None:
     d = FakeDaemon()
-    d.handlers["reload"] = lambda a: {"ok": False, "ts": "2025-01-02T15:00:00Z",
-                                      "source": "control", "changes": {},
-                                      "problems": ["config.toml:3: risk.x: unknown key"]}
+    d.handlers["reload"] = lambda a: {
+        "ok": False,
+        "ts": "2025-01-02T15:00:00Z",
+        "source": "control",
+        "changes": {},
+        "problems": ["config.toml:3: risk.x: unknown key"],
+    }
     app = make(d)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
         await pilot.press("R")
-        await wait_until(pilot, lambda: any("risk.x: unknown key" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("risk.x: unknown key" in n.message for n in app._notifications)
+        )
 
 
 async def test_command_palette_runs_kill() -> None:
@@ -209,8 +236,14 @@ async def test_help_lists_bindings_and_closes() -> None:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = screen_text(app)
-        for needle in ("Kill switch", "Release kill", "Close position", "Pause/resume bot",
-                       "Run arena now", "Command palette"):
+        for needle in (
+            "Kill switch",
+            "Release kill",
+            "Close position",
+            "Pause/resume bot",
+            "Run arena now",
+            "Command palette",
+        ):
             assert needle in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
@@ -224,21 +257,38 @@ async def test_events_filters_go_to_the_daemon_and_apply_to_live_events() -> Non
         await pilot.press("e")
         await wait_until(pilot, lambda: _rows(app, "#event-log") == len(EVENTS))
         app.screen.query_one("#level", Select).value = "error"
-        await wait_until(pilot, lambda: any(a.get("level") == "error"
-                                            for a in d.commands("events")))
+        await wait_until(
+            pilot, lambda: any(a.get("level") == "error" for a in d.commands("events"))
+        )
         app.screen.query_one("#category", Select).value = "arena"
-        await wait_until(pilot, lambda: any(a.get("category") == "arena"
-                                            for a in d.commands("events")))
+        await wait_until(
+            pilot, lambda: any(a.get("category") == "arena" for a in d.commands("events"))
+        )
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"gpt", "enter")
-        await wait_until(pilot, lambda: any(a.get("search") == "gpt"
-                                            for a in d.commands("events")))
+        await wait_until(pilot, lambda: any(a.get("search") == "gpt" for a in d.commands("events")))
         before = _rows(app, "#event-log")
-        d.push("system_event", {"ts": "2025-01-02T15:00:00Z", "level": "info",
-                                "category": "arena", "message": "gpt run ok", "details": {}})
-        d.push("system_event", {"ts": "2025-01-02T15:00:01Z", "level": "error",
-                                "category": "arena", "message": "gpt timed out", "details": {}})
+        d.push(
+            "system_event",
+            {
+                "ts": "2025-01-02T15:00:00Z",
+                "level": "info",
+                "category": "arena",
+                "message": "gpt run ok",
+                "details": {},
+            },
+        )
+        d.push(
+            "system_event",
+            {
+                "ts": "2025-01-02T15:00:01Z",
+                "level": "error",
+                "category": "arena",
+                "message": "gpt timed out",
+                "details": {},
+            },
+        )
         await wait_until(pilot, lambda: "gpt timed out" in screen_text(app))
         assert _rows(app, "#event-log") == before + 1  # the info one is filtered out
         assert "gpt run ok" not in screen_text(app)
@@ -252,8 +302,10 @@ async def test_trades_filters() -> None:
         await pilot.press("t")
         await wait_until(pilot, lambda: _rows(app, "#trades") == 1)
         await pilot.press("slash", *"fade:x", "tab", *"BTC", "enter")
-        await wait_until(pilot, lambda: {"limit": 200, "book_id": "fade:x", "symbol": "BTC"}
-                         in d.commands("trades"))
+        await wait_until(
+            pilot,
+            lambda: {"limit": 200, "book_id": "fade:x", "symbol": "BTC"} in d.commands("trades"),
+        )
         assert {"limit": 200, "book_id": "fade:x", "symbol": "BTC"} in d.commands("orders")
         await wait_until(pilot, lambda: "no round trips" in screen_text(app))
 
@@ -264,14 +316,17 @@ async def test_todays_daemon_every_screen_says_not_available_and_nothing_crashes
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
         await wait_until(pilot, lambda: "positions: not available yet" in screen_text(app))
-        for key, needle in (("f", "fade.bots: not available yet"),
-                            ("a", "leaderboard: not available yet"),
-                            ("t", "trades: not available yet")):
+        for key, needle in (
+            ("f", "fade.bots: not available yet"),
+            ("a", "leaderboard: not available yet"),
+            ("t", "trades: not available yet"),
+        ):
             await pilot.press(key)
             await wait_until(pilot, lambda n=needle: n in screen_text(app), what=needle)
         await pilot.press("a", "n")  # run arena now: a warning, not a crash
-        await wait_until(pilot, lambda: any("not available" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("not available" in n.message for n in app._notifications)
+        )
         await pilot.press("e")
         await wait_until(pilot, lambda: _rows(app, "#event-log") == len(EVENTS))
         assert app.is_running
@@ -288,8 +343,9 @@ async def test_failed_command_is_reported_not_fatal() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
         await pilot.press("k")
-        await wait_until(pilot, lambda: any("database is locked" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("database is locked" in n.message for n in app._notifications)
+        )
         assert app.is_running and not app.state.kill_engaged
 
 
@@ -336,8 +392,9 @@ async def test_a_burst_is_coalesced_into_few_redraws() -> None:
         frames = app.frames
         for i in range(5000):
             d.push("status", {**d.status, "uptime_s": float(i)})
-            d.push("equity", {"ts": "2025-01-02T15:00:00Z",
-                              "series": {"fade_aggregate": 10000.0 + i}})
+            d.push(
+                "equity", {"ts": "2025-01-02T15:00:00Z", "series": {"fade_aggregate": 10000.0 + i}}
+            )
         await wait_until(pilot, lambda: "up 01:23:19" in header(app), what="last status")
         assert app.frames - frames < 100  # 10,000 events, a handful of redraws
         assert app.buffer.coalesced > 9000

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.slow
 
 
 def attach(socket_path: Any) -> ArenadApp:
-    return create_app(lambda: ControlClient(socket_path), refresh_s=None,
-                      reconnect_min_s=0.05, reconnect_max_s=0.5)
+    return create_app(
+        lambda: ControlClient(socket_path),
+        refresh_s=None,
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.5,
+    )
 
 
 async def test_kill_switch_pressed_in_the_tui_is_engaged_in_the_daemon(daemon_proc: Any) -> None:
@@ -31,8 +35,12 @@ async def test_kill_switch_pressed_in_the_tui_is_engaged_in_the_daemon(daemon_pr
         assert app.state.status is not None and app.state.status["pid"] == d.proc.pid
         # today's daemon has no engines: the dashboard degrades, it does not fail
         await pilot.press("k")
-        await wait_until(pilot, lambda: app.screen.query_one(StatusHeader).has_class("-killed"),
-                         timeout=15, what="kill shown")
+        await wait_until(
+            pilot,
+            lambda: app.screen.query_one(StatusHeader).has_class("-killed"),
+            timeout=15,
+            what="kill shown",
+        )
     st = d.status()  # asked through `arenad status --json`, a separate client
     assert st["kill_switch"]["engaged"] is True
     assert st["kill_switch"]["reason"] == KILL_REASON
@@ -62,14 +70,23 @@ async def test_tui_recovers_when_the_daemon_restarts(daemon_proc: Any) -> None:
         banner = app.screen.query_one(ConnectionBanner)
         await wait_until(pilot, lambda: banner.has_class("-down"), timeout=15, what="banner")
         await asyncio.to_thread(d.start)
-        await wait_until(pilot, lambda: app.state.connection.state == "connected"
-                         and (app.state.status or {}).get("pid") == d.proc.pid,
-                         timeout=15, what="reattached to the new daemon")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.state.connection.state == "connected"
+                and (app.state.status or {}).get("pid") == d.proc.pid
+            ),
+            timeout=15,
+            what="reattached to the new daemon",
+        )
         assert d.proc.pid != first_pid
         await wait_until(pilot, lambda: not banner.has_class("-down"))
         # the kill switch survived the restart and the TUI shows it
         assert app.screen.query_one(StatusHeader).has_class("-killed")
         # and the stream works again: a command's event reaches the event table
         await pilot.press("e")
-        await wait_until(pilot, lambda: any("kill switch" in str(e.get("message"))
-                                            for e in app.state.events), timeout=15)
+        await wait_until(
+            pilot,
+            lambda: any("kill switch" in str(e.get("message")) for e in app.state.events),
+            timeout=15,
+        )

@@ -26,9 +26,23 @@ def test_demo_runs_the_daemon_and_the_tui_attached_to_it(tmp_path: Path) -> None
     env["TERM"] = "xterm-256color"
     env["ARENAD_SIM__HYPERLIQUID_PORT"] = env["ARENAD_SIM__ALPACA_PORT"] = "0"  # free ports
     proc = subprocess.Popen(
-        [sys.executable, "-m", "arenad", "demo", "--duration", "4",
-         "--config", str(tmp_path / "config.toml")],
-        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "arenad",
+            "demo",
+            "--duration",
+            "4",
+            "--config",
+            str(tmp_path / "config.toml"),
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     os.close(slave)
     out = b""
     deadline = time.monotonic() + 60

@@ -33,8 +33,12 @@ def make(daemon: FakeDaemon, **kw: Any) -> ArenadApp:
     return create_app(daemon.factory, **options)
 
 
-def ready(key: str | None, table: str | None, rows: int = 1,
-          then: Callable[[Any], Awaitable[None]] | None = None) -> Callable[[Any], Awaitable[None]]:
+def ready(
+    key: str | None,
+    table: str | None,
+    rows: int = 1,
+    then: Callable[[Any], Awaitable[None]] | None = None,
+) -> Callable[[Any], Awaitable[None]]:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
         await wait_until(pilot, lambda: app.state.connection.state == "connected")
@@ -70,8 +74,7 @@ SCREENS = {
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare: Any, screen: str, size: tuple[int, int]) -> None:
     key, table, rows = SCREENS[screen]
-    assert snap_compare(make(FakeDaemon()), terminal_size=size,
-                        run_before=ready(key, table, rows))
+    assert snap_compare(make(FakeDaemon()), terminal_size=size, run_before=ready(key, table, rows))
 
 
 def test_kill_switch_engaged(snap_compare: Any) -> None:
@@ -81,8 +84,11 @@ def test_kill_switch_engaged(snap_compare: Any) -> None:
 
 
 def test_todays_daemon_without_engines(snap_compare: Any) -> None:
-    assert snap_compare(make(FakeDaemon(engines=False)), terminal_size=(80, 24),
-                        run_before=ready(None, "#dash-events", 1))
+    assert snap_compare(
+        make(FakeDaemon(engines=False)),
+        terminal_size=(80, 24),
+        run_before=ready(None, "#dash-events", 1),
+    )
 
 
 def test_daemon_gone_banner(snap_compare: Any) -> None:
@@ -93,10 +99,12 @@ def test_daemon_gone_banner(snap_compare: Any) -> None:
         await wait_until(pilot, lambda: pilot.app.state.connection.state == "disconnected")
 
     app = make(d, reconnect_min_s=30.0, reconnect_max_s=30.0)
-    assert snap_compare(app, terminal_size=(80, 24),
-                        run_before=ready(None, "#positions", 3, then=lose))
+    assert snap_compare(
+        app, terminal_size=(80, 24), run_before=ready(None, "#positions", 3, then=lose)
+    )
 
 
 def test_help(snap_compare: Any) -> None:
-    assert snap_compare(make(FakeDaemon()), terminal_size=(80, 24),
-                        run_before=ready("question_mark", None))
+    assert snap_compare(
+        make(FakeDaemon()), terminal_size=(80, 24), run_before=ready("question_mark", None)
+    )

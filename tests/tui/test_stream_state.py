@@ -62,9 +62,15 @@ def test_memory_does_not_grow_with_the_event_rate() -> None:
 
 def test_malformed_and_unknown_events_are_counted_not_raised() -> None:
     b = StreamBuffer()
-    for bad in ("text", None, {"event": 3, "data": {}}, {"event": "status"},
-                {"event": "status", "data": []}, ev("equity", {"series": "x"}),
-                ev("equity", {"ts": "t", "series": {"a": "NaN"}})):
+    for bad in (
+        "text",
+        None,
+        {"event": 3, "data": {}},
+        {"event": "status"},
+        {"event": "status", "data": []},
+        ev("equity", {"series": "x"}),
+        ev("equity", {"ts": "t", "series": {"a": "NaN"}}),
+    ):
         b.put(bad)
     b.put(ev("tick_of_the_future", {}))
     b.put(ev("dropped", {"count": 7}))
@@ -76,7 +82,9 @@ def test_malformed_and_unknown_events_are_counted_not_raised() -> None:
 def _snapshot(**kw: Any) -> Snapshot:
     base: dict[str, Any] = {
         "status": {"kill_switch": {"engaged": False}, "trading_state": "ACTIVE"},
-        "config": Unavailable("config"), "events": [], "positions": [],
+        "config": Unavailable("config"),
+        "events": [],
+        "positions": [],
         "equity": {"series": {"fade_aggregate": [{"ts": "t0", "equity": 1.0}, {"bad": 1}]}},
     }
     return Snapshot(**(base | kw))
@@ -87,8 +95,12 @@ def test_trading_state_event_merges_into_status_at_once() -> None:
     s.apply_snapshot(_snapshot(), 0.0)
     assert not s.kill_engaged
     b = StreamBuffer()
-    b.put(ev("trading_state", {"trading_state": "HALTED",
-                               "kill_switch": {"engaged": True, "by": "operator"}}))
+    b.put(
+        ev(
+            "trading_state",
+            {"trading_state": "HALTED", "kill_switch": {"engaged": True, "by": "operator"}},
+        )
+    )
     assert s.apply(b.drain(), 1.0) == {"trading_state"}
     assert s.kill_engaged and s.status is not None and s.status["trading_state"] == "HALTED"
 
@@ -105,8 +117,7 @@ def test_positions_open_update_and_close() -> None:
 
 def test_unavailable_panels_light_up_when_the_engine_starts_publishing() -> None:
     s = TuiState()
-    s.apply_snapshot(_snapshot(positions=Unavailable("positions"), equity=Unavailable("equity")),
-                     0)
+    s.apply_snapshot(_snapshot(positions=Unavailable("positions"), equity=Unavailable("equity")), 0)
     assert isinstance(s.positions, Unavailable) and isinstance(s.equity, Unavailable)
     b = StreamBuffer()
     b.put(ev("position", {"book_id": "a", "symbol": "BTC", "size": "1"}))
@@ -139,8 +150,12 @@ def test_staleness_only_counts_while_connected() -> None:
 
 
 def test_live_event_filter_matches_the_daemon_rules() -> None:
-    e = {"level": "warning", "category": "api", "message": "429 from nof1",
-         "details": {"Retry": "2s"}}
+    e = {
+        "level": "warning",
+        "category": "api",
+        "message": "429 from nof1",
+        "details": {"Retry": "2s"},
+    }
     assert matches(e, "info", None, None) and matches(e, "warning", "api", "NOF1")
     assert not matches(e, "error", None, None)
     assert not matches(e, None, "trading", None)

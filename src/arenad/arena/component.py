@@ -151,10 +151,14 @@ class ArenaComponent:
             self.cmd_close,
             "close an arena model's position at the market {model_id, symbol}",
         )
-        c.register("arena.positions", self.cmd_positions,
-                   "open positions of the arena books {book_id?}")
-        c.register("arena.orders", self.cmd_orders,
-                   "arena orders, newest first {book_id?, symbol?, limit=200}")
+        c.register(
+            "arena.positions", self.cmd_positions, "open positions of the arena books {book_id?}"
+        )
+        c.register(
+            "arena.orders",
+            self.cmd_orders,
+            "arena orders, newest first {book_id?, symbol?, limit=200}",
+        )
         c.register(
             "arena.decisions",
             self.cmd_decisions,
@@ -400,14 +404,20 @@ class ArenaComponent:
             for p in led.positions.values():
                 mark = self.marks.get(p.symbol)
                 px = mark if mark is not None else p.avg_price
-                out.append({
-                    "book_id": led.book_id, "kind": "arena_model", "venue": "alpaca",
-                    "symbol": p.symbol, "size": str(p.qty), "entry_price": str(p.avg_price),
-                    "mark_price": str(mark) if mark is not None else None,
-                    "notional": float(abs(p.qty) * px),
-                    "unrealized_pnl": float((px - p.avg_price) * p.qty),
-                    "opened_at": utc_iso(p.opened_at),
-                })
+                out.append(
+                    {
+                        "book_id": led.book_id,
+                        "kind": "arena_model",
+                        "venue": "alpaca",
+                        "symbol": p.symbol,
+                        "size": str(p.qty),
+                        "entry_price": str(p.avg_price),
+                        "mark_price": str(mark) if mark is not None else None,
+                        "notional": float(abs(p.qty) * px),
+                        "unrealized_pnl": float((px - p.avg_price) * p.qty),
+                        "opened_at": utc_iso(p.opened_at),
+                    }
+                )
         return out
 
     async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -421,20 +431,39 @@ class ArenaComponent:
                 where.append(f"{key} = ?")
                 params.append(v)
         async with open_reader(self.ctx.db_path) as conn:
-            rows = await (await conn.execute(
-                # The WHERE clause is built from fixed fragments; values are bound parameters.
-                f"SELECT * FROM arena_orders WHERE {' AND '.join(where)} "  # noqa: S608
-                "ORDER BY created_at DESC LIMIT ?", (*params, limit))).fetchall()
-        status = {"intent": "intent", "unknown": "submitted", "new": "submitted",
-                  "accepted": "open", "canceled": "cancelled", "not_sent": "rejected"}
-        return [{
-            "ts": r["created_at"], "book_id": r["book_id"], "symbol": r["symbol"],
-            "side": r["side"], "size": r["qty"], "price": r["filled_avg_price"] or r["limit_price"],
-            "type": r["type"], "reduce_only": r["purpose"] == "exit",
-            "status": status.get(r["status"], r["status"]),
-            "client_order_id": r["client_order_id"], "venue_order_id": r["venue_order_id"],
-            "error": r["error"],
-        } for r in rows]
+            rows = await (
+                await conn.execute(
+                    # The WHERE clause is built from fixed fragments; values are bound parameters.
+                    f"SELECT * FROM arena_orders WHERE {' AND '.join(where)} "  # noqa: S608
+                    "ORDER BY created_at DESC LIMIT ?",
+                    (*params, limit),
+                )
+            ).fetchall()
+        status = {
+            "intent": "intent",
+            "unknown": "submitted",
+            "new": "submitted",
+            "accepted": "open",
+            "canceled": "cancelled",
+            "not_sent": "rejected",
+        }
+        return [
+            {
+                "ts": r["created_at"],
+                "book_id": r["book_id"],
+                "symbol": r["symbol"],
+                "side": r["side"],
+                "size": r["qty"],
+                "price": r["filled_avg_price"] or r["limit_price"],
+                "type": r["type"],
+                "reduce_only": r["purpose"] == "exit",
+                "status": status.get(r["status"], r["status"]),
+                "client_order_id": r["client_order_id"],
+                "venue_order_id": r["venue_order_id"],
+                "error": r["error"],
+            }
+            for r in rows
+        ]
 
     async def cmd_decisions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = _limit(args, 50)

@@ -204,7 +204,8 @@ class ArenaStore:
         """Buy and hold ``symbol`` from the first run on (see metrics.store)."""
         ts = utc_iso(now)
         await self.writer.transaction(
-            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "alpaca"))
+            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "alpaca")
+        )
 
     async def claim_run(
         self, run_id: str, slot: Slot, trigger: str, now: datetime, models: Sequence[str]
@@ -526,14 +527,26 @@ class ArenaStore:
         self, t: ClosedTrade, model_id: str, run_id: str | None, timeframe: str | None = None
     ) -> None:
         """The round trip, in the arena's table and in the leaderboard's trade_log."""
-        await self.writer.submit(INSERT_ROUND_TRIP, round_trip(
-            book_id=t.book_id, symbol=t.symbol, direction=t.side, quantity=str(t.qty),
-            entry_time=utc_iso(t.opened_at), entry_price=str(t.entry_price),
-            exit_time=utc_iso(t.closed_at), exit_price=str(t.exit_price),
-            realized_pnl=float(t.pnl), pnl_pct=t.pnl_pct, exit_reason=t.exit_reason,
-            timeframe=timeframe, source="arena",
-            source_id=f"{t.entry_client_order_id}>{t.exit_client_order_id}",
-            details={"model_id": model_id, "run_id": run_id}))
+        await self.writer.submit(
+            INSERT_ROUND_TRIP,
+            round_trip(
+                book_id=t.book_id,
+                symbol=t.symbol,
+                direction=t.side,
+                quantity=str(t.qty),
+                entry_time=utc_iso(t.opened_at),
+                entry_price=str(t.entry_price),
+                exit_time=utc_iso(t.closed_at),
+                exit_price=str(t.exit_price),
+                realized_pnl=float(t.pnl),
+                pnl_pct=t.pnl_pct,
+                exit_reason=t.exit_reason,
+                timeframe=timeframe,
+                source="arena",
+                source_id=f"{t.entry_client_order_id}>{t.exit_client_order_id}",
+                details={"model_id": model_id, "run_id": run_id},
+            ),
+        )
         await self.writer.execute(
             "INSERT OR IGNORE INTO arena_trades (book_id, model_id, symbol, side, qty, entry_price,"
             " exit_price, opened_at, closed_at, exit_reason, pnl, pnl_pct, entry_client_order_id,"

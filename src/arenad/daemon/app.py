@@ -226,7 +226,8 @@ class Daemon:
             "mode": s.mode,
             # Where the fade loop trades (the protocol's names; "simulator" is [sim]).
             "network": {"sim": "simulator"}.get(s.fade.network, s.fade.network)
-            if s.fade.enabled and s.fade.bots else None,
+            if s.fade.enabled and s.fade.bots
+            else None,
             "config_path": str(ctx.config_path),
             "db_path": str(ctx.db_path),
             "uptime_s": round(time.monotonic() - self._started_mono, 3),

@@ -35,8 +35,13 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     # The demo is watched for minutes, not days: the arena runs every two minutes on any day
     # (the simulator's market never closes), so the leaderboard and decisions fill at once.
     schedule = s.arena.schedule.model_copy(
-        update={"kind": "cron", "cron": "*/2 * * * *", "market_days_only": False,
-                "missed_slot": "run_once", "missed_max_age_s": 120.0}
+        update={
+            "kind": "cron",
+            "cron": "*/2 * * * *",
+            "market_days_only": False,
+            "missed_slot": "run_once",
+            "missed_max_age_s": 120.0,
+        }
     )
     arena = s.arena.model_copy(update={"schedule": schedule})
     return LoadedConfig(
@@ -66,8 +71,11 @@ async def _start_simulator(
             "is another demo or `arenad sim` running? (set ARENAD_SIM__HYPERLIQUID_PORT / "
             "ARENAD_SIM__ALPACA_PORT to other ports)"
         ) from e
-    print(f"arenad demo: simulator on {sim.hyperliquid_url} (Hyperliquid)"
-          + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""), file=sys.stderr)
+    print(
+        f"arenad demo: simulator on {sim.hyperliquid_url} (Hyperliquid)"
+        + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""),
+        file=sys.stderr,
+    )
     s = loaded.settings
     bound = {"hyperliquid_port": sim.hyperliquid_port}
     if sim.alpaca_port is not None:
@@ -77,8 +85,11 @@ async def _start_simulator(
     # port follow it to the port actually bound.
     configured = f"http://{s.sim.host}:{s.sim.alpaca_port}"
     if sim.alpaca_url:
-        urls = {k: sim.alpaca_url for k in ("alpaca_trading_url", "alpaca_data_url")
-                if getattr(s.strategies, k).rstrip("/") == configured}
+        urls = {
+            k: sim.alpaca_url
+            for k in ("alpaca_trading_url", "alpaca_data_url")
+            if getattr(s.strategies, k).rstrip("/") == configured
+        }
         if urls:
             updates["strategies"] = s.strategies.model_copy(update=urls)
     s = s.model_copy(update=updates)
@@ -106,8 +117,16 @@ async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor:
     async with stack:
         daemon = Daemon(loaded, allow_live=False, redactor=redactor)
         task = asyncio.create_task(daemon.run())
-        cmd = [sys.executable, "-m", "arenad", "tui", "--config", str(loaded.path),
-               "--socket", str(loaded.settings.daemon.socket_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "arenad",
+            "tui",
+            "--config",
+            str(loaded.path),
+            "--socket",
+            str(loaded.settings.daemon.socket_path),
+        ]
         if duration is not None:
             cmd += ["--exit-after", str(duration)]
         tui = await asyncio.create_subprocess_exec(*cmd)  # inherits the terminal
@@ -136,8 +155,10 @@ def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) ->
         stream = log_path.open("a", encoding="utf-8")
     try:
         redactor = configure_logging(
-            s.daemon.log_format if headless else "json", s.daemon.log_level,
-            Redactor(loader.secret_values(s)), stream=stream,
+            s.daemon.log_format if headless else "json",
+            s.daemon.log_level,
+            Redactor(loader.secret_values(s)),
+            stream=stream,
         )
         print(
             f"arenad demo: database {s.daemon.db_path}, socket {s.daemon.socket_path}"
@@ -163,4 +184,3 @@ def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) ->
     finally:
         if stream is not None:
             stream.close()
-

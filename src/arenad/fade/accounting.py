@@ -58,9 +58,14 @@ class Position:
 
     def trip_state(self) -> dict[str, str]:
         """The open trip's running totals (persisted so a restart ends the trip right)."""
-        return {"in_qty": str(self._in_qty), "in_value": str(self._in_value),
-                "out_qty": str(self._out_qty), "out_value": str(self._out_value),
-                "gross": str(self._trip_gross), "fees": str(self._trip_fees)}
+        return {
+            "in_qty": str(self._in_qty),
+            "in_value": str(self._in_value),
+            "out_qty": str(self._out_qty),
+            "out_value": str(self._out_value),
+            "gross": str(self._trip_gross),
+            "fees": str(self._trip_fees),
+        }
 
     def restore_trip(self, state: dict[str, str]) -> None:
         d = {k: Decimal(str(v)) for k, v in state.items()}
@@ -178,15 +183,11 @@ class Book:
         return sum((p.funding for p in self.positions.values()), ZERO)
 
     def unrealized(self, marks: dict[str, Decimal]) -> Decimal:
-        return sum(
-            (p.unrealized(marks.get(c)) for c, p in self.positions.items()), ZERO
-        )
+        return sum((p.unrealized(marks.get(c)) for c, p in self.positions.items()), ZERO)
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Capital + realized − fees + funding + unrealized at ``marks``."""
         return self.capital + self.realized - self.fees + self.funding + self.unrealized(marks)
 
     def notional(self, marks: dict[str, Decimal]) -> Decimal:
-        return sum(
-            (abs(p.size) * marks.get(c, p.entry) for c, p in self.positions.items()), ZERO
-        )
+        return sum((abs(p.size) * marks.get(c, p.entry) for c, p in self.positions.items()), ZERO)

@@ -49,13 +49,17 @@ def _replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
         return 0
-    print(f"{'bot':<24} {'trades':>6} {'bot P&L (gross)':>16} {'fade P&L (net)':>15} "
-          f"{'fade fees':>10}")
+    print(
+        f"{'bot':<24} {'trades':>6} {'bot P&L (gross)':>16} {'fade P&L (net)':>15} "
+        f"{'fade fees':>10}"
+    )
     tot_b = tot_f = tot_fee = ZERO
     n = 0
     for r in results:
-        print(f"{r.bot:<24} {r.trades:>6} {r.bot_realized_pnl:>16,.2f} "
-              f"{r.fade_realized_pnl:>15,.2f} {r.fade_fees:>10,.2f}")
+        print(
+            f"{r.bot:<24} {r.trades:>6} {r.bot_realized_pnl:>16,.2f} "
+            f"{r.fade_realized_pnl:>15,.2f} {r.fade_fees:>10,.2f}"
+        )
         tot_b += r.bot_realized_pnl
         tot_f += r.fade_realized_pnl
         tot_fee += r.fade_fees
@@ -71,10 +75,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     n = rs.add_parser("nof1", help="Alpha Arena round trips (nof1 /api/trades JSON)")
     n.add_argument("trades", metavar="TRADES.json", help="a nof1 trades.json snapshot")
     n.add_argument("--json", action="store_true", help="print a JSON list, one object per bot")
-    n.add_argument("--slippage-bps", type=_bps, default=ZERO,
-                   help="the fade fills this much worse than the bot's price (default 0)")
-    n.add_argument("--fee-bps", type=_bps, default=ZERO,
-                   help="fee on the fade's notional (default 0; Hyperliquid's taker: 4.5)")
-    n.add_argument("--multiplier", type=_multiplier, default=Decimal(1),
-                   help="fade size as a multiple of the bot's (default 1)")
+    n.add_argument(
+        "--slippage-bps",
+        type=_bps,
+        default=ZERO,
+        help="the fade fills this much worse than the bot's price (default 0)",
+    )
+    n.add_argument(
+        "--fee-bps",
+        type=_bps,
+        default=ZERO,
+        help="fee on the fade's notional (default 0; Hyperliquid's taker: 4.5)",
+    )
+    n.add_argument(
+        "--multiplier",
+        type=_multiplier,
+        default=Decimal(1),
+        help="fade size as a multiple of the bot's (default 1)",
+    )
     n.set_defaults(func=_replay)

@@ -123,46 +123,60 @@ class FadeComponent:
     async def start(self) -> None:
         c = self.ctx.control
         c.register("fade.bots", self.cmd_bots, "the faded bots with their books")
-        c.register("fade.decisions", self.cmd_decisions,
-                   "fade decisions, newest first {bot_id?, limit=50}")
+        c.register(
+            "fade.decisions", self.cmd_decisions, "fade decisions, newest first {bot_id?, limit=50}"
+        )
         c.register("fade.pause", self.cmd_pause, "stop fading a bot {bot_id}")
         c.register("fade.resume", self.cmd_resume, "fade a paused bot again {bot_id}")
-        c.register("fade.close_position", self.cmd_close,
-                   "close a fade book's position at the market {bot_id, symbol}")
+        c.register(
+            "fade.close_position",
+            self.cmd_close,
+            "close a fade book's position at the market {bot_id, symbol}",
+        )
         c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
         c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
-        c.register("fade.stats", self.cmd_stats,
-                   "reaction latency (bot fill in → order sent) and ingest counters {reset?}")
+        c.register(
+            "fade.stats",
+            self.cmd_stats,
+            "reaction latency (bot fill in → order sent) and ingest counters {reset?}",
+        )
         self.ctx.settings.on_change(self._on_settings)
         st = self.settings
         if not st.enabled or not st.bots:
             return
         if self.live:
-            if st.network != "sim" and not (self.ctx.allow_live
-                                            and self.ctx.current.mode == "live"):
-                msg = (f"fade: live orders to {st.network} need mode = \"live\" and "
-                       "`arenad run --live` (or ARENAD_ALLOW_LIVE=1); the fade loop is not "
-                       "started")
+            if st.network != "sim" and not (
+                self.ctx.allow_live and self.ctx.current.mode == "live"
+            ):
+                msg = (
+                    f'fade: live orders to {st.network} need mode = "live" and '
+                    "`arenad run --live` (or ARENAD_ALLOW_LIVE=1); the fade loop is not "
+                    "started"
+                )
                 await self.ctx.events.emit("error", "trading", msg)
                 return
             key = os.environ.get(self.ctx.current.secrets.hyperliquid_private_key_env, "")
             if not key:
                 if st.network != "sim":
                     await self.ctx.events.emit(
-                        "error", "trading",
+                        "error",
+                        "trading",
                         f"fade: live mode needs a key in "
-                        f"${self.ctx.current.secrets.hyperliquid_private_key_env}")
+                        f"${self.ctx.current.secrets.hyperliquid_private_key_env}",
+                    )
                     return
                 key = sim_key()
             try:
                 wallet = Account.from_key(key)
             except (ValueError, TypeError) as e:
                 await self.ctx.events.emit(
-                    "error", "trading", f"fade: the private key is not valid: {type(e).__name__}")
+                    "error", "trading", f"fade: the private key is not valid: {type(e).__name__}"
+                )
                 return
             self.account_address = str(wallet.address).lower()
-            self.exchange = HyperliquidExchange(self.base_url, wallet,
-                                                is_mainnet=st.network == "mainnet")
+            self.exchange = HyperliquidExchange(
+                self.base_url, wallet, is_mainnet=st.network == "mainnet"
+            )
         self.ctx.supervisor.add("fade-ingest", self.run_ingest, trading=True)
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
@@ -179,9 +193,12 @@ class FadeComponent:
         await self.refresh_marks()
         resolved = await self.reconcile()
         if resolved:
-            await self.ctx.events.emit("info", "trading",
-                                       f"fade: {resolved} order intents from before the restart "
-                                       "resolved", {"count": resolved})
+            await self.ctx.events.emit(
+                "info",
+                "trading",
+                f"fade: {resolved} order intents from before the restart resolved",
+                {"count": resolved},
+            )
         self.ready.set()
 
     async def run_ingest(self) -> None:
@@ -189,10 +206,16 @@ class FadeComponent:
             await self.init()
         wallets = [b.wallet for b in self.settings.bots]
         self.ingest = FillIngest(
-            info=self.info, ws_url=self.ws_url, wallets=wallets, on_fills=self.on_fills,
-            last_fill_ms=self.store.last_fill_ms, on_gap=self.on_gap,
-            on_connection=self.on_connection, clock=self.ctx.clock,
-            reserved_users=0, poll_interval_s=self.settings.poll_interval_s,
+            info=self.info,
+            ws_url=self.ws_url,
+            wallets=wallets,
+            on_fills=self.on_fills,
+            last_fill_ms=self.store.last_fill_ms,
+            on_gap=self.on_gap,
+            on_connection=self.on_connection,
+            clock=self.ctx.clock,
+            reserved_users=0,
+            poll_interval_s=self.settings.poll_interval_s,
         )
         await self.ingest.run()
 
@@ -213,8 +236,12 @@ class FadeComponent:
             return
         fills, errors = parse_fills(raws, wallet)
         for e in errors:
-            await self.ctx.events.emit("warning", "ingest", f"fade: bad fill skipped: {e}",
-                                       {"bot_id": bot.id, "source": source})
+            await self.ctx.events.emit(
+                "warning",
+                "ingest",
+                f"fade: bad fill skipped: {e}",
+                {"bot_id": bot.id, "source": source},
+            )
         new = await self.unseen(wallet, fills)
         if not new:
             return
@@ -223,15 +250,24 @@ class FadeComponent:
             for f in new:
                 self.marks.setdefault(f.coin, f.px)
             decisions, plans = self.engine.on_bot_fills(
-                bot.id, new, marks=self.marks, state=self.ctx.guard.state,
-                day_pnl=self.day_pnl(), now_s=self.ctx.clock.monotonic(),
+                bot.id,
+                new,
+                marks=self.marks,
+                state=self.ctx.guard.state,
+                day_pnl=self.day_pnl(),
+                now_s=self.ctx.clock.monotonic(),
             )
             limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
             decided = time.perf_counter()
             await self.store.record_batch(
-                [NewFill(bot.id, f, source) for f in new], decisions, plans, self.engine,
-                self.ctx.clock.now(), network=self.settings.network if self.live else "paper",
-                simulated=not self.live, limit_prices=limits,
+                [NewFill(bot.id, f, source) for f in new],
+                decisions,
+                plans,
+                self.engine,
+                self.ctx.clock.now(),
+                network=self.settings.network if self.live else "paper",
+                simulated=not self.live,
+                limit_prices=limits,
             )
             self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
@@ -270,8 +306,9 @@ class FadeComponent:
         px = mark * (1 + slip) if plan.is_buy else mark * (1 - slip)
         return round_price(px, asset.sz_decimals, ROUND_HALF_EVEN)
 
-    async def execute(self, plan: OrderPlan, limit: Decimal | None,
-                      received: float | None = None) -> FillResult:
+    async def execute(
+        self, plan: OrderPlan, limit: Decimal | None, received: float | None = None
+    ) -> FillResult:
         """Send (or paper-fill) a committed intent and commit its result."""
         if not plan.size:
             result = FillResult("filled")
@@ -290,16 +327,17 @@ class FadeComponent:
         await self.apply(plan, result)
         return result
 
-    async def execute_many(self, plans: list[OrderPlan], limits: dict[str, Decimal | None],
-                           received: float | None) -> None:
+    async def execute_many(
+        self, plans: list[OrderPlan], limits: dict[str, Decimal | None], received: float | None
+    ) -> None:
         """Live: every order of a batch in one signed action (one round trip, not one each)."""
-        results = await self._send([(p, limits.get(p.cloid)) for p in plans if p.size],
-                                   received)
+        results = await self._send([(p, limits.get(p.cloid)) for p in plans if p.size], received)
         for p in plans:
             await self.apply(p, results.get(p.cloid, FillResult("filled")))
 
-    async def _send(self, orders: list[tuple[OrderPlan, Decimal | None]],
-                    received: float | None) -> dict[str, FillResult]:
+    async def _send(
+        self, orders: list[tuple[OrderPlan, Decimal | None]], received: float | None
+    ) -> dict[str, FillResult]:
         out: dict[str, FillResult] = {}
         intents: list[tuple[OrderPlan, OrderIntent, Asset]] = []
         for plan, limit in orders:
@@ -307,8 +345,21 @@ class FadeComponent:
             if asset is None or limit is None or self.exchange is None:
                 out[plan.cloid] = FillResult("not_sent", error=f"no price or asset for {plan.coin}")
                 continue
-            intents.append((plan, OrderIntent(asset.index, plan.is_buy, limit, abs(plan.size),
-                                              plan.reduce_only, plan.cloid, "Ioc"), asset))
+            intents.append(
+                (
+                    plan,
+                    OrderIntent(
+                        asset.index,
+                        plan.is_buy,
+                        limit,
+                        abs(plan.size),
+                        plan.reduce_only,
+                        plan.cloid,
+                        "Ioc",
+                    ),
+                    asset,
+                )
+            )
         if not intents or self.exchange is None:
             return out
         now_ms = int(self.ctx.clock.now().timestamp() * 1000)
@@ -324,22 +375,29 @@ class FadeComponent:
             # The orders may have reached the venue: resolved by cloid in upkeep.
             return out | {p.cloid: FillResult("unknown", error=str(e)) for p, _, _ in intents}
         if len(statuses) != len(intents):
-            return out | {p.cloid: FillResult("unknown", error="reply without a status each")
-                          for p, _, _ in intents}
+            return out | {
+                p.cloid: FillResult("unknown", error="reply without a status each")
+                for p, _, _ in intents
+            }
         for (plan, _, asset), st in zip(intents, statuses, strict=True):
             if st.kind == "error":
                 out[plan.cloid] = FillResult("rejected", error=st.error)
             elif st.kind == "resting":  # not for an IOC; cancel rather than leave it
                 with contextlib.suppress(ArenadError):
                     await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
-                out[plan.cloid] = FillResult("unknown", oid=st.oid,
-                                             error="IOC order resting; cancelled")
+                out[plan.cloid] = FillResult(
+                    "unknown", oid=st.oid, error="IOC order resting; cancelled"
+                )
             else:
                 filled = st.total_sz or ZERO
                 fee = filled * (st.avg_px or ZERO) * self.settings.taker_fee_bps / BPS
                 out[plan.cloid] = FillResult(
                     "filled" if filled >= abs(plan.size) else "partially_filled",
-                    filled, st.avg_px, fee, st.oid)
+                    filled,
+                    st.avg_px,
+                    fee,
+                    st.oid,
+                )
         return out
 
     async def apply(self, plan: OrderPlan, result: FillResult) -> None:
@@ -347,21 +405,30 @@ class FadeComponent:
             await self.store.record_unknown(plan.cloid, result, self.ctx.clock.now())
             return
         now = self.ctx.clock.now()
-        out = self.engine.apply_fill(plan, result, int(now.timestamp() * 1000),
-                                     self.marks.get(plan.coin))
+        out = self.engine.apply_fill(
+            plan, result, int(now.timestamp() * 1000), self.marks.get(plan.coin)
+        )
         await self.store.record_result(plan, result, out, self.engine, now)
         if result.filled:
-            self.ctx.bus.publish("order", {"cloid": plan.cloid, "coin": plan.coin,
-                                           "status": result.status,
-                                           "size": str(result.filled),
-                                           "price": str(result.avg_price)})
+            self.ctx.bus.publish(
+                "order",
+                {
+                    "cloid": plan.cloid,
+                    "coin": plan.coin,
+                    "status": result.status,
+                    "size": str(result.filled),
+                    "price": str(result.avg_price),
+                },
+            )
         if out.trips:
             self.ctx.bus.publish("metrics.dirty", {"book_id": out.trips[0].book_id})
         if out.drift:
             await self.ctx.events.emit(
-                "error", "trading",
+                "error",
+                "trading",
                 f"fade: books and account differ in {plan.coin} by {out.drift}",
-                {"coin": plan.coin, "drift": str(out.drift)})
+                {"coin": plan.coin, "drift": str(out.drift)},
+            )
 
     # --- start-up and lost answers --------------------------------------------------------
 
@@ -381,8 +448,10 @@ class FadeComponent:
                 # Still unknown: asked again at the next upkeep, never sent again.
                 if row["status"] == "intent":
                     await self.store.record_unknown(
-                        plan.cloid, FillResult("unknown", error="venue not sure yet"),
-                        self.ctx.clock.now())
+                        plan.cloid,
+                        FillResult("unknown", error="venue not sure yet"),
+                        self.ctx.clock.now(),
+                    )
                 continue
             await self.apply(plan, result)
             n += 1
@@ -410,8 +479,11 @@ class FadeComponent:
             return None
         try:
             since = int(order.get("timestamp", 0)) - 60_000
-            fills = [f for f in await self.info.fills_since(self.account_address, since)
-                     if f.get("oid") == oid]
+            fills = [
+                f
+                for f in await self.info.fills_since(self.account_address, since)
+                if f.get("oid") == oid
+            ]
         except ArenadError:
             return None
         size = sum((Decimal(str(f["sz"])) for f in fills), ZERO)
@@ -420,8 +492,9 @@ class FadeComponent:
         value = sum((Decimal(str(f["sz"])) * Decimal(str(f["px"])) for f in fills), ZERO)
         fee = sum((Decimal(str(f.get("fee", "0"))) for f in fills), ZERO)
         orig = Decimal(str(order.get("origSz", size)))
-        return FillResult("filled" if size >= orig else "partially_filled", size, value / size,
-                          fee, oid)
+        return FillResult(
+            "filled" if size >= orig else "partially_filled", size, value / size, fee, oid
+        )
 
     # --- upkeep -----------------------------------------------------------------------------
 
@@ -441,8 +514,10 @@ class FadeComponent:
             # Venue reads happen outside the lock, so bot fills never wait on them.
             await self.refresh_marks()
             states: dict[str, tuple[float, dict[str, Any]]] = {}
-            if self.ctx.clock.monotonic() - self.last_check_at >= \
-                    self.settings.clearinghouse_check_interval_s:
+            if (
+                self.ctx.clock.monotonic() - self.last_check_at
+                >= self.settings.clearinghouse_check_interval_s
+            ):
                 self.last_check_at = self.ctx.clock.monotonic()
                 states = await self.fetch_bot_states()
             await self.funding_if_due()
@@ -469,8 +544,10 @@ class FadeComponent:
             return
         try:
             meta, ctxs = await self.info.post({"type": "metaAndAssetCtxs"})
-            rates = {a["name"]: Decimal(str(c["funding"]))
-                     for a, c in zip(meta["universe"], ctxs, strict=False)}
+            rates = {
+                a["name"]: Decimal(str(c["funding"]))
+                for a, c in zip(meta["universe"], ctxs, strict=False)
+            }
         except (ArenadError, ArithmeticError, KeyError, TypeError, ValueError) as e:
             log.warning("fade: funding rates unavailable; retried", error=repr(e))
             return
@@ -525,12 +602,13 @@ class FadeComponent:
         await self.store.write_equity(rows)
         btc = self.marks.get("BTC")
         if btc:
-            await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd,
-                                                now)
+            await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd, now)
         fade = sum(v for k, v in out.items() if k.startswith("fade:"))
         bots = sum(v for k, v in out.items() if k.startswith("bot:"))
-        self.ctx.bus.publish("equity", {"ts": utc_iso(now), "series": {
-            "fade_aggregate": fade, "bots_aggregate": bots}})
+        self.ctx.bus.publish(
+            "equity",
+            {"ts": utc_iso(now), "series": {"fade_aggregate": fade, "bots_aggregate": bots}},
+        )
         self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
     async def fetch_bot_states(self) -> dict[str, tuple[float, dict[str, Any]]]:
@@ -550,7 +628,8 @@ class FadeComponent:
         for bot_id, (asked, state) in states.items():
             with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
                 self.engine.bot_equity[bot_id] = Decimal(
-                    str(state["marginSummary"]["accountValue"]))
+                    str(state["marginSummary"]["accountValue"])
+                )
             if self.last_fill_at.get(bot_id, -float("inf")) >= asked:
                 continue
             venue: dict[str, Decimal] = {}
@@ -565,9 +644,12 @@ class FadeComponent:
                 ours, theirs = book.size(coin), venue.get(coin, ZERO)
                 if ours != theirs:
                     await self.ctx.events.emit(
-                        "warning", "trading",
+                        "warning",
+                        "trading",
                         f"fade: {bot_id} holds {theirs} {coin} on the venue, {ours} from its "
-                        "fills; taking the venue's", {"bot_id": bot_id, "coin": coin})
+                        "fills; taking the venue's",
+                        {"bot_id": bot_id, "coin": coin},
+                    )
                     book.pos(coin).size = theirs
 
     # --- commands -------------------------------------------------------------------------------
@@ -582,15 +664,19 @@ class FadeComponent:
     async def cmd_stats(self, args: dict[str, Any]) -> dict[str, Any]:
         def summary(xs: deque[float]) -> dict[str, Any]:
             lat = sorted(x * 1000 for x in xs)
-            return {"n": len(lat), "p50": statistics.median(lat) if lat else None,
-                    "p99": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
-                    "max": lat[-1] if lat else None}
+            return {
+                "n": len(lat),
+                "p50": statistics.median(lat) if lat else None,
+                "p99": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
+                "max": lat[-1] if lat else None,
+            }
 
         out = {
             "latency_ms": summary(self.latencies),
             "commit_ms": summary(self.commits),
             "ingest": self.ingest.status() if self.ingest else None,
-            "mode": self.settings.mode, "network": self.settings.network,
+            "mode": self.settings.mode,
+            "network": self.settings.network,
         }
         if args.get("reset"):  # start a new measurement window (after a warm-up)
             self.latencies.clear()
@@ -602,8 +688,7 @@ class FadeComponent:
         status = self.ingest.status() if self.ingest else {}
         polled = set(status.get("polled", []) if isinstance(status, dict) else [])
         async with open_reader(self.ctx.db_path) as conn:
-            cur = await conn.execute(
-                "SELECT bot_id, max(ts) FROM fade_bot_events GROUP BY bot_id")
+            cur = await conn.execute("SELECT bot_id, max(ts) FROM fade_bot_events GROUP BY bot_id")
             last = {r[0]: r[1] for r in await cur.fetchall()}
         for b in self.settings.bots:
             fade = self.engine.fades.get(b.id)
@@ -616,23 +701,34 @@ class FadeComponent:
                 if not fs and not bs:
                     continue
                 p = fade.positions.get(c) if fade else None
-                positions.append({
-                    "symbol": c, "bot_size": str(bs), "fade_size": str(fs),
-                    "mark_price": _s(self.marks.get(c)),
-                    "fade_entry_price": str(p.entry) if p and p.size else None,
-                    "fade_unrealized_pnl": float(p.unrealized(self.marks.get(c))) if p else 0.0,
-                })
-            out.append({
-                "bot_id": b.id, "name": b.display_name, "wallet": b.wallet,
-                "book_id": b.book_id, "fade_book_id": b.fade_book_id, "enabled": b.enabled,
-                "paused": b.id in self.engine.paused, "multiplier": float(b.leverage_multiplier),
-                "positions": positions,
-                "fade_realized_pnl": float(fade.realized - fade.fees) if fade else 0.0,
-                "fade_unrealized_pnl": float(fade.unrealized(self.marks)) if fade else 0.0,
-                "fade_equity": float(fade.equity(self.marks)) if fade else None,
-                "last_fill_time": last.get(b.id),
-                "ingest": "poll" if b.wallet in polled else "ws",
-            })
+                positions.append(
+                    {
+                        "symbol": c,
+                        "bot_size": str(bs),
+                        "fade_size": str(fs),
+                        "mark_price": _s(self.marks.get(c)),
+                        "fade_entry_price": str(p.entry) if p and p.size else None,
+                        "fade_unrealized_pnl": float(p.unrealized(self.marks.get(c))) if p else 0.0,
+                    }
+                )
+            out.append(
+                {
+                    "bot_id": b.id,
+                    "name": b.display_name,
+                    "wallet": b.wallet,
+                    "book_id": b.book_id,
+                    "fade_book_id": b.fade_book_id,
+                    "enabled": b.enabled,
+                    "paused": b.id in self.engine.paused,
+                    "multiplier": float(b.leverage_multiplier),
+                    "positions": positions,
+                    "fade_realized_pnl": float(fade.realized - fade.fees) if fade else 0.0,
+                    "fade_unrealized_pnl": float(fade.unrealized(self.marks)) if fade else 0.0,
+                    "fade_equity": float(fade.equity(self.marks)) if fade else None,
+                    "last_fill_time": last.get(b.id),
+                    "ingest": "poll" if b.wallet in polled else "ws",
+                }
+            )
         return out
 
     async def cmd_decisions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -649,7 +745,8 @@ class FadeComponent:
                 " LEFT JOIN fade_order_books ob ON ob.decision_id = d.id"
                 " LEFT JOIN fade_orders o ON o.id = ob.order_id"
                 " WHERE (? IS NULL OR d.bot_id = ?) ORDER BY d.id DESC LIMIT ?",
-                (bot_id, bot_id, limit))
+                (bot_id, bot_id, limit),
+            )
             rows = [dict(r) for r in await cur.fetchall()]
             out = []
             for r in rows:
@@ -658,25 +755,48 @@ class FadeComponent:
 
     async def _decision_row(self, conn: Any, r: dict[str, Any]) -> dict[str, Any]:
         # The bot's own reasoning before its fill (None when the tracker has no chat).
-        chat = await latest_chat_before(conn, r["bot_id"], before=r["e_ts"] or r["ts"],
-                                        symbol=r["coin"])
+        chat = await latest_chat_before(
+            conn, r["bot_id"], before=r["e_ts"] or r["ts"], symbol=r["coin"]
+        )
         return {
-            "id": r["id"], "ts": r["ts"], "bot_id": r["bot_id"],
-            "event": {"event_type": "fill", "symbol": r["coin"], "side": r["e_side"],
-                      "size": r["e_size"], "price": r["e_price"], "hash": r["e_hash"]},
-            "decision": r["decision"], "reason": r["reason"], "skip_reason": r["skip_reason"],
+            "id": r["id"],
+            "ts": r["ts"],
+            "bot_id": r["bot_id"],
+            "event": {
+                "event_type": "fill",
+                "symbol": r["coin"],
+                "side": r["e_side"],
+                "size": r["e_size"],
+                "price": r["e_price"],
+                "hash": r["e_hash"],
+            },
+            "decision": r["decision"],
+            "reason": r["reason"],
+            "skip_reason": r["skip_reason"],
             "guards": json.loads(r["risk_checks"]),
-            "order": None if not r["cloid"] else {
-                "client_order_id": r["cloid"], "side": r["o_side"], "size": r["o_size"],
-                "price": r["avg_price"] or r["limit_price"], "status": r["o_status"]},
+            "order": None
+            if not r["cloid"]
+            else {
+                "client_order_id": r["cloid"],
+                "side": r["o_side"],
+                "size": r["o_size"],
+                "price": r["avg_price"] or r["limit_price"],
+                "status": r["o_status"],
+            },
             "chat": chat,
         }
 
     def decision_wire(self, d: Decision) -> dict[str, Any]:
-        return {"id": d.id, "ts": utc_iso(self.ctx.clock.now()), "bot_id": d.bot_id,
-                "event": {"event_type": "fill", "symbol": d.coin}, "decision": d.decision,
-                "reason": d.reason, "skip_reason": d.skip_reason,
-                "guards": [c.wire() for c in d.checks]}
+        return {
+            "id": d.id,
+            "ts": utc_iso(self.ctx.clock.now()),
+            "bot_id": d.bot_id,
+            "event": {"event_type": "fill", "symbol": d.coin},
+            "decision": d.decision,
+            "reason": d.reason,
+            "skip_reason": d.skip_reason,
+            "guards": [c.wire() for c in d.checks],
+        }
 
     async def _set_pause(self, args: dict[str, Any], paused: bool) -> dict[str, Any]:
         bot_id = self._bot(args)
@@ -685,9 +805,12 @@ class FadeComponent:
             self.engine.paused.add(bot_id)
         else:
             self.engine.paused.discard(bot_id)
-        await self.ctx.events.emit("info", "trading",
-                                   f"fade: {bot_id} {'paused' if paused else 'resumed'} by the "
-                                   "operator", {"bot_id": bot_id})
+        await self.ctx.events.emit(
+            "info",
+            "trading",
+            f"fade: {bot_id} {'paused' if paused else 'resumed'} by the operator",
+            {"bot_id": bot_id},
+        )
         return next(b for b in await self.cmd_bots({}) if b["bot_id"] == bot_id)
 
     async def cmd_pause(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -712,19 +835,38 @@ class FadeComponent:
             if not size:
                 raise InvalidArgs(f"fade:{bot_id} has no open position in {symbol!r}")
             now = self.ctx.clock.now()
-            plan = OrderPlan(cloid_for("fade-close", bot_id, symbol, utc_iso(now)), symbol,
-                             -size, {f"fade:{bot_id}": -size}, [], True, bot_id)
+            plan = OrderPlan(
+                cloid_for("fade-close", bot_id, symbol, utc_iso(now)),
+                symbol,
+                -size,
+                {f"fade:{bot_id}": -size},
+                [],
+                True,
+                bot_id,
+            )
             self.engine.restore_pending(plan)
             limit = self.limit_price(plan) if self.live else None
-            await self.store.record_manual_intent(plan, now, limit,
-                                                  network=self.settings.network
-                                                  if self.live else "paper",
-                                                  simulated=not self.live)
+            await self.store.record_manual_intent(
+                plan,
+                now,
+                limit,
+                network=self.settings.network if self.live else "paper",
+                simulated=not self.live,
+            )
             result = await self.execute(plan, limit)
-        return {"book_id": f"fade:{bot_id}", "symbol": symbol, "client_order_id": plan.cloid,
-                "status": {"filled": "filled", "partially_filled": "filled",
-                           "unknown": "submitted"}.get(result.status, "rejected"),
-                "qty": str(abs(size)), "price": _s(result.avg_price), "reason": "manual"}
+        return {
+            "book_id": f"fade:{bot_id}",
+            "symbol": symbol,
+            "client_order_id": plan.cloid,
+            "status": {
+                "filled": "filled",
+                "partially_filled": "filled",
+                "unknown": "submitted",
+            }.get(result.status, "rejected"),
+            "qty": str(abs(size)),
+            "price": _s(result.avg_price),
+            "reason": "manual",
+        }
 
     async def cmd_positions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         book_id = args.get("book_id")
@@ -738,13 +880,20 @@ class FadeComponent:
                 if not p.size:
                     continue
                 mark = self.marks.get(c)
-                out.append({
-                    "book_id": book.book_id, "kind": "fade", "venue": "hyperliquid",
-                    "symbol": c, "size": str(p.size), "entry_price": str(p.entry),
-                    "mark_price": _s(mark), "notional": float(abs(p.size) * (mark or p.entry)),
-                    "unrealized_pnl": float(p.unrealized(mark)),
-                    "opened_at": ms_iso(p.opened_ms) if p.opened_ms else None,
-                })
+                out.append(
+                    {
+                        "book_id": book.book_id,
+                        "kind": "fade",
+                        "venue": "hyperliquid",
+                        "symbol": c,
+                        "size": str(p.size),
+                        "entry_price": str(p.entry),
+                        "mark_price": _s(mark),
+                        "notional": float(abs(p.size) * (mark or p.entry)),
+                        "unrealized_pnl": float(p.unrealized(mark)),
+                        "opened_at": ms_iso(p.opened_ms) if p.opened_ms else None,
+                    }
+                )
         return out
 
     async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -762,18 +911,27 @@ class FadeComponent:
                 " WHERE (? IS NULL OR o.coin = ?) AND (? IS NULL OR EXISTS (SELECT 1 FROM"
                 " fade_order_books b WHERE b.order_id = o.id AND b.book_id = ?))"
                 " ORDER BY o.id DESC LIMIT ?",
-                (symbol, symbol, book_id, book_id, limit))
+                (symbol, symbol, book_id, book_id, limit),
+            )
             rows = [dict(r) for r in await cur.fetchall()]
         status = {"not_sent": "rejected", "unknown": "submitted"}
-        return [{
-            "ts": r["ts"], "book_id": (r["books"] or "").split(",")[0] or None,
-            "symbol": r["coin"], "side": r["side"], "size": r["size"],
-            "price": r["avg_price"] or r["limit_price"], "type": "limit" if r["limit_price"]
-            else "market", "reduce_only": bool(r["reduce_only"]),
-            "status": status.get(r["status"], r["status"]), "client_order_id": r["cloid"],
-            "venue_order_id": None if r["venue_oid"] is None else str(r["venue_oid"]),
-            "error": r["error"],
-        } for r in rows]
+        return [
+            {
+                "ts": r["ts"],
+                "book_id": (r["books"] or "").split(",")[0] or None,
+                "symbol": r["coin"],
+                "side": r["side"],
+                "size": r["size"],
+                "price": r["avg_price"] or r["limit_price"],
+                "type": "limit" if r["limit_price"] else "market",
+                "reduce_only": bool(r["reduce_only"]),
+                "status": status.get(r["status"], r["status"]),
+                "client_order_id": r["cloid"],
+                "venue_order_id": None if r["venue_oid"] is None else str(r["venue_oid"]),
+                "error": r["error"],
+            }
+            for r in rows
+        ]
 
 
 def _s(x: Decimal | None) -> str | None:
@@ -784,5 +942,3 @@ async def setup(ctx: DaemonContext) -> None:
     comp = FadeComponent(ctx)
     await comp.start()
     ctx.fade = comp  # type: ignore[attr-defined]  # for the latency benchmark and tests
-
-

@@ -276,29 +276,43 @@ class FadeEngine:
             delta = _sign(delta) * max_order / px
             check("max_order_notional", True, f"clipped to {_usd(max_order)} USD")
         else:
-            check("max_order_notional", True,
-                  f"{_usd(abs(delta) * px)} / {_usd(max_order)} USD"
-                  if max_order is not None else "no cap")
+            check(
+                "max_order_notional",
+                True,
+                f"{_usd(abs(delta) * px)} / {_usd(max_order)} USD"
+                if max_order is not None
+                else "no cap",
+            )
         cap = st.asset_cap(coin)
         if cap is not None and px > 0:
             clipped = clip_exposure(acct, delta, cap / px)
-            check("asset_cap", clipped != 0 or delta == 0,
-                  f"{coin} {_usd(abs(acct + clipped) * px)} / {_usd(cap)} USD"
-                  + (" (clipped)" if clipped != delta else ""))
+            check(
+                "asset_cap",
+                clipped != 0 or delta == 0,
+                f"{coin} {_usd(abs(acct + clipped) * px)} / {_usd(cap)} USD"
+                + (" (clipped)" if clipped != delta else ""),
+            )
             delta = clipped
         else:
             check("asset_cap", True, f"{coin}: no cap")
         if st.global_exposure_cap_usd is not None and px > 0:
             others = sum(
-                (abs(p.size) * (marks.get(c) or p.entry)
-                 for c, p in self.account.positions.items() if c != coin), ZERO
+                (
+                    abs(p.size) * (marks.get(c) or p.entry)
+                    for c, p in self.account.positions.items()
+                    if c != coin
+                ),
+                ZERO,
             )
             room = max(st.global_exposure_cap_usd - others, ZERO) / px
             clipped = clip_exposure(acct, delta, room)
-            check("global_exposure_cap", clipped != 0 or delta == 0,
-                  f"{_usd(others + abs(acct + clipped) * px)} / "
-                  f"{_usd(st.global_exposure_cap_usd)} USD"
-                  + (" (clipped)" if clipped != delta else ""))
+            check(
+                "global_exposure_cap",
+                clipped != 0 or delta == 0,
+                f"{_usd(others + abs(acct + clipped) * px)} / "
+                f"{_usd(st.global_exposure_cap_usd)} USD"
+                + (" (clipped)" if clipped != delta else ""),
+            )
             delta = clipped
         else:
             check("global_exposure_cap", True, "no cap")
@@ -311,21 +325,31 @@ class FadeEngine:
             delta = delta.quantize(Decimal(1).scaleb(-szd), rounding=ROUND_DOWN)
         notional = abs(delta) * px
         if delta == 0:
-            check("min_order_notional", False,
-                  "fade book already at its target" if target == book_size
-                  else "nothing left under the caps")
+            check(
+                "min_order_notional",
+                False,
+                "fade book already at its target"
+                if target == book_size
+                else "nothing left under the caps",
+            )
         elif notional < st.min_order_notional_usd:
-            check("min_order_notional", False,
-                  f"{_usd(notional)} USD is under the {_usd(st.min_order_notional_usd)} "
-                  "USD minimum (the target heals later)")
+            check(
+                "min_order_notional",
+                False,
+                f"{_usd(notional)} USD is under the {_usd(st.min_order_notional_usd)} "
+                "USD minimum (the target heals later)",
+            )
         else:
             check("min_order_notional", True, f"{_usd(notional)} USD")
         reduces = abs(acct + delta) < abs(acct) and _sign(acct + delta) in (0, _sign(acct))
         while self.order_times and now_s - self.order_times[0] > RATE_WINDOW_S:
             self.order_times.popleft()
         used = len(self.order_times) + planned_orders
-        check("order_rate", used < st.max_orders_per_minute,
-              f"{used} / {st.max_orders_per_minute} orders in the last minute")
+        check(
+            "order_rate",
+            used < st.max_orders_per_minute,
+            f"{used} / {st.max_orders_per_minute} orders in the last minute",
+        )
         if state is TradingState.HALTED:
             # No automatic order at all while halted, not even one that reduces: the operator
             # closes positions by hand (position.close), which the kill switch allows.
@@ -339,24 +363,43 @@ class FadeEngine:
                 blocked.insert(0, verdict.reason)
         lim = self.daily_loss_limit
         if lim is not None and day_pnl is not None and day_pnl <= -lim and not reduces:
-            checks.insert(1, Check("daily_loss", False,
-                                   f"day P&L {day_pnl:,.2f} USD past the -{lim:,.2f} USD limit"))
+            checks.insert(
+                1,
+                Check(
+                    "daily_loss",
+                    False,
+                    f"day P&L {day_pnl:,.2f} USD past the -{lim:,.2f} USD limit",
+                ),
+            )
             blocked.insert(0, checks[1].reason)
         else:
-            checks.insert(1, Check("daily_loss", True,
-                                   "no limit" if lim is None else
-                                   f"day P&L {day_pnl or 0:,.2f} / -{lim:,.2f} USD"))
+            checks.insert(
+                1,
+                Check(
+                    "daily_loss",
+                    True,
+                    "no limit" if lim is None else f"day P&L {day_pnl or 0:,.2f} / -{lim:,.2f} USD",
+                ),
+            )
         if bot is None:
             checks.insert(1, Check("bot_enabled", False, f"{bot_id} is not configured"))
             blocked.insert(0, checks[1].reason)
         else:
-            checks.insert(1, Check("bot_enabled", bot.enabled,
-                                   "enabled" if bot.enabled else "disabled in config"))
+            checks.insert(
+                1,
+                Check(
+                    "bot_enabled", bot.enabled, "enabled" if bot.enabled else "disabled in config"
+                ),
+            )
             if not bot.enabled:
                 blocked.insert(0, "bot disabled in config")
             paused = bot_id in self.paused
-            checks.insert(2, Check("bot_paused", not paused,
-                                   "bot paused by operator" if paused else "not paused"))
+            checks.insert(
+                2,
+                Check(
+                    "bot_paused", not paused, "bot paused by operator" if paused else "not paused"
+                ),
+            )
             if paused:
                 blocked.insert(0, "bot paused by operator")
         snap = self._snap.get(bot_id)
@@ -364,13 +407,41 @@ class FadeEngine:
             snap = self._snap[bot_id] = settings_snapshot(st, bot, lim)
         k = bot.leverage_multiplier if bot else Decimal(0)
         if blocked:
-            return Decision(bot_id, fade.book_id, coin, time_ms, event_key, "skip",
-                            blocked[0], blocked[0], bot_pos, target, book_size, ZERO, mark,
-                            checks, snap)
+            return Decision(
+                bot_id,
+                fade.book_id,
+                coin,
+                time_ms,
+                event_key,
+                "skip",
+                blocked[0],
+                blocked[0],
+                bot_pos,
+                target,
+                book_size,
+                ZERO,
+                mark,
+                checks,
+                snap,
+            )
         side = "buy" if delta > 0 else "sell"
-        return Decision(bot_id, fade.book_id, coin, time_ms, event_key, "execute",
-                        f"{side} {abs(delta)} {coin} (fade x{k}: target {target})", None,
-                        bot_pos, target, book_size, delta, mark, checks, snap)
+        return Decision(
+            bot_id,
+            fade.book_id,
+            coin,
+            time_ms,
+            event_key,
+            "execute",
+            f"{side} {abs(delta)} {coin} (fade x{k}: target {target})",
+            None,
+            bot_pos,
+            target,
+            book_size,
+            delta,
+            mark,
+            checks,
+            snap,
+        )
 
     def on_bot_fills(
         self,
@@ -388,8 +459,15 @@ class FadeEngine:
         for f in sorted(fills, key=lambda x: (x.time_ms, x.tid or 0)):
             self.bot_fill(bot_id, f)
             d = self.decide(
-                bot_id, f.coin, time_ms=f.time_ms, event_key=_key(f), marks=marks, price=f.px,
-                state=state, day_pnl=day_pnl, now_s=now_s,
+                bot_id,
+                f.coin,
+                time_ms=f.time_ms,
+                event_key=_key(f),
+                marks=marks,
+                price=f.px,
+                state=state,
+                day_pnl=day_pnl,
+                now_s=now_s,
                 planned_orders=len({x.coin for x in decisions if x.execute}),
             )
             if d.execute:
@@ -411,12 +489,21 @@ class FadeEngine:
                 asks[d.book_id] = asks.get(d.book_id, ZERO) + d.order_size
             net = sum(asks.values(), ZERO)
             acct = self.account.size(coin)
-            reduce_only = bool(net) and abs(acct + net) <= abs(acct) and _sign(acct + net) in (
-                0, _sign(acct))
+            reduce_only = (
+                bool(net) and abs(acct + net) <= abs(acct) and _sign(acct + net) in (0, _sign(acct))
+            )
             bots = {d.bot_id for d in ds}
-            plans.append(OrderPlan(cloid_for("fade", *(d.event_key for d in ds), coin), coin,
-                                   net, asks, ds, reduce_only,
-                                   next(iter(bots)) if len(bots) == 1 else None))
+            plans.append(
+                OrderPlan(
+                    cloid_for("fade", *(d.event_key for d in ds), coin),
+                    coin,
+                    net,
+                    asks,
+                    ds,
+                    reduce_only,
+                    next(iter(bots)) if len(bots) == 1 else None,
+                )
+            )
             if net:
                 self.order_times.append(now_s)
         return plans

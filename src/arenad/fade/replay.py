@@ -133,14 +133,34 @@ def legs(trades: Iterable[Any]) -> tuple[list[_Leg], dict[str, BotResult], list[
             e_ms = int(_dec(t, "entry_time", what) * 1000)
             x_ms = int(_dec(t, "exit_time", what) * 1000)
             new = [
-                _Leg(model, coin, e_ms, sign * entry_sz, _dec(t, "entry_price", what),
-                     _dec(t, "entry_commission_dollars", what)
-                     if t.get("entry_commission_dollars") is not None else ZERO,
-                     int(t.get("entry_tid") or 0), int(t.get("entry_oid") or 0), what, False),
-                _Leg(model, coin, x_ms, -sign * exit_sz, _dec(t, "exit_price", what),
-                     _dec(t, "exit_commission_dollars", what)
-                     if t.get("exit_commission_dollars") is not None else ZERO,
-                     int(t.get("exit_tid") or 0), int(t.get("exit_oid") or 0), what, True),
+                _Leg(
+                    model,
+                    coin,
+                    e_ms,
+                    sign * entry_sz,
+                    _dec(t, "entry_price", what),
+                    _dec(t, "entry_commission_dollars", what)
+                    if t.get("entry_commission_dollars") is not None
+                    else ZERO,
+                    int(t.get("entry_tid") or 0),
+                    int(t.get("entry_oid") or 0),
+                    what,
+                    False,
+                ),
+                _Leg(
+                    model,
+                    coin,
+                    x_ms,
+                    -sign * exit_sz,
+                    _dec(t, "exit_price", what),
+                    _dec(t, "exit_commission_dollars", what)
+                    if t.get("exit_commission_dollars") is not None
+                    else ZERO,
+                    int(t.get("exit_tid") or 0),
+                    int(t.get("exit_oid") or 0),
+                    what,
+                    True,
+                ),
             ]
         except ReplayError as e:
             errors.append(str(e))
@@ -170,9 +190,14 @@ def replay(
         for m in sorted(results)
     ]
     settings = FadeSettings(
-        bots=bots, global_exposure_cap_usd=None, default_asset_cap_usd=None,
-        max_order_notional_usd=None, max_orders_per_minute=10_000,
-        min_order_notional_usd=ZERO, taker_fee_bps=fee_bps, slippage_bps=slippage_bps,
+        bots=bots,
+        global_exposure_cap_usd=None,
+        default_asset_cap_usd=None,
+        max_order_notional_usd=None,
+        max_orders_per_minute=10_000,
+        min_order_notional_usd=ZERO,
+        taker_fee_bps=fee_bps,
+        slippage_bps=slippage_bps,
     )
     engine = FadeEngine(settings, default_sz_decimals=8)
     by_id = {_bot_id(m): m for m in results}
@@ -183,15 +208,30 @@ def replay(
         start = position.get((bot_id, g.coin), ZERO)
         position[(bot_id, g.coin)] = start + g.signed
         fill = BotFill(
-            wallet=wallet_of(g.model), coin=g.coin, px=g.px, sz=abs(g.signed),
-            side="B" if g.signed > 0 else "A", dir="", start_position=start,
-            closed_pnl=ZERO, fee=g.fee, fee_token="USDC",  # noqa: S106 - a coin
+            wallet=wallet_of(g.model),
+            coin=g.coin,
+            px=g.px,
+            sz=abs(g.signed),
+            side="B" if g.signed > 0 else "A",
+            dir="",
+            start_position=start,
+            closed_pnl=ZERO,
+            fee=g.fee,
+            fee_token="USDC",  # noqa: S106 - a coin
             hash=f"replay:{g.trade_id}",
-            tid=g.tid or n, oid=g.oid, time_ms=g.time_ms, crossed=True, raw={},
+            tid=g.tid or n,
+            oid=g.oid,
+            time_ms=g.time_ms,
+            crossed=True,
+            raw={},
         )
         marks = {g.coin: g.px}
         decisions, plans = engine.on_bot_fills(
-            bot_id, [fill], marks=marks, state=TradingState.ACTIVE, day_pnl=None,
+            bot_id,
+            [fill],
+            marks=marks,
+            state=TradingState.ACTIVE,
+            day_pnl=None,
             now_s=g.time_ms / 1000,
         )
         for d in decisions:

@@ -74,8 +74,13 @@ class FadeStore:
                     " details, created_at) VALUES (?, 'fade', ?, 'fade', 'hyperliquid', ?, ?, ?)"
                     " ON CONFLICT (book_id) DO UPDATE SET name = excluded.name,"
                     " details = excluded.details, active = 1",
-                    (b.fade_book_id, f"Fade {b.display_name}", float(settings.initial_capital_usd),
-                     json.dumps({"bot_id": b.id, "multiplier": str(b.leverage_multiplier)}), ts),
+                    (
+                        b.fade_book_id,
+                        f"Fade {b.display_name}",
+                        float(settings.initial_capital_usd),
+                        json.dumps({"bot_id": b.id, "multiplier": str(b.leverage_multiplier)}),
+                        ts,
+                    ),
                 )
 
         await self.writer.transaction(fn)
@@ -95,8 +100,12 @@ class FadeStore:
                 p.size = Decimal(r["size"])
                 p.entry = Decimal(r["entry_price"] or "0")
                 p.opened_ms = (
-                    int(datetime.fromisoformat(r["opened_at"].replace("Z", "+00:00"))
-                        .timestamp() * 1000) if r["opened_at"] else None
+                    int(
+                        datetime.fromisoformat(r["opened_at"].replace("Z", "+00:00")).timestamp()
+                        * 1000
+                    )
+                    if r["opened_at"]
+                    else None
                 )
                 p.realized = Decimal(r["realized_pnl"])
                 p.fees = Decimal(r["fees"])
@@ -176,11 +185,30 @@ class FadeStore:
                     " closed_pnl, fee, fee_token, hash, tid, oid, fill_key, source, raw,"
                     " received_at) VALUES (?, ?, ?, ?, 'fill', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                     " ?, ?, ?, ?, ?, ?)",
-                    (nf.bot_id, f.wallet, ms_iso(f.time_ms), f.time_ms, f.coin,
-                     "buy" if f.is_buy else "sell", str(f.sz), str(f.px), float(f.notional),
-                     str(f.start_position), str(f.new_position), f.dir, str(f.closed_pnl),
-                     str(f.fee), f.fee_token, f.hash, f.tid, f.oid, key, nf.source,
-                     json.dumps(f.raw, separators=(",", ":")), ts),
+                    (
+                        nf.bot_id,
+                        f.wallet,
+                        ms_iso(f.time_ms),
+                        f.time_ms,
+                        f.coin,
+                        "buy" if f.is_buy else "sell",
+                        str(f.sz),
+                        str(f.px),
+                        float(f.notional),
+                        str(f.start_position),
+                        str(f.new_position),
+                        f.dir,
+                        str(f.closed_pnl),
+                        str(f.fee),
+                        f.fee_token,
+                        f.hash,
+                        f.tid,
+                        f.oid,
+                        key,
+                        nf.source,
+                        json.dumps(f.raw, separators=(",", ":")),
+                        ts,
+                    ),
                 )
                 if cur.lastrowid and cur.rowcount:
                     by_key[key] = cur.lastrowid
@@ -191,30 +219,55 @@ class FadeStore:
                     " reason, skip_reason, bot_position, target_size, book_size, order_size,"
                     " mark_price, risk_checks, settings_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
                     " ?, ?, ?, ?, ?, ?, ?)",
-                    (d.event_id, d.bot_id, d.book_id, ts, d.coin, d.decision, d.reason,
-                     d.skip_reason, str(d.bot_position), str(d.target), str(d.book_size),
-                     str(d.order_size), None if d.mark is None else str(d.mark),
-                     json.dumps([c.wire() for c in d.checks]),
-                     json.dumps(d.settings, separators=(",", ":"))),
+                    (
+                        d.event_id,
+                        d.bot_id,
+                        d.book_id,
+                        ts,
+                        d.coin,
+                        d.decision,
+                        d.reason,
+                        d.skip_reason,
+                        str(d.bot_position),
+                        str(d.target),
+                        str(d.book_size),
+                        str(d.order_size),
+                        None if d.mark is None else str(d.mark),
+                        json.dumps([c.wire() for c in d.checks]),
+                        json.dumps(d.settings, separators=(",", ":")),
+                    ),
                 )
                 d.id = cur.lastrowid
                 await conn.execute(
                     "INSERT OR IGNORE INTO decision_log (book_id, model_id, symbol, ts, decision,"
                     " reasoning, current_price, position_size, direction, executed, source,"
                     " source_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'fade', ?, ?)",
-                    (d.book_id, d.bot_id, d.coin, ts, d.decision, d.reason,
-                     None if d.mark is None else str(d.mark), str(d.order_size),
-                     None if not d.order_size else ("long" if d.order_size > 0 else "short"),
-                     str(d.id), json.dumps({"event_id": d.event_id, "target": str(d.target)})),
+                    (
+                        d.book_id,
+                        d.bot_id,
+                        d.coin,
+                        ts,
+                        d.decision,
+                        d.reason,
+                        None if d.mark is None else str(d.mark),
+                        str(d.order_size),
+                        None if not d.order_size else ("long" if d.order_size > 0 else "short"),
+                        str(d.id),
+                        json.dumps({"event_id": d.event_id, "target": str(d.target)}),
+                    ),
                 )
             for p in plans:
                 if not p.size:
                     continue
                 first = p.decisions[0]
                 request = {
-                    "coin": p.coin, "is_buy": p.is_buy, "size": str(abs(p.size)),
+                    "coin": p.coin,
+                    "is_buy": p.is_buy,
+                    "size": str(abs(p.size)),
                     "limit_price": _s((limit_prices or {}).get(p.cloid)),
-                    "reduce_only": p.reduce_only, "cloid": p.cloid, "tif": "Ioc",
+                    "reduce_only": p.reduce_only,
+                    "cloid": p.cloid,
+                    "tif": "Ioc",
                     "asks": {b: str(a) for b, a in p.asks.items()},
                 }
                 cur = await conn.execute(
@@ -222,9 +275,22 @@ class FadeStore:
                     " coin, side, size, limit_price, reduce_only, simulated, network, status,"
                     " order_request, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                     " 'intent', ?, ?)",
-                    (p.cloid, first.event_id, first.id, p.bot_id, ts, p.coin,
-                     "buy" if p.is_buy else "sell", str(abs(p.size)), request["limit_price"],
-                     int(p.reduce_only), int(simulated), network, json.dumps(request), ts),
+                    (
+                        p.cloid,
+                        first.event_id,
+                        first.id,
+                        p.bot_id,
+                        ts,
+                        p.coin,
+                        "buy" if p.is_buy else "sell",
+                        str(abs(p.size)),
+                        request["limit_price"],
+                        int(p.reduce_only),
+                        int(simulated),
+                        network,
+                        json.dumps(request),
+                        ts,
+                    ),
                 )
                 oid = cur.lastrowid
                 for book_id, asked in p.asks.items():
@@ -263,18 +329,33 @@ class FadeStore:
                 "UPDATE fade_orders SET status = ?, venue_oid = ?, filled_size = ?, avg_price = ?,"
                 " fee = ?, notional = ?, realized_pnl = ?, order_result = ?, error = ?,"
                 " updated_at = ? WHERE cloid = ?",
-                (result.status, result.oid, str(result.filled), _s(result.avg_price),
-                 str(result.fee), notional, float(realized),
-                 json.dumps(raw_result if raw_result is not None else _result_json(result)),
-                 result.error, ts, plan.cloid),
+                (
+                    result.status,
+                    result.oid,
+                    str(result.filled),
+                    _s(result.avg_price),
+                    str(result.fee),
+                    notional,
+                    float(realized),
+                    json.dumps(raw_result if raw_result is not None else _result_json(result)),
+                    result.error,
+                    ts,
+                    plan.cloid,
+                ),
             )
             for book_id, qty in outcome.credited.items():
                 if order_id is not None:
                     await conn.execute(
                         "UPDATE fade_order_books SET credited = ?, price = ?, fee = ?,"
                         " realized_pnl = ? WHERE order_id = ? AND book_id = ?",
-                        (str(qty), _s(result.avg_price), str(outcome.fees.get(book_id, ZERO)),
-                         str(outcome.realized.get(book_id, ZERO)), order_id, book_id),
+                        (
+                            str(qty),
+                            _s(result.avg_price),
+                            str(outcome.fees.get(book_id, ZERO)),
+                            str(outcome.realized.get(book_id, ZERO)),
+                            order_id,
+                            book_id,
+                        ),
                     )
                 book = _book(engine, book_id)
                 if book is not None:
@@ -286,8 +367,7 @@ class FadeStore:
                     " execution_time = ?, execution_status = ? WHERE source = 'fade'"
                     " AND source_id IN (SELECT CAST(decision_id AS TEXT) FROM fade_order_books"
                     " WHERE order_id = ? AND decision_id IS NOT NULL)",
-                    (int(result.filled > 0), _s(result.avg_price), ts, result.status,
-                     order_id),
+                    (int(result.filled > 0), _s(result.avg_price), ts, result.status, order_id),
                 )
             await record_trips(conn, outcome.trips, plan.cloid)
 
@@ -312,43 +392,67 @@ class FadeStore:
 
     async def has_unknown(self) -> bool:
         async with open_reader(self.db_path) as conn:
-            cur = await conn.execute(
-                "SELECT 1 FROM fade_orders WHERE status = 'unknown' LIMIT 1")
+            cur = await conn.execute("SELECT 1 FROM fade_orders WHERE status = 'unknown' LIMIT 1")
             return await cur.fetchone() is not None
 
     async def plan_of(self, row: Mapping[str, Any]) -> OrderPlan:
         """The plan an intent row was written for (its books' asks from fade_order_books)."""
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
-                "SELECT book_id, asked FROM fade_order_books WHERE order_id = ?", (row["id"],))
+                "SELECT book_id, asked FROM fade_order_books WHERE order_id = ?", (row["id"],)
+            )
             asks = {r[0]: Decimal(r[1]) for r in await cur.fetchall()}
         size = Decimal(row["size"]) * (1 if row["side"] == "buy" else -1)
-        return OrderPlan(row["cloid"], row["coin"], size, asks, [], bool(row["reduce_only"]),
-                         row["bot_id"])
+        return OrderPlan(
+            row["cloid"], row["coin"], size, asks, [], bool(row["reduce_only"]), row["bot_id"]
+        )
 
     async def record_manual_intent(
-        self, plan: OrderPlan, now: datetime, limit: Decimal | None, *, network: str,
+        self,
+        plan: OrderPlan,
+        now: datetime,
+        limit: Decimal | None,
+        *,
+        network: str,
         simulated: bool,
     ) -> None:
         """An operator's close, written ahead like any order."""
         ts = utc_iso(now)
 
         async def fn(conn: aiosqlite.Connection) -> None:
-            request = {"coin": plan.coin, "is_buy": plan.is_buy, "size": str(abs(plan.size)),
-                       "limit_price": _s(limit), "reduce_only": True, "cloid": plan.cloid,
-                       "tif": "Ioc", "reason": "manual"}
+            request = {
+                "coin": plan.coin,
+                "is_buy": plan.is_buy,
+                "size": str(abs(plan.size)),
+                "limit_price": _s(limit),
+                "reduce_only": True,
+                "cloid": plan.cloid,
+                "tif": "Ioc",
+                "reason": "manual",
+            }
             cur = await conn.execute(
                 "INSERT INTO fade_orders (cloid, bot_id, ts, coin, side, size, limit_price,"
                 " reduce_only, simulated, network, status, order_request, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 'intent', ?, ?)",
-                (plan.cloid, plan.bot_id, ts, plan.coin, "buy" if plan.is_buy else "sell",
-                 str(abs(plan.size)), _s(limit), int(simulated), network, json.dumps(request),
-                 ts),
+                (
+                    plan.cloid,
+                    plan.bot_id,
+                    ts,
+                    plan.coin,
+                    "buy" if plan.is_buy else "sell",
+                    str(abs(plan.size)),
+                    _s(limit),
+                    int(simulated),
+                    network,
+                    json.dumps(request),
+                    ts,
+                ),
             )
             for book_id, asked in plan.asks.items():
                 await conn.execute(
                     "INSERT INTO fade_order_books (order_id, book_id, asked) VALUES (?, ?, ?)",
-                    (cur.lastrowid, book_id, str(asked)))
+                    (cur.lastrowid, book_id, str(asked)),
+                )
 
         await self.writer.transaction(fn)
 
@@ -357,7 +461,8 @@ class FadeStore:
     ) -> None:
         ts = utc_iso(now)
         await self.writer.transaction(
-            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "hyperliquid"))
+            lambda conn: benchmark_snapshot(conn, symbol, price, capital, ts, "hyperliquid")
+        )
 
     async def record_equity(
         self, engine: FadeEngine, marks: Mapping[str, Decimal], now: datetime
@@ -369,10 +474,14 @@ class FadeStore:
         return out
 
     async def write_equity(self, rows: list[tuple[Any, ...]]) -> None:
-        await self.writer.transaction(lambda conn: conn.executemany(
-            "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
-            " positions_value, positions_count, realized_pnl, unrealized_pnl, fees, funding)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
+        await self.writer.transaction(
+            lambda conn: conn.executemany(
+                "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
+                " positions_value, positions_count, realized_pnl, unrealized_pnl, fees, funding)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        )
 
 
 def equity_rows(
@@ -387,31 +496,63 @@ def equity_rows(
     for bot_id, book in engine.fades.items():
         eq = book.equity(m)
         out[book.book_id] = float(eq)
-        rows.append((book.book_id, ts, float(eq), float(book.capital + book.realized
-                     - book.fees + book.funding), float(book.notional(m)),
-                     sum(1 for p in book.positions.values() if p.size),
-                     float(book.realized), float(book.unrealized(m)), float(book.fees),
-                     float(book.funding)))
+        rows.append(
+            (
+                book.book_id,
+                ts,
+                float(eq),
+                float(book.capital + book.realized - book.fees + book.funding),
+                float(book.notional(m)),
+                sum(1 for p in book.positions.values() if p.size),
+                float(book.realized),
+                float(book.unrealized(m)),
+                float(book.fees),
+                float(book.funding),
+            )
+        )
         bot_eq = engine.bot_equity.get(bot_id)
         bot = engine.bots.get(bot_id)
         if bot_eq is not None and bot is not None:
             out[bot.book_id] = float(bot_eq)
-            rows.append((bot.book_id, ts, float(bot_eq), None, float(bot.notional(m)),
-                         sum(1 for p in bot.positions.values() if p.size),
-                         float(bot.realized), float(bot.unrealized(m)), float(bot.fees),
-                         None))
+            rows.append(
+                (
+                    bot.book_id,
+                    ts,
+                    float(bot_eq),
+                    None,
+                    float(bot.notional(m)),
+                    sum(1 for p in bot.positions.values() if p.size),
+                    float(bot.realized),
+                    float(bot.unrealized(m)),
+                    float(bot.fees),
+                    None,
+                )
+            )
     return rows, out
 
 
 async def record_trips(conn: aiosqlite.Connection, trips: Iterable[Trip], cloid: str) -> None:
     for t in trips:
-        await conn.execute(INSERT_ROUND_TRIP, round_trip(
-            book_id=t.book_id, symbol=t.coin, direction=t.direction, quantity=str(t.quantity),
-            entry_time=ms_iso(t.entry_ms), entry_price=str(t.entry_price),
-            exit_time=ms_iso(t.exit_ms), exit_price=str(t.exit_price),
-            realized_pnl=float(t.net_pnl), pnl_pct=t.pnl_pct, fees=float(t.fees),
-            exit_reason="signal", source="fade", source_id=f"{t.book_id}:{cloid}",
-            details={"gross_pnl": str(t.gross_pnl), "cloid": cloid}))
+        await conn.execute(
+            INSERT_ROUND_TRIP,
+            round_trip(
+                book_id=t.book_id,
+                symbol=t.coin,
+                direction=t.direction,
+                quantity=str(t.quantity),
+                entry_time=ms_iso(t.entry_ms),
+                entry_price=str(t.entry_price),
+                exit_time=ms_iso(t.exit_ms),
+                exit_price=str(t.exit_price),
+                realized_pnl=float(t.net_pnl),
+                pnl_pct=t.pnl_pct,
+                fees=float(t.fees),
+                exit_reason="signal",
+                source="fade",
+                source_id=f"{t.book_id}:{cloid}",
+                details={"gross_pnl": str(t.gross_pnl), "cloid": cloid},
+            ),
+        )
 
 
 async def _save_book(
@@ -424,9 +565,18 @@ async def _save_book(
         await conn.execute(
             "INSERT OR REPLACE INTO fade_positions (book_id, coin, size, entry_price, opened_at,"
             " realized_pnl, fees, funding, trip, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (book.book_id, coin, str(p.size), str(p.entry) if p.size else None,
-             ms_iso(p.opened_ms) if p.opened_ms is not None else None, str(p.realized),
-             str(p.fees), str(p.funding), json.dumps(p.trip_state()), ts),
+            (
+                book.book_id,
+                coin,
+                str(p.size),
+                str(p.entry) if p.size else None,
+                ms_iso(p.opened_ms) if p.opened_ms is not None else None,
+                str(p.realized),
+                str(p.fees),
+                str(p.funding),
+                json.dumps(p.trip_state()),
+                ts,
+            ),
         )
 
 
@@ -446,5 +596,11 @@ def _s(x: Decimal | None) -> str | None:
 
 
 def _result_json(r: FillResult) -> dict[str, Any]:
-    return {"status": r.status, "filled": str(r.filled), "avg_price": _s(r.avg_price),
-            "fee": str(r.fee), "oid": r.oid, "error": r.error}
+    return {
+        "status": r.status,
+        "filled": str(r.filled),
+        "avg_price": _s(r.avg_price),
+        "fee": str(r.fee),
+        "oid": r.oid,
+        "error": r.error,
+    }

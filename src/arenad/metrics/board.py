@@ -193,13 +193,27 @@ def book_standing(
             m.max_drawdown_duration_s,
         )
         if "all" in m.insufficient:
-            insufficient += ["total_return", "annual_return", "annual_volatility", "sharpe",
-                             "sortino", "max_drawdown", "calmar"]
+            insufficient += [
+                "total_return",
+                "annual_return",
+                "annual_volatility",
+                "sharpe",
+                "sortino",
+                "max_drawdown",
+                "calmar",
+            ]
         else:
             insufficient += m.insufficient
     else:
-        insufficient += ["total_return", "annual_return", "annual_volatility", "sharpe",
-                         "sortino", "max_drawdown", "calmar"]
+        insufficient += [
+            "total_return",
+            "annual_return",
+            "annual_volatility",
+            "sharpe",
+            "sortino",
+            "max_drawdown",
+            "calmar",
+        ]
     # Round trips closed inside the window.
     a = int(np.searchsorted(book.exit_t, start, side="right")) if start > -math.inf else 0
     b = int(np.searchsorted(book.exit_t, now, side="right"))
@@ -265,8 +279,9 @@ def leaderboard(
     if timeframe not in TIMEFRAMES:
         raise ValueError(f"timeframe must be one of {', '.join(TIMEFRAMES)}, not {timeframe!r}")
     rows = [
-        book_standing(b, timeframe, now, risk_free=risk_free, min_points=min_points,
-                      min_trades=min_trades)
+        book_standing(
+            b, timeframe, now, risk_free=risk_free, min_points=min_points, min_trades=min_trades
+        )
         for b in books
         if kind is None or b.info.kind == kind
     ]

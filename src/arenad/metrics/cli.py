@@ -183,15 +183,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
         return 2
     path = loaded.settings.daemon.db_path
     if not path.exists():
-        print(f"arenad: no database at {path} (start the daemon once, or set "
-              "daemon.db_path)", file=sys.stderr)
+        print(
+            f"arenad: no database at {path} (start the daemon once, or set daemon.db_path)",
+            file=sys.stderr,
+        )
         return 1
     tf = "all_time" if args.timeframe == "all" else args.timeframe
     try:
         board = asyncio.run(board_once(path, loaded.settings.metrics, datetime.now(UTC), tf))
     except sqlite3.Error as e:
-        print(f"arenad: cannot read {path}: {e} (is it an arenad database at the current "
-              "schema? start the daemon once to migrate it)", file=sys.stderr)
+        print(
+            f"arenad: cannot read {path}: {e} (is it an arenad database at the current "
+            "schema? start the daemon once to migrate it)",
+            file=sys.stderr,
+        )
         return 1
     if args.kind:
         board = [s for s in board if s.kind == args.kind]
@@ -201,25 +206,30 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if not board:
         print("no books yet")
         return 0
-    print(f"{'#':>3} {'Δ':>3}  {'book':<28} {'kind':<11} {'equity':>12} {'return':>8} "
-          f"{'sharpe':>7} {'max DD':>7} {'win':>5} {'PF':>5} {'trades':>6}")
+    print(
+        f"{'#':>3} {'Δ':>3}  {'book':<28} {'kind':<11} {'equity':>12} {'return':>8} "
+        f"{'sharpe':>7} {'max DD':>7} {'win':>5} {'PF':>5} {'trades':>6}"
+    )
     for s in board:
         few = frozenset(s.insufficient)
 
-        def fig(v: float | None, name: str, spec: str, scale: float = 1.0,
-                few: frozenset[str] = few) -> str:
+        def fig(
+            v: float | None, name: str, spec: str, scale: float = 1.0, few: frozenset[str] = few
+        ) -> str:
             if v is None:
                 return "-"
             return format(v * scale, spec) + ("*" if name in few else "")
 
-        print(f"{s.rank if s.rank is not None else '-':>3} "
-              f"{'' if s.rank_change is None else f'{s.rank_change:+d}':>3}  "
-              f"{s.book_id[:28]:<28} {s.kind:<11} {fig(s.equity, 'equity', ',.2f'):>12} "
-              f"{fig(s.total_return, 'total_return', '+.2f', 100):>7}% "
-              f"{fig(s.sharpe, 'sharpe', '.2f'):>7} "
-              f"{fig(s.max_drawdown, 'max_drawdown', '.1f', 100):>6}% "
-              f"{fig(s.win_rate, 'win_rate', '.0%'):>5} "
-              f"{fig(s.profit_factor, 'profit_factor', '.2f'):>5} {s.trades:>6}")
+        print(
+            f"{s.rank if s.rank is not None else '-':>3} "
+            f"{'' if s.rank_change is None else f'{s.rank_change:+d}':>3}  "
+            f"{s.book_id[:28]:<28} {s.kind:<11} {fig(s.equity, 'equity', ',.2f'):>12} "
+            f"{fig(s.total_return, 'total_return', '+.2f', 100):>7}% "
+            f"{fig(s.sharpe, 'sharpe', '.2f'):>7} "
+            f"{fig(s.max_drawdown, 'max_drawdown', '.1f', 100):>6}% "
+            f"{fig(s.win_rate, 'win_rate', '.0%'):>5} "
+            f"{fig(s.profit_factor, 'profit_factor', '.2f'):>5} {s.trades:>6}"
+        )
     if any(s.insufficient for s in board):
         print("* rests on fewer points or trades than [metrics] min_points / min_trades")
     return 0
@@ -227,10 +237,17 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 def register_leaderboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("leaderboard", help="standings of every book (read from the database)")
-    p.add_argument("--timeframe", choices=["daily", "weekly", "monthly", "all", "all_time"],
-                   default="all", help="window the figures cover (default: all time)")
-    p.add_argument("--kind", choices=["bot", "fade", "arena_model", "strategy", "benchmark"],
-                   help="show only books of this kind (ranks stay those of the whole board)")
+    p.add_argument(
+        "--timeframe",
+        choices=["daily", "weekly", "monthly", "all", "all_time"],
+        default="all",
+        help="window the figures cover (default: all time)",
+    )
+    p.add_argument(
+        "--kind",
+        choices=["bot", "fade", "arena_model", "strategy", "benchmark"],
+        help="show only books of this kind (ranks stay those of the whole board)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list of objects")
     p.add_argument(
         "--config", metavar="PATH", help="config file (default: $ARENAD_CONFIG or ./config.toml)"

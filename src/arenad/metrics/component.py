@@ -57,17 +57,28 @@ class MetricsComponent:
 
     async def start(self) -> None:
         c = self.ctx.control
-        c.register("leaderboard", self.cmd_leaderboard,
-                   "standings of every book {timeframe=all_time, kind?}")
-        c.register("equity", self.cmd_equity,
-                   "equity series {series?=[fade_aggregate, bots_aggregate], since?, limit=2000}")
-        c.register("trades", self.cmd_trades,
-                   "round trips, newest first {book_id?, symbol?, limit}")
-        c.register("decision_comparison", self.cmd_comparison,
-                   "decisions of different books on one symbol close in time "
-                   "{symbol?, window_s=300, limit=50}")
-        c.register("positions", self.cmd_positions,
-                   "open positions of every book {book_id?, kind?}")
+        c.register(
+            "leaderboard",
+            self.cmd_leaderboard,
+            "standings of every book {timeframe=all_time, kind?}",
+        )
+        c.register(
+            "equity",
+            self.cmd_equity,
+            "equity series {series?=[fade_aggregate, bots_aggregate], since?, limit=2000}",
+        )
+        c.register(
+            "trades", self.cmd_trades, "round trips, newest first {book_id?, symbol?, limit}"
+        )
+        c.register(
+            "decision_comparison",
+            self.cmd_comparison,
+            "decisions of different books on one symbol close in time "
+            "{symbol?, window_s=300, limit=50}",
+        )
+        c.register(
+            "positions", self.cmd_positions, "open positions of every book {book_id?, kind?}"
+        )
         c.register("orders", self.cmd_orders, "orders of every engine {book_id?, symbol?, limit}")
         c.register("metrics.recompute", self.cmd_recompute, "recompute standings now")
         self.ctx.supervisor.add("metrics-recompute", self.loop)
@@ -112,11 +123,17 @@ class MetricsComponent:
             if snapshot:
                 self.last_snapshot = mono
             if result.changed:
-                self.ctx.bus.publish("leaderboard", {"timeframe": "all_time", "changed":
-                                                     sorted(result.changed)[:50]})
-            return {"at": result.at, "books": len(self.rc.books.books),
-                    "changed": len(result.changed), "summaries": result.summaries,
-                    "snapshot": result.snapshot, "downsampled": result.downsampled}
+                self.ctx.bus.publish(
+                    "leaderboard", {"timeframe": "all_time", "changed": sorted(result.changed)[:50]}
+                )
+            return {
+                "at": result.at,
+                "books": len(self.rc.books.books),
+                "changed": len(result.changed),
+                "summaries": result.summaries,
+                "snapshot": result.snapshot,
+                "downsampled": result.downsampled,
+            }
 
     # --- commands --------------------------------------------------------------------------
 
@@ -131,25 +148,33 @@ class MetricsComponent:
         if not self.rc.boards:
             await self.recompute()
         # Ranks are on the whole board; ``kind`` only filters the rows shown.
-        return [queries.standing_wire(s) for s in self.rc.boards.get(tf, [])
-                if not kind or s.kind == kind]
+        return [
+            queries.standing_wire(s)
+            for s in self.rc.boards.get(tf, [])
+            if not kind or s.kind == kind
+        ]
 
     async def cmd_equity(self, args: dict[str, Any]) -> dict[str, Any]:
         series = args.get("series", ["fade_aggregate", "bots_aggregate"])
-        if not isinstance(series, list) or not all(isinstance(s, str) for s in series) \
-                or not 1 <= len(series) <= 50:
+        if (
+            not isinstance(series, list)
+            or not all(isinstance(s, str) for s in series)
+            or not 1 <= len(series) <= 50
+        ):
             raise InvalidArgs("series must be a list of 1 to 50 names")
         since = _str(args, "since")
         limit = _int(args, "limit", 2000, 100_000)
         async with open_reader(self.ctx.db_path) as conn:
-            return {"series": {s: await queries.equity_series(conn, s, since, limit)
-                               for s in series}}
+            return {
+                "series": {s: await queries.equity_series(conn, s, since, limit) for s in series}
+            }
 
     async def cmd_trades(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = _int(args, "limit", 200, 10_000)
         async with open_reader(self.ctx.db_path) as conn:
-            return await queries.round_trips(conn, _str(args, "book_id"), _str(args, "symbol"),
-                                             limit)
+            return await queries.round_trips(
+                conn, _str(args, "book_id"), _str(args, "symbol"), limit
+            )
 
     async def cmd_comparison(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         w = args.get("window_s", 300)
@@ -174,12 +199,14 @@ class MetricsComponent:
             except InvalidArgs:
                 raise
             except Exception as e:  # one engine's failure must not hide the others' rows
-                log.warning("metrics: engine query failed", engine=engine, cmd=suffix,
-                            error=repr(e))
+                log.warning(
+                    "metrics: engine query failed", engine=engine, cmd=suffix, error=repr(e)
+                )
                 continue
             if isinstance(rows, list):
-                out += [r for r in rows if isinstance(r, dict)
-                        and (not kind or r.get("kind") == kind)]
+                out += [
+                    r for r in rows if isinstance(r, dict) and (not kind or r.get("kind") == kind)
+                ]
         return out
 
     async def cmd_positions(self, args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -122,9 +122,19 @@ async def round_trips(
     )
     return [
         {
-            "book_id": r[0], "symbol": r[1], "side": r[2], "size": r[3], "entry_price": r[4],
-            "exit_price": r[5], "opened_at": r[6], "closed_at": r[7], "pnl": r[8],
-            "pnl_pct": r[9], "exit_reason": r[10], "fees": r[11], "source": r[12],
+            "book_id": r[0],
+            "symbol": r[1],
+            "side": r[2],
+            "size": r[3],
+            "entry_price": r[4],
+            "exit_price": r[5],
+            "opened_at": r[6],
+            "closed_at": r[7],
+            "pnl": r[8],
+            "pnl_pct": r[9],
+            "exit_reason": r[10],
+            "fees": r[11],
+            "source": r[12],
         }
         for r in await cur.fetchall()
     ]
@@ -167,8 +177,14 @@ async def decision_comparison(
                 "window_s": window_s,
                 "agreement": top / len(g),
                 "decisions": [
-                    {"id": r[0], "book_id": r[1], "model_id": r[2], "ts": r[3],
-                     "action": r[4], "confidence": r[5]}
+                    {
+                        "id": r[0],
+                        "book_id": r[1],
+                        "model_id": r[2],
+                        "ts": r[3],
+                        "action": r[4],
+                        "confidence": r[5],
+                    }
                     for r in g
                 ],
             }

@@ -220,8 +220,20 @@ async def write_standings(
 
 
 SNAPSHOT_COLS = (
-    "book_id", "rank", "equity", "total_pnl", "total_return", "sharpe", "sortino",
-    "max_drawdown", "calmar", "win_rate", "profit_factor", "trades", "metrics", "insufficient",
+    "book_id",
+    "rank",
+    "equity",
+    "total_pnl",
+    "total_return",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "win_rate",
+    "profit_factor",
+    "trades",
+    "metrics",
+    "insufficient",
 )
 
 
@@ -244,9 +256,23 @@ async def write_summaries(
 ) -> int:
     rows = [
         (
-            p.book_id, p.period, p.period_start, p.opening_equity, p.closing_equity,
-            p.high_equity, p.low_equity, p.pnl, p.return_pct, p.trades_opened, p.trades_closed,
-            p.winning_trades, p.win_rate, p.volatility, p.max_drawdown, p.points, now,
+            p.book_id,
+            p.period,
+            p.period_start,
+            p.opening_equity,
+            p.closing_equity,
+            p.high_equity,
+            p.low_equity,
+            p.pnl,
+            p.return_pct,
+            p.trades_opened,
+            p.trades_closed,
+            p.winning_trades,
+            p.win_rate,
+            p.volatility,
+            p.max_drawdown,
+            p.points,
+            now,
         )
         for p in summaries
     ]
@@ -280,7 +306,11 @@ async def downsample(conn: aiosqlite.Connection, cutoff: datetime) -> int:
 
 
 async def benchmark_snapshot(
-    conn: aiosqlite.Connection, symbol: str, price: Decimal, capital: Decimal, ts: str,
+    conn: aiosqlite.Connection,
+    symbol: str,
+    price: Decimal,
+    capital: Decimal,
+    ts: str,
     venue: str,
 ) -> float:
     """Buy and hold: ``capital`` in ``symbol`` at the price of the book's first snapshot
@@ -289,12 +319,19 @@ async def benchmark_snapshot(
     await conn.execute(
         "INSERT OR IGNORE INTO books (book_id, kind, name, venue, initial_capital, details,"
         " created_at) VALUES (?, 'benchmark', ?, ?, ?, ?, ?)",
-        (book_id, f"Buy and hold {symbol}", venue, float(capital),
-         json.dumps({"symbol": symbol, "base_price": str(price)}), ts),
+        (
+            book_id,
+            f"Buy and hold {symbol}",
+            venue,
+            float(capital),
+            json.dumps({"symbol": symbol, "base_price": str(price)}),
+            ts,
+        ),
     )
     cur = await conn.execute(
         "SELECT json_extract(details, '$.base_price'), initial_capital FROM books"
-        " WHERE book_id = ?", (book_id,),
+        " WHERE book_id = ?",
+        (book_id,),
     )
     row = await cur.fetchone()
     base = Decimal(str(row[0])) if row and row[0] else price
@@ -302,7 +339,8 @@ async def benchmark_snapshot(
     eq = float(cap * price / base)
     await conn.execute(
         "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash, positions_value,"
-        " positions_count) VALUES (?, ?, ?, 0, ?, 1)", (book_id, ts, eq, eq),
+        " positions_count) VALUES (?, ?, ?, 0, ?, 1)",
+        (book_id, ts, eq, eq),
     )
     return eq
 
@@ -336,6 +374,21 @@ def round_trip(
     details: dict[str, Any] | None = None,
 ) -> tuple[Any, ...]:
     """The parameters of ``INSERT_ROUND_TRIP`` (prices and sizes exact TEXT, P&L net of fees)."""
-    return (book_id, symbol, direction, quantity, entry_time, entry_price, exit_time,
-            exit_price, realized_pnl, pnl_pct, fees, exit_reason, timeframe, source, source_id,
-            json.dumps(details or {}))
+    return (
+        book_id,
+        symbol,
+        direction,
+        quantity,
+        entry_time,
+        entry_price,
+        exit_time,
+        exit_price,
+        realized_pnl,
+        pnl_pct,
+        fees,
+        exit_reason,
+        timeframe,
+        source,
+        source_id,
+        json.dumps(details or {}),
+    )

@@ -148,12 +148,12 @@ class Rebalancer:
                     await self.step()
                     last_error = ""
                 except TemporaryError as e:
-                    await self.events.emit("warning", "trading",
-                                           f"strategies: venue unavailable, retrying: {e}")
+                    await self.events.emit(
+                        "warning", "trading", f"strategies: venue unavailable, retrying: {e}"
+                    )
                 except OperationalError as e:
                     if str(e) != last_error:
-                        await self.events.emit("error", "trading",
-                                               f"strategies cannot trade: {e}")
+                        await self.events.emit("error", "trading", f"strategies cannot trade: {e}")
                     last_error = str(e)
                     await self.close()  # a fixed key (environment, restart) gets a new client
                 await self.clock.sleep(self.settings().check_interval_s)
@@ -171,9 +171,13 @@ class Rebalancer:
         for a in actives:
             if not self._mode_allowed(a):
                 continue
-            if is_due(market_now, frequency=a.rebalance_frequency,  # type: ignore[arg-type]
-                      at=a.rebalance_time, last_rebalance=a.last_rebalance,
-                      market_open=venue_clock.is_open):
+            if is_due(
+                market_now,
+                frequency=a.rebalance_frequency,  # type: ignore[arg-type]
+                at=a.rebalance_time,
+                last_rebalance=a.last_rebalance,
+                market_open=venue_clock.is_open,
+            ):
                 await self.rebalance(a, market_now)
         if actives:
             await self.snapshot(actives, today)
@@ -200,25 +204,33 @@ class Rebalancer:
             if r["weighting"]:
                 template["weighting"] = json.loads(r["weighting"])
             last = r["last_rebalance_at"]
-            out.append(Active(
-                id=r["id"], strategy_id=r["strategy_id"], name=r["name"], mode=r["mode"],
-                initial_capital=Decimal(r["initial_capital"]),
-                rebalance_frequency=r["rebalance_frequency"] or "monthly",
-                rebalance_time=time.fromisoformat(r["rebalance_time"] or "15:45:00"),
-                last_rebalance=(
-                    datetime.fromisoformat(last.replace("Z", "+00:00")).astimezone(NY).date()
-                    if last else None
-                ),
-                template=template,
-                variables=json.loads(r["variables"] or "{}"),
-            ))
+            out.append(
+                Active(
+                    id=r["id"],
+                    strategy_id=r["strategy_id"],
+                    name=r["name"],
+                    mode=r["mode"],
+                    initial_capital=Decimal(r["initial_capital"]),
+                    rebalance_frequency=r["rebalance_frequency"] or "monthly",
+                    rebalance_time=time.fromisoformat(r["rebalance_time"] or "15:45:00"),
+                    last_rebalance=(
+                        datetime.fromisoformat(last.replace("Z", "+00:00")).astimezone(NY).date()
+                        if last
+                        else None
+                    ),
+                    template=template,
+                    variables=json.loads(r["variables"] or "{}"),
+                )
+            )
         return out
 
     async def _has_open_orders(self) -> bool:
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
                 f"SELECT 1 FROM execution_orders WHERE status IS NULL OR status NOT IN "  # noqa: S608
-                f"({','.join('?' * len(FINAL))}) LIMIT 1", FINAL)
+                f"({','.join('?' * len(FINAL))}) LIMIT 1",
+                FINAL,
+            )
             return await cur.fetchone() is not None
 
     async def ledger(self, active_id: int, initial: Decimal) -> Ledger:
@@ -226,12 +238,17 @@ class Rebalancer:
             cur = await conn.execute(
                 "SELECT symbol, side, filled_quantity, filled_price FROM execution_orders "
                 "WHERE active_strategy_id = ? AND filled_quantity IS NOT NULL ORDER BY id",
-                (active_id,))
+                (active_id,),
+            )
             rows = await cur.fetchall()
-        return ledger_from_fills(initial, [
-            Fill(r[0], r[1], Decimal(r[2]), Decimal(r[3])) for r in rows
-            if r[3] is not None and Decimal(r[2]) != 0
-        ])
+        return ledger_from_fills(
+            initial,
+            [
+                Fill(r[0], r[1], Decimal(r[2]), Decimal(r[3]))
+                for r in rows
+                if r[3] is not None and Decimal(r[2]) != 0
+            ],
+        )
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -239,22 +256,31 @@ class Rebalancer:
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
                 f"SELECT * FROM execution_orders WHERE status IS NULL OR status NOT IN "  # noqa: S608
-                f"({','.join('?' * len(FINAL))}) ORDER BY id", FINAL)
+                f"({','.join('?' * len(FINAL))}) ORDER BY id",
+                FINAL,
+            )
             rows = await cur.fetchall()
         for r in rows:
             order = await self.rest.order_by_client_id(r["client_order_id"])
             if order is not None:
                 await self._record(r["client_order_id"], order)
             elif r["status"] == "pending" and r["rebalance_date"] == today.isoformat():
-                spec = OrderSpec(r["symbol"], Decimal(r["quantity"]), r["side"],
-                                 r["client_order_id"])
+                spec = OrderSpec(
+                    r["symbol"], Decimal(r["quantity"]), r["side"], r["client_order_id"]
+                )
                 await self._send(spec, reduces=r["side"] == "sell")
             elif r["status"] == "pending":
-                await self._update(r["client_order_id"], status="lost", error_message=(
-                    "never reached the venue, and its rebalance day is over"))
+                await self._update(
+                    r["client_order_id"],
+                    status="lost",
+                    error_message=("never reached the venue, and its rebalance day is over"),
+                )
             else:
-                await self._update(r["client_order_id"], status="lost", error_message=(
-                    "the venue no longer knows this order"))
+                await self._update(
+                    r["client_order_id"],
+                    status="lost",
+                    error_message=("the venue no longer knows this order"),
+                )
 
     async def _record(self, cid: str, o: Order) -> None:
         status = getattr(o.status, "value", o.status)
@@ -278,11 +304,15 @@ class Rebalancer:
     async def _send(self, spec: OrderSpec, *, reduces: bool) -> bool:
         verdict = self.guard(reduces)
         if not verdict.allowed:
-            await self._update(spec.client_order_id, status="rejected",
-                               error_message=f"guard: {verdict.reason}")
-            await self.events.emit("warning", "trading",
-                                   f"strategies: {spec.side} {spec.symbol} held back: "
-                                   f"{verdict.reason}", {"client_order_id": spec.client_order_id})
+            await self._update(
+                spec.client_order_id, status="rejected", error_message=f"guard: {verdict.reason}"
+            )
+            await self.events.emit(
+                "warning",
+                "trading",
+                f"strategies: {spec.side} {spec.symbol} held back: {verdict.reason}",
+                {"client_order_id": spec.client_order_id},
+            )
             return False
         try:
             order: Order | None = await self.rest.submit_order(spec)
@@ -291,12 +321,17 @@ class Rebalancer:
             order = await self.rest.order_by_client_id(spec.client_order_id)
         except OrderRejected as e:
             await self._update(spec.client_order_id, status="rejected", error_message=str(e))
-            await self.events.emit("warning", "trading", f"strategies: order rejected: {e}",
-                                   {"client_order_id": spec.client_order_id})
+            await self.events.emit(
+                "warning",
+                "trading",
+                f"strategies: order rejected: {e}",
+                {"client_order_id": spec.client_order_id},
+            )
             return False
         if order is None:
             raise TemporaryError(
-                f"{spec.client_order_id}: duplicate client_order_id but no such order")
+                f"{spec.client_order_id}: duplicate client_order_id but no such order"
+            )
         await self._record(spec.client_order_id, order)
         if self.mark_order is not None:
             await self.mark_order()
@@ -314,16 +349,18 @@ class Rebalancer:
             await self._pause(a, f"cannot compute its weights: {e}")
             return
         ledger = await self.ledger(a.id, a.initial_capital)
-        last = {s: Decimal(repr(float(prices.closes[-1, j])))
-                for j, s in enumerate(prices.symbols)}
+        last = {s: Decimal(repr(float(prices.closes[-1, j]))) for j, s in enumerate(prices.symbols)}
         missing = [s for s in ledger.holdings if s not in last]
         if missing:
             extra = await self.daily_closes_of(missing, market_now, days=10)
-            last |= {s: Decimal(repr(float(extra.closes[-1, j])))
-                     for j, s in enumerate(extra.symbols)}
+            last |= {
+                s: Decimal(repr(float(extra.closes[-1, j]))) for j, s in enumerate(extra.symbols)
+            }
         s = self.settings()
         plans = plan_orders(
-            weights, ledger, last,
+            weights,
+            ledger,
+            last,
             qty_step=Decimal("0.0001") if s.fractional else Decimal(1),
             cash_buffer_bps=Decimal(repr(s.cash_buffer_bps)),
         )
@@ -334,12 +371,20 @@ class Rebalancer:
             "UPDATE active_strategies SET last_rebalance_at = ? WHERE id = ?",
             (utc_iso(market_now), a.id),
         )
-        details = {"active_strategy_id": a.id, "strategy_id": a.strategy_id, "date": str(day),
-                   "weights": {k: round(v, 6) for k, v in weights.items()},
-                   "orders": len(plans), "sent": sent}
-        await self.events.emit("info", "trading",
-                               f"strategy {a.name!r} rebalanced: {sent} of {len(plans)} orders",
-                               details)
+        details = {
+            "active_strategy_id": a.id,
+            "strategy_id": a.strategy_id,
+            "date": str(day),
+            "weights": {k: round(v, 6) for k, v in weights.items()},
+            "orders": len(plans),
+            "sent": sent,
+        }
+        await self.events.emit(
+            "info",
+            "trading",
+            f"strategy {a.name!r} rebalanced: {sent} of {len(plans)} orders",
+            details,
+        )
         self.publish("strategies.rebalance", details)
 
     async def _place(self, a: Active, p: OrderPlan, day: date, market_now: datetime) -> bool:
@@ -353,23 +398,24 @@ class Rebalancer:
             "INSERT INTO execution_orders (active_strategy_id, client_order_id, rebalance_date, "
             "symbol, side, quantity, order_type, status, submitted_at) "
             "VALUES (?, ?, ?, ?, ?, ?, 'market', 'pending', ?)",
-            (a.id, cid, day.isoformat(), p.symbol, p.side, str(p.qty),
-             utc_iso(self.clock.now())),
+            (a.id, cid, day.isoformat(), p.symbol, p.side, str(p.qty), utc_iso(self.clock.now())),
         )
-        return await self._send(OrderSpec(p.symbol, p.qty, p.side, cid),
-                                reduces=p.reduces_exposure)
+        return await self._send(OrderSpec(p.symbol, p.qty, p.side, cid), reduces=p.reduces_exposure)
 
     async def _existing(self, cid: str) -> bool:
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
-                "SELECT 1 FROM execution_orders WHERE client_order_id = ?", (cid,))
+                "SELECT 1 FROM execution_orders WHERE client_order_id = ?", (cid,)
+            )
             return await cur.fetchone() is not None
 
     async def _pause(self, a: Active, why: str) -> None:
         await self.writer.execute(
-            "UPDATE active_strategies SET status = 'paused' WHERE id = ?", (a.id,))
-        await self.events.emit("error", "trading", f"strategy {a.name!r} paused: {why}",
-                               {"active_strategy_id": a.id})
+            "UPDATE active_strategies SET status = 'paused' WHERE id = ?", (a.id,)
+        )
+        await self.events.emit(
+            "error", "trading", f"strategy {a.name!r} paused: {why}", {"active_strategy_id": a.id}
+        )
 
     async def daily_closes(self, root: Root, market_now: datetime) -> PriceTable:
         # Calendar days of history to ask for: trading days × 7/5 plus holidays and margin.
@@ -379,15 +425,19 @@ class Rebalancer:
     async def daily_closes_of(
         self, symbols: list[str], market_now: datetime, *, days: int
     ) -> PriceTable:
-        bars = await self.rest.bars(symbols, "1Day", market_now - timedelta(days=days),
-                                    feed=self.settings().alpaca_feed)
+        bars = await self.rest.bars(
+            symbols, "1Day", market_now - timedelta(days=days), feed=self.settings().alpaca_feed
+        )
         return prices_from_bars(bars, symbols)
 
     # --- snapshots -------------------------------------------------------------------------
 
     async def snapshot(self, actives: list[Active], today: date) -> None:
-        positions = {p.symbol: Decimal(str(p.current_price)) for p in await self.rest.positions()
-                     if p.current_price is not None}
+        positions = {
+            p.symbol: Decimal(str(p.current_price))
+            for p in await self.rest.positions()
+            if p.current_price is not None
+        }
         for a in actives:
             ledger = await self.ledger(a.id, a.initial_capital)
             prices = dict(positions)
@@ -407,17 +457,24 @@ class Rebalancer:
                 await _upsert_snapshot(conn, *row)
 
             await self.writer.transaction(txn)
-            self.publish("strategies.snapshot", {
-                "active_strategy_id": a.id, "book_id": f"strategy:{a.strategy_id}",
-                "date": str(today), "equity": str(equity),
-                "cumulative_return": str(cumulative)})
+            self.publish(
+                "strategies.snapshot",
+                {
+                    "active_strategy_id": a.id,
+                    "book_id": f"strategy:{a.strategy_id}",
+                    "date": str(today),
+                    "equity": str(equity),
+                    "cumulative_return": str(cumulative),
+                },
+            )
 
     async def _previous_equity(self, active_id: int, today: date) -> Decimal | None:
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
                 "SELECT equity FROM active_strategy_snapshots WHERE active_strategy_id = ? "
                 "AND snapshot_date < ? ORDER BY snapshot_date DESC LIMIT 1",
-                (active_id, today.isoformat()))
+                (active_id, today.isoformat()),
+            )
             row = await cur.fetchone()
         return Decimal(row[0]) if row else None
 
@@ -426,7 +483,8 @@ class Rebalancer:
             cur = await conn.execute(
                 "SELECT filled_price FROM execution_orders WHERE active_strategy_id = ? AND "
                 "symbol = ? AND filled_price IS NOT NULL ORDER BY id DESC LIMIT 1",
-                (active_id, symbol))
+                (active_id, symbol),
+            )
             row = await cur.fetchone()
         if row is None:
             raise OperationalError(f"no price for {symbol} held by active strategy {active_id}")
@@ -443,7 +501,8 @@ class Rebalancer:
                 "(SELECT json_object('date', snapshot_date, 'equity', equity, "
                 "'cumulative_return', cumulative_return) FROM active_strategy_snapshots x "
                 "WHERE x.active_strategy_id = a.id ORDER BY snapshot_date DESC LIMIT 1) AS last "
-                "FROM active_strategies a JOIN strategies s ON s.id = a.strategy_id ORDER BY a.id")
+                "FROM active_strategies a JOIN strategies s ON s.id = a.strategy_id ORDER BY a.id"
+            )
             rows = await cur.fetchall()
         out = []
         for r in rows:
@@ -457,14 +516,16 @@ class Rebalancer:
     async def cmd_activate(self, args: dict[str, Any]) -> dict[str, Any]:
         req = parse_activation(args, self.settings())
         if req.mode == "live" and not self.allow_live:
-            raise InvalidArgs("live strategies need mode = \"live\" in config and `--live`")
+            raise InvalidArgs('live strategies need mode = "live" in config and `--live`')
         async with open_reader(self.db_path) as conn:
-            cur = await conn.execute("SELECT elements, weighting, name FROM strategies "
-                                     "WHERE id = ?", (req.strategy_id,))
+            cur = await conn.execute(
+                "SELECT elements, weighting, name FROM strategies WHERE id = ?", (req.strategy_id,)
+            )
             row = await cur.fetchone()
         if row is None:
-            raise InvalidArgs(f"no strategy {req.strategy_id} (save one with "
-                              "`arenad backtest ... --save`)")
+            raise InvalidArgs(
+                f"no strategy {req.strategy_id} (save one with `arenad backtest ... --save`)"
+            )
         template: dict[str, Any] = {"elements": json.loads(row[0])}
         if row[1]:
             template["weighting"] = json.loads(row[1])
@@ -482,19 +543,36 @@ class Rebalancer:
                 "UPDATE SET status = 'active', stopped_at = NULL, "
                 "rebalance_frequency = excluded.rebalance_frequency, "
                 "rebalance_time = excluded.rebalance_time, variables = excluded.variables",
-                (req.strategy_id, req.mode, str(req.capital), str(req.capital), now,
-                 req.rebalance, req.at.isoformat(), json.dumps(req.variables)))
-            await conn.execute("UPDATE books SET venue = 'alpaca', active = 1, "
-                               "initial_capital = ? WHERE book_id = ?",
-                               (float(req.capital), f"strategy:{req.strategy_id}"))
-            cur = await conn.execute("SELECT id FROM active_strategies WHERE strategy_id = ? "
-                                     "AND mode = ?", (req.strategy_id, req.mode))
+                (
+                    req.strategy_id,
+                    req.mode,
+                    str(req.capital),
+                    str(req.capital),
+                    now,
+                    req.rebalance,
+                    req.at.isoformat(),
+                    json.dumps(req.variables),
+                ),
+            )
+            await conn.execute(
+                "UPDATE books SET venue = 'alpaca', active = 1, "
+                "initial_capital = ? WHERE book_id = ?",
+                (float(req.capital), f"strategy:{req.strategy_id}"),
+            )
+            cur = await conn.execute(
+                "SELECT id FROM active_strategies WHERE strategy_id = ? AND mode = ?",
+                (req.strategy_id, req.mode),
+            )
             r = await cur.fetchone()
             return int(r[0])
 
         aid = await self.writer.transaction(txn)
-        await self.events.emit("info", "trading", f"strategy {row[2]!r} activated ({req.mode})",
-                               {"active_strategy_id": aid, "capital": str(req.capital)})
+        await self.events.emit(
+            "info",
+            "trading",
+            f"strategy {row[2]!r} activated ({req.mode})",
+            {"active_strategy_id": aid, "capital": str(req.capital)},
+        )
         return {"active_strategy_id": aid, "book_id": f"strategy:{req.strategy_id}"}
 
     async def cmd_set_status(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -506,15 +584,24 @@ class Rebalancer:
         now = utc_iso(self.clock.now())
         await self.writer.execute(
             "UPDATE active_strategies SET status = ?, stopped_at = CASE WHEN ? = 'stopped' "
-            "THEN ? ELSE NULL END WHERE id = ?", (status, status, now, aid))
-        await self.events.emit("info", "trading", f"active strategy {aid} {status}",
-                               {"active_strategy_id": aid})
+            "THEN ? ELSE NULL END WHERE id = ?",
+            (status, status, now, aid),
+        )
+        await self.events.emit(
+            "info", "trading", f"active strategy {aid} {status}", {"active_strategy_id": aid}
+        )
         return {"id": aid, "status": status}
 
 
 async def _upsert_snapshot(
-    conn: Any, aid: int, day: date, equity: Decimal, holdings: list[dict[str, str]],
-    daily: Decimal | None, cumulative: Decimal, now: str,
+    conn: Any,
+    aid: int,
+    day: date,
+    equity: Decimal,
+    holdings: list[dict[str, str]],
+    daily: Decimal | None,
+    cumulative: Decimal,
+    now: str,
 ) -> None:
     await conn.execute(
         "INSERT INTO active_strategy_snapshots (active_strategy_id, snapshot_date, equity, "
@@ -522,10 +609,19 @@ async def _upsert_snapshot(
         "ON CONFLICT (active_strategy_id, snapshot_date) DO UPDATE SET equity = excluded.equity, "
         "holdings = excluded.holdings, daily_return = excluded.daily_return, "
         "cumulative_return = excluded.cumulative_return",
-        (aid, day.isoformat(), str(equity), json.dumps(holdings),
-         None if daily is None else str(daily), str(cumulative), now))
-    await conn.execute("UPDATE active_strategies SET current_capital = ? WHERE id = ?",
-                       (str(equity), aid))
+        (
+            aid,
+            day.isoformat(),
+            str(equity),
+            json.dumps(holdings),
+            None if daily is None else str(daily),
+            str(cumulative),
+            now,
+        ),
+    )
+    await conn.execute(
+        "UPDATE active_strategies SET current_capital = ? WHERE id = ?", (str(equity), aid)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,9 +645,9 @@ def parse_activation(args: Mapping[str, Any], s: StrategiesSettings) -> Activati
     try:
         capital = Decimal(str(args.get("capital")))
     except ArithmeticError:
-        raise InvalidArgs("capital: a positive amount, e.g. \"10000\"") from None
+        raise InvalidArgs('capital: a positive amount, e.g. "10000"') from None
     if not capital.is_finite() or capital <= 0:
-        raise InvalidArgs("capital: a positive amount, e.g. \"10000\"")
+        raise InvalidArgs('capital: a positive amount, e.g. "10000"')
     rebalance = args.get("rebalance", s.rebalance)
     if rebalance not in ("daily", "weekly", "monthly"):
         raise InvalidArgs("rebalance: daily, weekly or monthly")
@@ -564,7 +660,7 @@ def parse_activation(args: Mapping[str, Any], s: StrategiesSettings) -> Activati
     if not isinstance(variables, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
     ):
-        raise InvalidArgs("variables: an object of strings, e.g. {\"n\": \"2\"}")
+        raise InvalidArgs('variables: an object of strings, e.g. {"n": "2"}')
     return Activation(sid, mode, capital.quantize(CENTS), rebalance, at, variables)
 
 
@@ -583,9 +679,9 @@ def prices_from_bars(bars: Mapping[str, list[dict[str, Any]]], symbols: list[str
                 raise SkipError(f"malformed bar for {sym}: {b!r}") from e
             by_day.setdefault(t.astimezone(NY).date().isoformat(), {})[sym] = close
     days = sorted(by_day)
-    return PriceTable.from_columns(days, {
-        s: [by_day[d].get(s, float("nan")) for d in days] for s in symbols
-    })
+    return PriceTable.from_columns(
+        days, {s: [by_day[d].get(s, float("nan")) for d in days] for s in symbols}
+    )
 
 
 async def setup(ctx: Any) -> None:
@@ -605,26 +701,41 @@ async def setup(ctx: Any) -> None:
             if not is_loopback_url(cfg.alpaca_trading_url):
                 raise OperationalError(
                     f"active strategies need Alpaca keys: set {secrets.alpaca_key_id_env} and "
-                    f"{secrets.alpaca_secret_key_env}")
+                    f"{secrets.alpaca_secret_key_env}"
+                )
             key, secret = SIM_KEY
-        return AlpacaREST(cfg.alpaca_trading_url, cfg.alpaca_data_url, key, secret,
-                          clock=ctx.clock)
+        return AlpacaREST(cfg.alpaca_trading_url, cfg.alpaca_data_url, key, secret, clock=ctx.clock)
 
     if is_live_url(s.alpaca_trading_url) and not ctx.allow_live:
-        await ctx.events.emit("warning", "trading",
-                              "strategies: the Alpaca URL is live but the daemon was not started "
-                              "with --live; live strategies will not trade")
+        await ctx.events.emit(
+            "warning",
+            "trading",
+            "strategies: the Alpaca URL is live but the daemon was not started "
+            "with --live; live strategies will not trade",
+        )
     reb = Rebalancer(
-        writer=ctx.writer, db_path=ctx.db_path, clock=ctx.clock, events=ctx.events,
+        writer=ctx.writer,
+        db_path=ctx.db_path,
+        clock=ctx.clock,
+        events=ctx.events,
         guard=lambda reduces: ctx.guard.allows(reduces),
-        settings=lambda: ctx.current.strategies, rest_factory=rest_factory,
-        allow_live=ctx.allow_live, publish=ctx.bus.publish, mark_order=ctx.health.mark_order,
+        settings=lambda: ctx.current.strategies,
+        rest_factory=rest_factory,
+        allow_live=ctx.allow_live,
+        publish=ctx.bus.publish,
+        mark_order=ctx.health.mark_order,
     )
     ctx.supervisor.add("strategies-rebalancer", reb.run, trading=True)
-    ctx.control.register("strategies.active", reb.cmd_list,
-                         "active strategies with their latest snapshot")
-    ctx.control.register("strategies.activate", reb.cmd_activate,
-                         "trade a saved strategy {strategy_id, capital, mode, rebalance, at, "
-                         "variables}")
-    ctx.control.register("strategies.set_status", reb.cmd_set_status,
-                         "pause, resume or stop an active strategy {id, status}")
+    ctx.control.register(
+        "strategies.active", reb.cmd_list, "active strategies with their latest snapshot"
+    )
+    ctx.control.register(
+        "strategies.activate",
+        reb.cmd_activate,
+        "trade a saved strategy {strategy_id, capital, mode, rebalance, at, variables}",
+    )
+    ctx.control.register(
+        "strategies.set_status",
+        reb.cmd_set_status,
+        "pause, resume or stop an active strategy {id, status}",
+    )

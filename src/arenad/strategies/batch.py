@@ -68,8 +68,10 @@ class BatchPlan:
 
     def variables_json(self) -> list[dict[str, Any]]:
         """Seed shape: ``[{"name": "ticker", "values": ["SPY", "QQQ"], "count": 2}]``."""
-        return [{"name": v.name, "values": list(v.values), "count": len(v.values)}
-                for v in self.variables]
+        return [
+            {"name": v.name, "values": list(v.values), "count": len(v.values)}
+            for v in self.variables
+        ]
 
     def preview(self) -> list[dict[str, str]]:
         return [dict(a) for a in self.assignments[:PREVIEW]]
@@ -106,10 +108,16 @@ class BatchResult:
             # Ties go to the lower run index: stable and independent of completion order.
             best = max(ok, key=lambda r: (r.metrics["total_return"], -r.run_index))  # type: ignore[index]
             worst = min(ok, key=lambda r: (r.metrics["total_return"], r.run_index))  # type: ignore[index]
-            out["best"] = {"run_index": best.run_index, "vars": best.variables,
-                           "total_return": best.metrics["total_return"]}  # type: ignore[index]
-            out["worst"] = {"run_index": worst.run_index, "vars": worst.variables,
-                            "total_return": worst.metrics["total_return"]}  # type: ignore[index]
+            out["best"] = {
+                "run_index": best.run_index,
+                "vars": best.variables,
+                "total_return": best.metrics["total_return"],
+            }  # type: ignore[index]
+            out["worst"] = {
+                "run_index": worst.run_index,
+                "vars": worst.variables,
+                "total_return": worst.metrics["total_return"],
+            }  # type: ignore[index]
             out["avg_return"] = sum(r.metrics["total_return"] for r in ok) / len(ok)  # type: ignore[index]
         return out
 
@@ -197,8 +205,9 @@ _State = tuple[dict[str, Any], PriceTable, Span, BacktestConfig]
 _STATE: _State | None = None
 
 
-def _init_worker(template: dict[str, Any], prices: PriceTable, span: Span,
-                 config: BacktestConfig) -> None:
+def _init_worker(
+    template: dict[str, Any], prices: PriceTable, span: Span, config: BacktestConfig
+) -> None:
     global _STATE
     _STATE = (template, prices, span, config)
 
@@ -258,9 +267,7 @@ def run_batch(
         return result
     try:
         with _pool(plan, prices, workers) as pool:
-            futures: list[Future[list[RunResult]]] = [
-                pool.submit(_run_chunk, c) for c in chunks
-            ]
+            futures: list[Future[list[RunResult]]] = [pool.submit(_run_chunk, c) for c in chunks]
             for fut in as_completed(futures):
                 runs = fut.result()
                 result.runs.extend(runs)

@@ -49,50 +49,88 @@ class _BadInput(Exception):
 
 def register(sub: Sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("strategy", type=Path, metavar="STRATEGY.json",
-                        help="strategy file: an object with `elements`, or an elements array")
-    common.add_argument("--prices", type=Path, required=True, metavar="PRICES.csv",
-                        help="daily closes: long `date,symbol,close` or wide `date,SPY,QQQ,...`")
+    common.add_argument(
+        "strategy",
+        type=Path,
+        metavar="STRATEGY.json",
+        help="strategy file: an object with `elements`, or an elements array",
+    )
+    common.add_argument(
+        "--prices",
+        type=Path,
+        required=True,
+        metavar="PRICES.csv",
+        help="daily closes: long `date,symbol,close` or wide `date,SPY,QQQ,...`",
+    )
     common.add_argument("--start", type=_date, help="first trading day (YYYY-MM-DD)")
     common.add_argument("--end", type=_date, help="last trading day (YYYY-MM-DD)")
     common.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
     common.add_argument("--capital", type=_positive, metavar="N", help="initial capital")
     common.add_argument("--fee-bps", type=_bps, metavar="N", help="fee on traded value, bps")
-    common.add_argument("--slippage-bps", type=_bps, metavar="N",
-                        help="slippage on traded value, bps")
+    common.add_argument(
+        "--slippage-bps", type=_bps, metavar="N", help="slippage on traded value, bps"
+    )
     common.add_argument("--benchmark", metavar="SYM", help="buy-and-hold benchmark symbol")
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--save", action="store_true",
-                        help="record the result in the database of --config")
+    common.add_argument(
+        "--save", action="store_true", help="record the result in the database of --config"
+    )
     common.add_argument("--config", help="config.toml (for defaults and the database)")
 
-    p = sub.add_parser("backtest", parents=[common], help="backtest an allocation strategy",
-                       description="Backtest an allocation strategy over daily closes.")
-    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                   help="value of a $variable in the strategy (repeatable)")
+    p = sub.add_parser(
+        "backtest",
+        parents=[common],
+        help="backtest an allocation strategy",
+        description="Backtest an allocation strategy over daily closes.",
+    )
+    p.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a $variable in the strategy (repeatable)",
+    )
     p.set_defaults(func=_backtest)
 
-    b = sub.add_parser("batch", parents=[common], help="sweep a strategy over variable values",
-                       description="Backtest every combination of the variables' values.")
-    b.add_argument("--var", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="values of a $variable (repeatable; the cartesian product is run)")
-    b.add_argument("--max-runs", type=_count, metavar="N",
-                   help="run at most N combinations (in order); the job is then truncated")
+    b = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="sweep a strategy over variable values",
+        description="Backtest every combination of the variables' values.",
+    )
+    b.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="values of a $variable (repeatable; the cartesian product is run)",
+    )
+    b.add_argument(
+        "--max-runs",
+        type=_count,
+        metavar="N",
+        help="run at most N combinations (in order); the job is then truncated",
+    )
     b.add_argument("--workers", type=_count, metavar="N", help="worker processes")
     b.set_defaults(func=_batch)
 
-    h = sub.add_parser("backtests", help="saved backtests, for comparison",
-                       description="Backtests saved with `arenad backtest --save`, newest "
-                       "first, with their headline metrics.")
+    h = sub.add_parser(
+        "backtests",
+        help="saved backtests, for comparison",
+        description="Backtests saved with `arenad backtest --save`, newest "
+        "first, with their headline metrics.",
+    )
     h.add_argument("--strategy", type=_count, metavar="ID", help="only this strategy's")
     h.add_argument("--limit", type=_count, default=20, metavar="N")
     h.add_argument("--json", action="store_true")
     h.add_argument("--config", help="config.toml (names the database)")
     h.set_defaults(func=_history, save=True)
 
-    v = sub.add_parser("vars", help="saved variable lists for sweeps (--var NAME=@LIST)",
-                       description="Variable lists saved in the database, for `arenad batch "
-                       "--var NAME=@LIST`.")
+    v = sub.add_parser(
+        "vars",
+        help="saved variable lists for sweeps (--var NAME=@LIST)",
+        description="Variable lists saved in the database, for `arenad batch --var NAME=@LIST`.",
+    )
     vsub = v.add_subparsers(dest="action", metavar="ACTION")
     vsub.required = True
     db_args = argparse.ArgumentParser(add_help=False)
@@ -107,33 +145,50 @@ def register(sub: Sub) -> None:
     vl.add_argument("--json", action="store_true")
     vl.set_defaults(func=_vars_list, save=True)
 
-    a = sub.add_parser("strategies", help="active strategies in the running daemon",
-                       description="Trade saved strategies on Alpaca through the daemon.")
+    a = sub.add_parser(
+        "strategies",
+        help="active strategies in the running daemon",
+        description="Trade saved strategies on Alpaca through the daemon.",
+    )
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--config", help="config.toml (finds the daemon's socket)")
     client.add_argument("--socket", help="control socket path (overrides the config)")
     asub = a.add_subparsers(dest="action", metavar="ACTION")
     asub.required = True
-    ls = asub.add_parser("list", parents=[client],
-                         help="active strategies and their latest snapshot")
+    ls = asub.add_parser(
+        "list", parents=[client], help="active strategies and their latest snapshot"
+    )
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_active_list)
-    act = asub.add_parser("activate", parents=[client],
-                          help="trade a saved strategy (id from --save)")
+    act = asub.add_parser(
+        "activate", parents=[client], help="trade a saved strategy (id from --save)"
+    )
     act.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
-    act.add_argument("--capital", type=_positive, required=True, metavar="N",
-                     help="capital allotted to it (its own ledger on the account)")
+    act.add_argument(
+        "--capital",
+        type=_positive,
+        required=True,
+        metavar="N",
+        help="capital allotted to it (its own ledger on the account)",
+    )
     act.add_argument("--mode", choices=("paper", "live"), default="paper")
     act.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
     act.add_argument("--at", metavar="HH:MM", help="New York time of day to rebalance at")
-    act.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                     help="value of a $variable in the strategy (repeatable)")
+    act.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a $variable in the strategy (repeatable)",
+    )
     act.set_defaults(func=_active_activate)
-    sw = asub.add_parser("sweep", parents=[client],
-                         help="queue a sweep of a saved strategy in the daemon")
+    sw = asub.add_parser(
+        "sweep", parents=[client], help="queue a sweep of a saved strategy in the daemon"
+    )
     sw.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
-    sw.add_argument("--prices", required=True, metavar="PRICES.csv",
-                    help="price file on the daemon's host")
+    sw.add_argument(
+        "--prices", required=True, metavar="PRICES.csv", help="price file on the daemon's host"
+    )
     sw.add_argument("--var", action="append", default=[], metavar="NAME=V1,V2,...")
     sw.add_argument("--max-runs", type=_count, metavar="N")
     sw.add_argument("--workers", type=_count, metavar="N")
@@ -216,8 +271,11 @@ def _config(
     elif s.benchmark_symbol.upper() in prices.symbols:
         bench = s.benchmark_symbol.upper()
     else:
-        print(f"note: benchmark {s.benchmark_symbol} is not in {args.prices}; "
-              "no benchmark comparison", file=sys.stderr)
+        print(
+            f"note: benchmark {s.benchmark_symbol} is not in {args.prices}; "
+            "no benchmark comparison",
+            file=sys.stderr,
+        )
     try:
         return BacktestConfig(
             start=args.start or sf.start_date,
@@ -260,8 +318,17 @@ def _num(v: Any) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
-_PCT = ("total_return", "cagr", "volatility", "max_drawdown", "benchmark_total_return",
-        "benchmark_cagr", "benchmark_max_drawdown", "excess_return", "alpha")
+_PCT = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "max_drawdown",
+    "benchmark_total_return",
+    "benchmark_cagr",
+    "benchmark_max_drawdown",
+    "excess_return",
+    "alpha",
+)
 
 
 def _fmt(key: str, v: Any) -> str:
@@ -282,8 +349,10 @@ def _backtest_body(args: argparse.Namespace) -> int:
     for text in args.var:
         spec = parse_var_arg(text)
         if len(spec.values) != 1:
-            raise _BadInput(f"--var {text}: a backtest takes one value per variable "
-                            "(sweep several with `arenad batch`)")
+            raise _BadInput(
+                f"--var {text}: a backtest takes one value per variable "
+                "(sweep several with `arenad batch`)"
+            )
         assignment[spec.name] = spec.values[0]
     for v in sf.variables:  # the file's first value is the default of a variable
         assignment.setdefault(v.name, v.values[0])
@@ -305,8 +374,11 @@ def _backtest_body(args: argparse.Namespace) -> int:
 
 
 def _backtest_json(
-    sf: StrategyFile, config: BacktestConfig, result: BacktestResult,
-    assignment: dict[str, str], saved: dict[str, int] | None,
+    sf: StrategyFile,
+    config: BacktestConfig,
+    result: BacktestResult,
+    assignment: dict[str, str],
+    saved: dict[str, int] | None,
 ) -> dict[str, Any]:
     return {
         "strategy": sf.name,
@@ -333,29 +405,41 @@ def _config_json(config: BacktestConfig) -> dict[str, Any]:
 
 
 def _print_backtest(
-    sf: StrategyFile, config: BacktestConfig, result: BacktestResult,
+    sf: StrategyFile,
+    config: BacktestConfig,
+    result: BacktestResult,
     saved: dict[str, int] | None,
 ) -> None:
     s = result.summary()
     print(f"strategy   {sf.name}")
-    print(f"period     {s['start']} to {s['end']} ({s['days']} trading days, "
-          f"{s['rebalances']} {config.rebalance} rebalances)")
-    print(f"capital    {config.initial_capital:,.2f} -> {s['final_equity']:,.2f} "
-          f"(costs {s['costs_paid']:,.2f} at {config.fee_bps + config.slippage_bps:g} bps)")
+    print(
+        f"period     {s['start']} to {s['end']} ({s['days']} trading days, "
+        f"{s['rebalances']} {config.rebalance} rebalances)"
+    )
+    print(
+        f"capital    {config.initial_capital:,.2f} -> {s['final_equity']:,.2f} "
+        f"(costs {s['costs_paid']:,.2f} at {config.fee_bps + config.slippage_bps:g} bps)"
+    )
     print(f"trading    {s['trades']} trades, turnover {s['turnover']:.2f}")
     last = result.weights[-1]
-    held = ", ".join(f"{sym} {w * 100:.1f}%" for sym, w in zip(result.symbols, last, strict=True)
-                     if w > 1e-9)
+    held = ", ".join(
+        f"{sym} {w * 100:.1f}%" for sym, w in zip(result.symbols, last, strict=True) if w > 1e-9
+    )
     print(f"holdings   {held} (as of {result.rebalance_dates[-1]})")
     for k, v in result.metrics.items():
         print(f"{k:<24}{_fmt(k, v):>10}")
     if saved:
-        print(f"saved      strategy {saved['strategy_id']} (book strategy:"
-              f"{saved['strategy_id']}), backtest {saved['backtest_id']}")
+        print(
+            f"saved      strategy {saved['strategy_id']} (book strategy:"
+            f"{saved['strategy_id']}), backtest {saved['backtest_id']}"
+        )
 
 
 async def _save_backtest(
-    settings: Settings, sf: StrategyFile, result: BacktestResult, config: BacktestConfig,
+    settings: Settings,
+    sf: StrategyFile,
+    result: BacktestResult,
+    config: BacktestConfig,
     assignment: dict[str, str],
 ) -> dict[str, int]:
     from arenad.strategies import store
@@ -364,8 +448,15 @@ async def _save_backtest(
     async with _writer(settings) as writer:
         sid = await store.save_strategy(writer, sf, now=now)
         elements = substitute(sf.template(), assignment)["elements"]
-        bid = await store.save_backtest(writer, result, config, elements=elements,
-                                        strategy_id=sid, variables=assignment, now=now)
+        bid = await store.save_backtest(
+            writer,
+            result,
+            config,
+            elements=elements,
+            strategy_id=sid,
+            variables=assignment,
+            now=now,
+        )
     return {"strategy_id": sid, "backtest_id": bid}
 
 
@@ -408,8 +499,9 @@ def _batch_body(args: argparse.Namespace) -> int:
         from_cli.add(spec.name)
         variables[spec.name] = spec
     if not variables:
-        raise _BadInput("no variables to sweep: give --var NAME=V1,V2,... (or `variables` in "
-                        f"{args.strategy})")
+        raise _BadInput(
+            f"no variables to sweep: give --var NAME=V1,V2,... (or `variables` in {args.strategy})"
+        )
     prices = load_prices_csv(args.prices)
     config = _config(args, sf, settings, prices)
     s = settings.strategies
@@ -418,11 +510,12 @@ def _batch_body(args: argparse.Namespace) -> int:
     try:
         plan = plan_batch(sf.template(), list(variables.values()), prices, config, max_runs)
     except StrategyError as e:
-        raise StrategyError(e.problems, context=f"{args.strategy}: {e.context}".rstrip(": ")
-                            ) from e
+        raise StrategyError(e.problems, context=f"{args.strategy}: {e.context}".rstrip(": ")) from e
     if plan.truncated:
-        print(f"note: {plan.combinations} combinations; running the first {plan.total} "
-              "(--max-runs)", file=sys.stderr)
+        print(
+            f"note: {plan.combinations} combinations; running the first {plan.total} (--max-runs)",
+            file=sys.stderr,
+        )
     result, job_id = asyncio.run(_run_batch(args, settings, sf, plan, prices, workers))
     if args.json:
         print(json.dumps(_batch_json(sf, plan, result, workers, job_id)))
@@ -432,8 +525,12 @@ def _batch_body(args: argparse.Namespace) -> int:
 
 
 async def _run_batch(
-    args: argparse.Namespace, settings: Settings, sf: StrategyFile, plan: BatchPlan,
-    prices: PriceTable, workers: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    sf: StrategyFile,
+    plan: BatchPlan,
+    prices: PriceTable,
+    workers: int,
 ) -> tuple[BatchResult, str | None]:
     show = sys.stderr.isatty() and not args.json
 
@@ -449,21 +546,32 @@ async def _run_batch(
     async with _writer(settings) as writer:
         sid = await store.save_strategy(writer, sf, now=now)
         job_id = store.new_batch_id(now)
-        await store.create_batch_job(writer, plan, job_id=job_id, name=sf.name,
-                                     strategy_id=sid, kind="local", workers=workers, now=now)
+        await store.create_batch_job(
+            writer,
+            plan,
+            job_id=job_id,
+            name=sf.name,
+            strategy_id=sid,
+            kind="local",
+            workers=workers,
+            now=now,
+        )
         pending: list[asyncio.Task[None]] = []
 
         def saving_progress(done: int, total: int) -> None:
             progress(done, total)
-            pending.append(asyncio.ensure_future(store.update_batch_progress(
-                writer, job_id, done, now=datetime.now(UTC))))
+            pending.append(
+                asyncio.ensure_future(
+                    store.update_batch_progress(writer, job_id, done, now=datetime.now(UTC))
+                )
+            )
 
         try:
-            result = await run_batch_async(plan, prices, workers=workers,
-                                           progress=saving_progress)
+            result = await run_batch_async(plan, prices, workers=workers, progress=saving_progress)
         except BaseException as e:
-            await store.fail_batch_job(writer, job_id, f"{type(e).__name__}: {e}",
-                                       now=datetime.now(UTC))
+            await store.fail_batch_job(
+                writer, job_id, f"{type(e).__name__}: {e}", now=datetime.now(UTC)
+            )
             raise
         await asyncio.gather(*pending)
         await store.finish_batch_job(writer, job_id, result, now=datetime.now(UTC))
@@ -485,8 +593,12 @@ def _batch_json(
         "config": _config_json(plan.config),
         "summary": result.summary(),
         "runs": [
-            {"run_index": r.run_index, "variables": r.variables, "metrics": r.metrics,
-             "error": r.error}
+            {
+                "run_index": r.run_index,
+                "variables": r.variables,
+                "metrics": r.metrics,
+                "error": r.error,
+            }
             for r in result.runs
         ],
     }
@@ -497,24 +609,31 @@ def _print_batch(
 ) -> None:
     summary = result.summary()
     print(f"strategy   {sf.name}")
-    print(f"runs       {len(result.runs)} of {plan.combinations} combinations"
-          + (" (truncated)" if plan.truncated else "")
-          + (f", {result.failed} failed" if result.failed else ""))
+    print(
+        f"runs       {len(result.runs)} of {plan.combinations} combinations"
+        + (" (truncated)" if plan.truncated else "")
+        + (f", {result.failed} failed" if result.failed else "")
+    )
     ok = [r for r in result.runs if r.metrics and r.metrics.get("total_return") is not None]
     if summary["best"]:
-        print(f"best       {_vars(summary['best']['vars'])}: "
-              f"{_pct(summary['best']['total_return'])}")
-        print(f"worst      {_vars(summary['worst']['vars'])}: "
-              f"{_pct(summary['worst']['total_return'])}")
+        print(
+            f"best       {_vars(summary['best']['vars'])}: {_pct(summary['best']['total_return'])}"
+        )
+        print(
+            f"worst      {_vars(summary['worst']['vars'])}: "
+            f"{_pct(summary['worst']['total_return'])}"
+        )
         print(f"average    {_pct(summary['avg_return'])}")
     top = sorted(ok, key=lambda r: (-r.metrics["total_return"], r.run_index))[:10]  # type: ignore[index]
     if top:
         print(f"\n{'run':>5}  {'total':>9} {'cagr':>8} {'sharpe':>7} {'max dd':>8}  variables")
         for r in top:
             m = r.metrics or {}
-            print(f"{r.run_index:>5}  {_pct(m.get('total_return')):>9} {_pct(m.get('cagr')):>8} "
-                  f"{_num(m.get('sharpe')):>7} {_pct(m.get('max_drawdown')):>8}  "
-                  f"{_vars(r.variables)}")
+            print(
+                f"{r.run_index:>5}  {_pct(m.get('total_return')):>9} {_pct(m.get('cagr')):>8} "
+                f"{_num(m.get('sharpe')):>7} {_pct(m.get('max_drawdown')):>8}  "
+                f"{_vars(r.variables)}"
+            )
     for r in result.runs:
         if r.error:
             print(f"run {r.run_index} ({_vars(r.variables)}) failed: {r.error}", file=sys.stderr)
@@ -538,14 +657,15 @@ def _active_list(args: argparse.Namespace) -> int:
             print(json.dumps(rows, indent=2))
             return
         if not rows:
-            print("no active strategies (activate one: arenad strategies activate ID "
-                  "--capital N)")
+            print("no active strategies (activate one: arenad strategies activate ID --capital N)")
         for r in rows:
             snap = r["last_snapshot"] or {}
-            print(f"{r['id']:>3}  {r['name']:<30} {r['mode']:<5} {r['status']:<7} "
-                  f"{r['rebalance_frequency']} at {r['rebalance_time']}  capital "
-                  f"{r['initial_capital']} -> {snap.get('equity', '-')} "
-                  f"({snap.get('date', 'no snapshot yet')})")
+            print(
+                f"{r['id']:>3}  {r['name']:<30} {r['mode']:<5} {r['status']:<7} "
+                f"{r['rebalance_frequency']} at {r['rebalance_time']}  capital "
+                f"{r['initial_capital']} -> {snap.get('equity', '-')} "
+                f"({snap.get('date', 'no snapshot yet')})"
+            )
 
     return int(client_call(args, fn))
 
@@ -564,8 +684,12 @@ def _active_activate(args: argparse.Namespace) -> int:
             print(f"arenad strategies: --var {text}: one value per variable", file=sys.stderr)
             return 2
         variables[spec.name] = spec.values[0]
-    req: dict[str, Any] = {"strategy_id": args.strategy_id, "capital": str(args.capital),
-                           "mode": args.mode, "variables": variables}
+    req: dict[str, Any] = {
+        "strategy_id": args.strategy_id,
+        "capital": str(args.capital),
+        "mode": args.mode,
+        "variables": variables,
+    }
     if args.rebalance:
         req["rebalance"] = args.rebalance
     if args.at:
@@ -596,9 +720,11 @@ def _active_sweep(args: argparse.Namespace) -> int:
     except StrategyError as e:
         print(f"arenad strategies: {e}", file=sys.stderr)
         return 2
-    req: dict[str, Any] = {"strategy_id": args.strategy_id,
-                           "prices": str(Path(args.prices).resolve()),
-                           "variables": [{"name": v.name, "values": v.values} for v in variables]}
+    req: dict[str, Any] = {
+        "strategy_id": args.strategy_id,
+        "prices": str(Path(args.prices).resolve()),
+        "variables": [{"name": v.name, "values": v.values} for v in variables],
+    }
     if args.max_runs:
         req["max_runs"] = args.max_runs
     if args.workers:
@@ -606,8 +732,10 @@ def _active_sweep(args: argparse.Namespace) -> int:
 
     async def fn(c: Any) -> None:
         r = await c.request("strategies.batch", **req)
-        print(f"queued sweep {r['id']}: {r['total']} runs"
-              + (f" of {r['combinations']} (truncated)" if r["truncated"] else ""))
+        print(
+            f"queued sweep {r['id']}: {r['total']} runs"
+            + (f" of {r['combinations']} (truncated)" if r["truncated"] else "")
+        )
 
     return int(client_call(args, fn))
 
@@ -622,10 +750,12 @@ def _active_jobs(args: argparse.Namespace) -> int:
             return
         for j in jobs:
             best = (j["summary"] or {}).get("best") or {}
-            print(f"{j['id']}  {j['kind']:<6} {j['status']:<8} {j['completed']}/{j['total']}"
-                  f"  {j['name']}" + (f"  best {_vars(best['vars'])} "
-                                      f"{_pct(best['total_return'])}" if best else "")
-                  + (f"  ({j['error']})" if j["error"] else ""))
+            print(
+                f"{j['id']}  {j['kind']:<6} {j['status']:<8} {j['completed']}/{j['total']}"
+                f"  {j['name']}"
+                + (f"  best {_vars(best['vars'])} {_pct(best['total_return'])}" if best else "")
+                + (f"  ({j['error']})" if j["error"] else "")
+            )
 
     return int(client_call(args, fn))
 
@@ -640,8 +770,9 @@ def _resolve_list(
     if len(spec.values) != 1 or not spec.values[0].startswith("@"):
         return spec
     if not (args.config or default_config_path().exists()):
-        raise _BadInput(f"--var {text}: a saved list needs a config naming the database "
-                        "(--config PATH)")
+        raise _BadInput(
+            f"--var {text}: a saved list needs a config naming the database (--config PATH)"
+        )
     from arenad.strategies import store
 
     list_name = spec.values[0][1:]
@@ -652,8 +783,9 @@ def _resolve_list(
         except sqlite3.OperationalError:  # a database from before schema 0006
             found = None
     if found is None:
-        raise _BadInput(f"--var {text}: no saved variable list {list_name!r} "
-                        "(see `arenad vars list`)")
+        raise _BadInput(
+            f"--var {text}: no saved variable list {list_name!r} (see `arenad vars list`)"
+        )
     return VariableSpec(name=spec.name, values=found.values)
 
 
@@ -670,8 +802,13 @@ def _vars_save_body(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with _writer(settings) as writer:
             return await store.save_variable_list(
-                writer, spec.name, args.type, spec.values, description=args.description,
-                now=datetime.now(UTC))
+                writer,
+                spec.name,
+                args.type,
+                spec.values,
+                description=args.description,
+                now=datetime.now(UTC),
+            )
 
     vid = asyncio.run(go())
     print(f"saved variable list {spec.name} ({args.type}, {len(spec.values)} values, id {vid})")
@@ -694,8 +831,10 @@ def _vars_list_body(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
     for r in rows if not args.json else []:
-        print(f"{r['name']:<20} {r['type']:<7} {','.join(r['values'])}"
-              + (f"  # {r['description']}" if r["description"] else ""))
+        print(
+            f"{r['name']:<20} {r['type']:<7} {','.join(r['values'])}"
+            + (f"  # {r['description']}" if r["description"] else "")
+        )
     return 0
 
 
@@ -709,9 +848,11 @@ def _history(args: argparse.Namespace) -> int:
 def _history_body(args: argparse.Namespace) -> int:
     settings, _ = _settings(args)
     path = settings.daemon.db_path
-    sql = ("SELECT b.id, b.strategy_id, s.name, b.start_date, b.end_date, b.rebalance, "
-           "b.variables, b.total_return, b.sharpe, b.max_drawdown, b.metrics, b.created_at "
-           "FROM backtest_results b LEFT JOIN strategies s ON s.id = b.strategy_id")
+    sql = (
+        "SELECT b.id, b.strategy_id, s.name, b.start_date, b.end_date, b.rebalance, "
+        "b.variables, b.total_return, b.sharpe, b.max_drawdown, b.metrics, b.created_at "
+        "FROM backtest_results b LEFT JOIN strategies s ON s.id = b.strategy_id"
+    )
     params: list[Any] = []
     if args.strategy:
         sql += " WHERE b.strategy_id = ?"
@@ -729,16 +870,20 @@ def _history_body(args: argparse.Namespace) -> int:
             rows = []
         finally:
             conn.close()
-    out = [dict(r) | {"variables": json.loads(r["variables"]),
-                      "metrics": json.loads(r["metrics"])} for r in rows]
+    out = [
+        dict(r) | {"variables": json.loads(r["variables"]), "metrics": json.loads(r["metrics"])}
+        for r in rows
+    ]
     if args.json:
         print(json.dumps(out))
         return 0
     if not out:
         print("no saved backtests (save one with `arenad backtest ... --save`)")
     for r in out:
-        print(f"{r['id']:>4}  {r['name'] or '(deleted)':<28} {r['start_date']}..{r['end_date']} "
-              f"{r['rebalance']:<7} total {_pct(r['total_return']):>8}  sharpe "
-              f"{_num(r['sharpe']):>5}  max dd {_pct(r['max_drawdown']):>8}"
-              + (f"  {_vars(r['variables'])}" if r["variables"] else ""))
+        print(
+            f"{r['id']:>4}  {r['name'] or '(deleted)':<28} {r['start_date']}..{r['end_date']} "
+            f"{r['rebalance']:<7} total {_pct(r['total_return']):>8}  sharpe "
+            f"{_num(r['sharpe']):>5}  max dd {_pct(r['max_drawdown']):>8}"
+            + (f"  {_vars(r['variables'])}" if r["variables"] else "")
+        )
     return 0

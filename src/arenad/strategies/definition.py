@@ -226,8 +226,9 @@ class VariableSpec(_Model):
     def _as_text(cls, v: Any) -> Any:
         # The seed stores values as strings ("10", "14"); numbers in a file mean the same.
         if isinstance(v, list):
-            return [str(x) if isinstance(x, int | float) and not isinstance(x, bool) else x
-                    for x in v]
+            return [
+                str(x) if isinstance(x, int | float) and not isinstance(x, bool) else x for x in v
+            ]
         return v
 
     @field_validator("values")
@@ -299,8 +300,9 @@ def parse_strategy(data: Any, *, source: str = "") -> StrategyFile:
     if isinstance(data, list):
         data = {"elements": data}
     if not isinstance(data, dict):
-        raise StrategyError([Problem("", "a strategy is a JSON object or an elements array")],
-                            context=source)
+        raise StrategyError(
+            [Problem("", "a strategy is a JSON object or an elements array")], context=source
+        )
     try:
         sf = StrategyFile.model_validate(data)
     except ValidationError as e:
@@ -346,11 +348,14 @@ def _structural_problems(template: dict[str, Any]) -> list[Problem]:
                 continue
             t = node.get("type")
             if t not in NODE_TYPES:
-                problems.append(Problem(
-                    f"{p}.type",
-                    f"unknown element type {t!r} (expected {', '.join(NODE_TYPES)})"
-                    if t is not None else "missing (expected " + ", ".join(NODE_TYPES) + ")",
-                ))
+                problems.append(
+                    Problem(
+                        f"{p}.type",
+                        f"unknown element type {t!r} (expected {', '.join(NODE_TYPES)})"
+                        if t is not None
+                        else "missing (expected " + ", ".join(NODE_TYPES) + ")",
+                    )
+                )
                 continue
             visit(node.get("children"), f"{p}.children", depth + 1)
 
@@ -421,27 +426,33 @@ def _semantic_problems(root: Root) -> list[Problem]:
         given = [c.weight is not None for c in children]
         if weighting is None and any(given) and not all(given):
             missing = [f"{children_path}[{i}]" for i, g in enumerate(given) if not g]
-            problems.append(Problem(
-                missing[0] + ".weight",
-                "some siblings have a weight and this one has none; give every child a "
-                "weight, or none (equal weighting)",
-            ))
+            problems.append(
+                Problem(
+                    missing[0] + ".weight",
+                    "some siblings have a weight and this one has none; give every child a "
+                    "weight, or none (equal weighting)",
+                )
+            )
             return
         eff = effective_weighting(weighting, children)
         if isinstance(eff, Specified):
             if not all(given):
                 i = given.index(False)
-                problems.append(Problem(f"{children_path}[{i}].weight",
-                                        "required: the weighting is specified"))
+                problems.append(
+                    Problem(f"{children_path}[{i}].weight", "required: the weighting is specified")
+                )
             elif sum(c.weight or 0 for c in children) <= 0:
-                problems.append(Problem(f"{children_path}[0].weight",
-                                        "the weights of these children sum to 0"))
+                problems.append(
+                    Problem(f"{children_path}[0].weight", "the weights of these children sum to 0")
+                )
         elif any(given):
             i = given.index(True)
-            problems.append(Problem(
-                f"{children_path}[{i}].weight",
-                f"given, but {path or 'the root'} weighting is {eff.method}, which ignores it",
-            ))
+            problems.append(
+                Problem(
+                    f"{children_path}[{i}].weight",
+                    f"given, but {path or 'the root'} weighting is {eff.method}, which ignores it",
+                )
+            )
 
     def visit(nodes: Sequence[TickerNode | GroupNode | SelectTopNode], path: str) -> None:
         for i, node in enumerate(nodes):
@@ -451,15 +462,20 @@ def _semantic_problems(root: Root) -> list[Problem]:
                 visit(node.children, f"{p}.children")
             elif isinstance(node, SelectTopNode):
                 if node.n > len(node.children):
-                    problems.append(Problem(
-                        f"{p}.n", f"is {node.n} but there are only {len(node.children)} children"
-                    ))
+                    problems.append(
+                        Problem(
+                            f"{p}.n",
+                            f"is {node.n} but there are only {len(node.children)} children",
+                        )
+                    )
                 for j, c in enumerate(node.children):
                     if c.weight is not None:
-                        problems.append(Problem(
-                            f"{p}.children[{j}].weight",
-                            "given, but select_top weights its picks itself, which ignores it",
-                        ))
+                        problems.append(
+                            Problem(
+                                f"{p}.children[{j}].weight",
+                                "given, but select_top weights its picks itself, which ignores it",
+                            )
+                        )
                         break
                 visit(node.children, f"{p}.children")
 
@@ -479,8 +495,10 @@ def _problems(e: ValidationError) -> list[Problem]:
         for i, part in enumerate(loc):
             # A tagged union inserts the tag into the location; it is not part of the path.
             prev = loc[i - 1] if i else None
-            if isinstance(part, str) and part in _TAGS and (
-                isinstance(prev, int) or prev == "weighting"
+            if (
+                isinstance(part, str)
+                and part in _TAGS
+                and (isinstance(prev, int) or prev == "weighting")
             ):
                 continue
             path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))

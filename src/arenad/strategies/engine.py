@@ -166,8 +166,10 @@ def resolve_span(
         raise PriceError("the price data has no rows")
     cover = f"the prices cover {table.dates[0]} to {table.dates[-1]}"
     lo = 0 if start is None else int(np.searchsorted(table.dates, np.datetime64(start, "D")))
-    hi = n - 1 if end is None else int(
-        np.searchsorted(table.dates, np.datetime64(end, "D"), side="right") - 1
+    hi = (
+        n - 1
+        if end is None
+        else int(np.searchsorted(table.dates, np.datetime64(end, "D"), side="right") - 1)
     )
     if lo > hi or lo >= n or hi < 0:
         raise PriceError(
@@ -214,8 +216,8 @@ def rebalance_rows(dates: npt.NDArray[np.datetime64], frequency: Rebalance) -> I
         return np.arange(n, dtype=np.int64)
     days = dates.astype("datetime64[D]").astype(np.int64)
     # 1970-01-01 was a Thursday: (days + 3) // 7 ticks over on Mondays.
-    period = (days + 3) // 7 if frequency == "weekly" else dates.astype("datetime64[M]").astype(
-        np.int64
+    period = (
+        (days + 3) // 7 if frequency == "weekly" else dates.astype("datetime64[M]").astype(np.int64)
     )
     change = np.flatnonzero(period[1:] != period[:-1]) + 1
     return np.concatenate(([0], change)).astype(np.int64)
@@ -315,8 +317,11 @@ def _window_stat(
     for c, w in enumerate(kids):
         if w.ndim == 1:
             nonzero = np.flatnonzero(w)
-            series = (ctx.rets[:, nonzero[0]] if len(nonzero) == 1 and w[nonzero[0]] == 1.0
-                      else np.einsum("tn,n->t", ctx.rets, w))
+            series = (
+                ctx.rets[:, nonzero[0]]
+                if len(nonzero) == 1 and w[nonzero[0]] == 1.0
+                else np.einsum("tn,n->t", ctx.rets, w)
+            )
             out[:, c] = _rolling(series, ctx.rows, window, kind)
             continue
         idx = ctx.rows[:, None] + np.arange(-window + 1, 1)[None, :]  # (R, w)

@@ -193,18 +193,20 @@ def _parse_wide(reader: Iterable[list[str]], names: list[str], source: str) -> P
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(names):
-                raise PriceError(
-                    f"{source}:{line}: expected {len(names)} columns, got {len(row)}"
-                )
+                raise PriceError(f"{source}:{line}: expected {len(names)} columns, got {len(row)}")
             d = _parse_date(row[0], f"{source}:{line}: column date")
             if d in lines:
                 raise PriceError(f"{source}:{line}: date {d} already given on line {lines[d]}")
             lines[d] = line
             dates.append(d)
-            values.append([
-                _parse_close(c, f"{source}:{line}: column {symbols[j]}") if c.strip() else np.nan
-                for j, c in enumerate(row[1:])
-            ])
+            values.append(
+                [
+                    _parse_close(c, f"{source}:{line}: column {symbols[j]}")
+                    if c.strip()
+                    else np.nan
+                    for j, c in enumerate(row[1:])
+                ]
+            )
     except csv.Error as e:
         raise PriceError(f"{source}: {e}") from e
     if not dates:

@@ -77,9 +77,7 @@ class Ledger:
     holdings: dict[str, Decimal] = field(default_factory=dict)
 
     def equity(self, prices: Mapping[str, Decimal]) -> Decimal:
-        return self.cash + sum(
-            (q * prices[s] for s, q in self.holdings.items() if q), ZERO
-        )
+        return self.cash + sum((q * prices[s] for s, q in self.holdings.items() if q), ZERO)
 
     def value_by_symbol(self, prices: Mapping[str, Decimal]) -> dict[str, Decimal]:
         return {s: q * prices[s] for s, q in sorted(self.holdings.items()) if q}
@@ -157,8 +155,11 @@ def plan_orders(
         for p in buys:
             qty = (p.qty * scale / qty_step).to_integral_value(rounding=ROUND_DOWN) * qty_step
             if qty > 0 and qty * p.price >= min_notional:
-                scaled.append(OrderPlan(p.symbol, "buy", qty,
-                                        ledger.holdings.get(p.symbol, ZERO) + qty, p.price))
+                scaled.append(
+                    OrderPlan(
+                        p.symbol, "buy", qty, ledger.holdings.get(p.symbol, ZERO) + qty, p.price
+                    )
+                )
         buys = scaled
     return sells + buys
 

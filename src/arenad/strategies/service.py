@@ -72,38 +72,55 @@ class BatchService:
     async def execute(self, job: Job) -> None:
         await self.writer.execute(
             "UPDATE batch_jobs SET status = 'running', updated_at = ? WHERE id = ?",
-            (utc_iso(self.clock.now()), job.id))
+            (utc_iso(self.clock.now()), job.id),
+        )
         pending: list[asyncio.Task[None]] = []
 
         def progress(done: int, total: int) -> None:
-            pending.append(asyncio.ensure_future(store.update_batch_progress(
-                self.writer, job.id, done, now=self.clock.now())))
+            pending.append(
+                asyncio.ensure_future(
+                    store.update_batch_progress(self.writer, job.id, done, now=self.clock.now())
+                )
+            )
             self.publish("strategies.batch", {"id": job.id, "completed": done, "total": total})
 
         try:
-            result = await run_batch_async(job.plan, job.prices, workers=job.workers,
-                                           progress=progress)
+            result = await run_batch_async(
+                job.plan, job.prices, workers=job.workers, progress=progress
+            )
         except asyncio.CancelledError:
             await self.writer.submit(  # best effort: the daemon is stopping
-                "UPDATE batch_jobs SET status = 'failed', error = ?, completed_at = ? "
-                "WHERE id = ?", ("cancelled: the daemon stopped", utc_iso(self.clock.now()),
-                                 job.id))
+                "UPDATE batch_jobs SET status = 'failed', error = ?, completed_at = ? WHERE id = ?",
+                ("cancelled: the daemon stopped", utc_iso(self.clock.now()), job.id),
+            )
             raise
         except Exception as e:  # one failing sweep must not stop the service
-            await store.fail_batch_job(self.writer, job.id, f"{type(e).__name__}: {e}",
-                                       now=self.clock.now())
-            await self.events.emit("error", "system", f"sweep {job.id} failed: {e}",
-                                   {"batch_job_id": job.id})
+            await store.fail_batch_job(
+                self.writer, job.id, f"{type(e).__name__}: {e}", now=self.clock.now()
+            )
+            await self.events.emit(
+                "error", "system", f"sweep {job.id} failed: {e}", {"batch_job_id": job.id}
+            )
             return
         await asyncio.gather(*pending)
         await store.finish_batch_job(self.writer, job.id, result, now=self.clock.now())
         summary = result.summary()
-        await self.events.emit("info", "system",
-                               f"sweep {job.id} finished: {len(result.runs)} runs",
-                               {"batch_job_id": job.id, "summary": summary})
-        self.publish("strategies.batch", {"id": job.id, "completed": len(result.runs),
-                                          "total": job.plan.total, "status": "finished",
-                                          "summary": summary})
+        await self.events.emit(
+            "info",
+            "system",
+            f"sweep {job.id} finished: {len(result.runs)} runs",
+            {"batch_job_id": job.id, "summary": summary},
+        )
+        self.publish(
+            "strategies.batch",
+            {
+                "id": job.id,
+                "completed": len(result.runs),
+                "total": job.plan.total,
+                "status": "finished",
+                "summary": summary,
+            },
+        )
 
     # --- control commands ------------------------------------------------------------------
 
@@ -128,7 +145,9 @@ class BatchService:
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
                 "SELECT name, elements, weighting, benchmark_symbol, start_date, end_date, "
-                "rebalance FROM strategies WHERE id = ?", (sid,))
+                "rebalance FROM strategies WHERE id = ?",
+                (sid,),
+            )
             row = await cur.fetchone()
         if row is None:
             raise InvalidArgs(f"no strategy {sid}")
@@ -146,24 +165,38 @@ class BatchService:
                 slippage_bps=float(args.get("slippage_bps", s.slippage_bps)),
                 benchmark=_benchmark(args.get("benchmark") or row["benchmark_symbol"], s, prices),
             )
-            plan = await asyncio.to_thread(plan_batch, template, variables, prices, config,
-                                           max_runs)
+            plan = await asyncio.to_thread(
+                plan_batch, template, variables, prices, config, max_runs
+            )
         except (StrategyError, PriceError, ValueError, TypeError) as e:
             raise InvalidArgs(str(e)) from e
         now = self.clock.now()
         job_id = store.new_batch_id(now)
-        await store.create_batch_job(self.writer, plan, job_id=job_id, name=row["name"],
-                                     strategy_id=sid, kind="server", workers=workers, now=now)
-        await self.writer.execute("UPDATE batch_jobs SET status = 'queued' WHERE id = ?",
-                                  (job_id,))
+        await store.create_batch_job(
+            self.writer,
+            plan,
+            job_id=job_id,
+            name=row["name"],
+            strategy_id=sid,
+            kind="server",
+            workers=workers,
+            now=now,
+        )
+        await self.writer.execute("UPDATE batch_jobs SET status = 'queued' WHERE id = ?", (job_id,))
         try:
             self.queue.put_nowait(Job(job_id, plan, prices, workers))
         except asyncio.QueueFull:
             await store.fail_batch_job(self.writer, job_id, "queue full", now=now)
-            raise InvalidArgs(f"{self.queue.maxsize} sweeps are already queued; try later"
-                              ) from None
-        return {"id": job_id, "total": plan.total, "combinations": plan.combinations,
-                "truncated": plan.truncated, "queued": self.queue.qsize()}
+            raise InvalidArgs(
+                f"{self.queue.maxsize} sweeps are already queued; try later"
+            ) from None
+        return {
+            "id": job_id,
+            "total": plan.total,
+            "combinations": plan.combinations,
+            "truncated": plan.truncated,
+            "queued": self.queue.qsize(),
+        }
 
     async def cmd_jobs(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = args.get("limit", 20)
@@ -173,10 +206,13 @@ class BatchService:
             cur = await conn.execute(
                 "SELECT id, name, kind, status, total, completed, truncated, created_at, "
                 "completed_at, error, summary FROM batch_jobs ORDER BY created_at DESC, id "
-                "LIMIT ?", (limit,))
+                "LIMIT ?",
+                (limit,),
+            )
             rows = await cur.fetchall()
-        return [dict(r) | {"summary": json.loads(r["summary"]) if r["summary"] else None}
-                for r in rows]
+        return [
+            dict(r) | {"summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows
+        ]
 
 
 def _date(value: Any, name: str) -> date | None:

@@ -99,10 +99,20 @@ async def save_backtest(
             "metrics, equity_curve, positions, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                strategy_id, result.start, result.end, result.benchmark, _dumps(elements),
-                _dumps(variables or {}), config.rebalance, config.initial_capital,
-                config.fee_bps, config.slippage_bps, _dumps(metrics),
-                _dumps(result.equity_curve()), _dumps(result.positions()), utc_iso(now),
+                strategy_id,
+                result.start,
+                result.end,
+                result.benchmark,
+                _dumps(elements),
+                _dumps(variables or {}),
+                config.rebalance,
+                config.initial_capital,
+                config.fee_bps,
+                config.slippage_bps,
+                _dumps(metrics),
+                _dumps(result.equity_curve()),
+                _dumps(result.positions()),
+                utc_iso(now),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -133,13 +143,29 @@ async def create_batch_job(
         "benchmark_symbol, config, assignments_preview) "
         "VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            job_id, strategy_id, name, kind, plan.total, ts, ts, int(plan.truncated),
-            _dumps(plan.variables_json()), _dumps(plan.template),
+            job_id,
+            strategy_id,
+            name,
+            kind,
+            plan.total,
+            ts,
+            ts,
+            int(plan.truncated),
+            _dumps(plan.variables_json()),
+            _dumps(plan.template),
             cfg.start.isoformat() if cfg.start else None,
-            cfg.end.isoformat() if cfg.end else None, cfg.benchmark,
-            _dumps({"rebalance": cfg.rebalance, "initial_capital": cfg.initial_capital,
-                    "fee_bps": cfg.fee_bps, "slippage_bps": cfg.slippage_bps,
-                    "workers": workers, "combinations": plan.combinations}),
+            cfg.end.isoformat() if cfg.end else None,
+            cfg.benchmark,
+            _dumps(
+                {
+                    "rebalance": cfg.rebalance,
+                    "initial_capital": cfg.initial_capital,
+                    "fee_bps": cfg.fee_bps,
+                    "slippage_bps": cfg.slippage_bps,
+                    "workers": workers,
+                    "combinations": plan.combinations,
+                }
+            ),
             _dumps(plan.preview()),
         ),
     )
@@ -230,17 +256,26 @@ async def save_variable_list(
 async def list_variable_lists(db_path: Path) -> list[dict[str, Any]]:
     async with open_reader(db_path) as conn:
         cur = await conn.execute(
-            'SELECT name, type, "values", description, updated_at FROM variable_lists '
-            "ORDER BY name")
+            'SELECT name, type, "values", description, updated_at FROM variable_lists ORDER BY name'
+        )
         rows = await cur.fetchall()
-    return [{"name": r[0], "type": r[1], "values": json.loads(r[2]), "description": r[3],
-             "updated_at": r[4]} for r in rows]
+    return [
+        {
+            "name": r[0],
+            "type": r[1],
+            "values": json.loads(r[2]),
+            "description": r[3],
+            "updated_at": r[4],
+        }
+        for r in rows
+    ]
 
 
 async def load_variable_list(db_path: Path, name: str) -> VariableSpec | None:
     async with open_reader(db_path) as conn:
-        cur = await conn.execute('SELECT name, "values" FROM variable_lists WHERE name = ?',
-                                 (name,))
+        cur = await conn.execute(
+            'SELECT name, "values" FROM variable_lists WHERE name = ?', (name,)
+        )
         row = await cur.fetchone()
     return None if row is None else VariableSpec(name=row[0], values=json.loads(row[1]))
 
@@ -262,7 +297,12 @@ async def runs_where_total_return_above(
         cur = await conn.execute(sql, params)
         rows = await cur.fetchall()
     return [
-        {"batch_job_id": r[0], "run_index": r[1], "variables": json.loads(r[2]),
-         "metrics": json.loads(r[3]), "total_return": r[4]}
+        {
+            "batch_job_id": r[0],
+            "run_index": r[1],
+            "variables": json.loads(r[2]),
+            "metrics": json.loads(r[3]),
+            "total_return": r[4],
+        }
         for r in rows
     ]

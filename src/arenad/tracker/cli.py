@@ -79,15 +79,26 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
         """Like EventLog.emit, but a command's stdout is its output: problems go to stderr."""
         if level in ("warning", "error"):
             print(f"arenad: {message}", file=sys.stderr)
-        await writer.submit(INSERT_EVENT, (utc_iso(datetime.now(UTC)), level, category, message,
-                                           json.dumps(details or {}, default=str)))
+        await writer.submit(
+            INSERT_EVENT,
+            (
+                utc_iso(datetime.now(UTC)),
+                level,
+                category,
+                message,
+                json.dumps(details or {}, default=str),
+            ),
+        )
 
-    store = TrackerStore(
-        writer, lambda: settings.tracker, lambda: fade_bot_refs(settings.fade)
-    )
+    store = TrackerStore(writer, lambda: settings.tracker, lambda: fade_bot_refs(settings.fade))
     fetched_at = snapshot_time(directory)
-    summary: dict[str, Any] = {"dir": str(directory), "snapshot_time": fetched_at,
-                               "endpoints": {}, "failed": {}, "missing": []}
+    summary: dict[str, Any] = {
+        "dir": str(directory),
+        "snapshot_time": fetched_at,
+        "endpoints": {},
+        "failed": {},
+        "missing": [],
+    }
     try:
         for endpoint in ENDPOINTS:
             f = directory / f"{endpoint}.json"
@@ -98,13 +109,24 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
                 report = await ingest_body(store, emit, endpoint, f.read_bytes(), fetched_at)
             except ResponseError as e:
                 summary["failed"][endpoint] = e.reason
-                await emit("error", "tracker", f"nof1 import {f}: {e.reason}",
-                           {"endpoint": endpoint, "file": str(f)})
+                await emit(
+                    "error",
+                    "tracker",
+                    f"nof1 import {f}: {e.reason}",
+                    {"endpoint": endpoint, "file": str(f)},
+                )
                 continue
             summary["endpoints"][endpoint] = {
-                "rows": report.rows, "skipped": report.skipped, "inserted": report.inserted}
-        await emit("info", "tracker", f"nof1 snapshot imported from {directory}",
-                   {k: v for k, v in summary.items() if k != "dir"})
+                "rows": report.rows,
+                "skipped": report.skipped,
+                "inserted": report.inserted,
+            }
+        await emit(
+            "info",
+            "tracker",
+            f"nof1 snapshot imported from {directory}",
+            {k: v for k, v in summary.items() if k != "dir"},
+        )
     finally:
         await writer.close()
     return summary
@@ -118,8 +140,11 @@ def _import(args: argparse.Namespace) -> int:
         print(f"arenad: {directory}: not a directory", file=sys.stderr)
         return 2
     if not any((directory / f"{e}.json").is_file() for e in ENDPOINTS):
-        print(f"arenad: {directory}: no nof1 endpoint file (expected one of "
-              f"{', '.join(e + '.json' for e in ENDPOINTS)})", file=sys.stderr)
+        print(
+            f"arenad: {directory}: no nof1 endpoint file (expected one of "
+            f"{', '.join(e + '.json' for e in ENDPOINTS)})",
+            file=sys.stderr,
+        )
         return 2
     loaded = load_config(args)
     if loaded is None:

@@ -64,8 +64,11 @@ class TrackerComponent:
 
     async def start(self) -> None:
         c = self.ctx.control
-        c.register("tracker.chat", self.cmd_chat,
-                   "a bot's newest nof1 chat before a time {bot_id|wallet|model_id, before?}")
+        c.register(
+            "tracker.chat",
+            self.cmd_chat,
+            "a bot's newest nof1 chat before a time {bot_id|wallet|model_id, before?}",
+        )
         c.register("tracker.models", self.cmd_models, "tracked nof1 models with their books")
         c.register("tracker.status", self.cmd_status, "nof1 poller health")
         self.ctx.settings.on_change(self._on_settings)
@@ -119,9 +122,12 @@ class TrackerComponent:
     async def cmd_status(self, args: dict[str, Any]) -> dict[str, Any]:
         st = self.ctx.current.tracker
         return {
-            "enabled": st.enabled, "base_url": st.base_url, "rounds": self.poller.rounds,
+            "enabled": st.enabled,
+            "base_url": st.base_url,
+            "rounds": self.poller.rounds,
             "failed_rounds_in_a_row": self.poller.failed_rounds,
-            "gone": sorted(self.poller.gone), "last_hourly_marker": self.poller.marker,
+            "gone": sorted(self.poller.gone),
+            "last_hourly_marker": self.poller.marker,
             "next_delay_s": self.poller.last_delay,
         }
 

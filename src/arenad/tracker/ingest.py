@@ -30,8 +30,12 @@ async def ingest_body(
             "error",
             "tracker",
             f"nof1 row skipped: {err}",
-            {"endpoint": err.endpoint, "row_id": err.row_id, "field": err.field,
-             "reason": err.message},
+            {
+                "endpoint": err.endpoint,
+                "row_id": err.row_id,
+                "field": err.field,
+                "reason": err.message,
+            },
         )
     if len(parsed.errors) > MAX_ROW_EVENTS:
         await emit(

@@ -323,7 +323,10 @@ SIGNAL_DECISION = {
     "close_position": "close",
 }
 SIGNAL_SEED = {
-    "buy_to_enter": "buy", "sell_to_enter": "sell", "hold": "hold", "close_position": "none",
+    "buy_to_enter": "buy",
+    "sell_to_enter": "sell",
+    "hold": "hold",
+    "close_position": "none",
 }
 
 
@@ -436,8 +439,9 @@ def _envelope_list(doc: Any, endpoint: str, key: str) -> list[Any]:
     items = doc.get(key)
     if not isinstance(items, list):
         raise ResponseError(
-            endpoint, f"expected {key!r} to be an array, got {_kind(items)}"
-            f" (keys: {', '.join(sorted(doc)) or 'none'})"
+            endpoint,
+            f"expected {key!r} to be an array, got {_kind(items)}"
+            f" (keys: {', '.join(sorted(doc)) or 'none'})",
         )
     return items
 

@@ -62,8 +62,12 @@ class FetchFailure:
     retry_after: float | None = None
 
     def details(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "kind": self.kind, "status": self.status,
-                "reason": self.message}
+        return {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.message,
+        }
 
 
 class _Failed(Exception):
@@ -95,12 +99,17 @@ def classify(endpoint: str, exc: BaseException | None, resp: httpx.Response | No
     assert resp is not None
     code = resp.status_code
     if code == 410:
-        return FetchFailure(endpoint, "gone", f"/{endpoint}: 410 Gone (endpoint retired; not "
-                            "polled again until restart)", code)
+        return FetchFailure(
+            endpoint,
+            "gone",
+            f"/{endpoint}: 410 Gone (endpoint retired; not polled again until restart)",
+            code,
+        )
     if code == 429:
         ra = _retry_after(resp.headers.get("retry-after"))
-        return FetchFailure(endpoint, "rate_limited", f"/{endpoint}: 429 Too Many Requests",
-                            code, ra)
+        return FetchFailure(
+            endpoint, "rate_limited", f"/{endpoint}: 429 Too Many Requests", code, ra
+        )
     if code >= 500:
         return FetchFailure(endpoint, "server_error", f"/{endpoint}: HTTP {code}", code)
     return FetchFailure(endpoint, "http_error", f"/{endpoint}: HTTP {code}", code)
@@ -159,8 +168,7 @@ class Nof1Poller:
             headers["If-None-Match"] = self.etags[endpoint]
         try:
             async with asyncio.timeout(st.timeout_s):
-                resp = await client.get(f"{st.base_url}/{endpoint}", params=params,
-                                        headers=headers)
+                resp = await client.get(f"{st.base_url}/{endpoint}", params=params, headers=headers)
         except (httpx.HTTPError, TimeoutError) as e:
             raise _Failed(classify(endpoint, e, None)) from e
         if resp.status_code == 304 and headers:
@@ -208,15 +216,19 @@ class Nof1Poller:
                     except (StoreError, sqlite3.Error) as e:
                         # One endpoint's write failing must not stop the others (fan-out).
                         log.error("nof1 store failed", endpoint=endpoint, exc_info=e)
-                        raise _Failed(FetchFailure(
-                            endpoint, "store_error", f"/{endpoint}: storing failed: {e!r}")) from e
+                        raise _Failed(
+                            FetchFailure(
+                                endpoint, "store_error", f"/{endpoint}: storing failed: {e!r}"
+                            )
+                        ) from e
                 except _Failed as f:
                     result.failures.append(f.failure)
                     if f.failure.kind == "gone":
                         self.gone.add(endpoint)
                     level = "error" if f.failure.kind in _SERIOUS else "warning"
-                    await self.emit(level, "tracker", f"nof1 {f.failure.message}",
-                                    f.failure.details())
+                    await self.emit(
+                        level, "tracker", f"nof1 {f.failure.message}", f.failure.details()
+                    )
                     continue
                 result.ok.append(endpoint)
                 result.reports[endpoint] = report

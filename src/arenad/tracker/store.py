@@ -86,8 +86,12 @@ class TrackerStore:
 
     async def ingest(self, parsed: Parsed, fetched_at: str) -> IngestReport:
         """Write one parsed response (``fetched_at``: when it was read, ISO UTC)."""
-        report = IngestReport(parsed.endpoint, rows=len(parsed.rows), skipped=len(parsed.errors),
-                              last_hourly_marker=parsed.last_hourly_marker)
+        report = IngestReport(
+            parsed.endpoint,
+            rows=len(parsed.rows),
+            skipped=len(parsed.errors),
+            last_hourly_marker=parsed.last_hourly_marker,
+        )
         ids = {m: self.identity(m) for m in sorted(models_seen(parsed.rows))}
         st = self._settings()
 
@@ -137,13 +141,26 @@ class TrackerStore:
         )
         report.add("nof1_models", await _changes(conn) - before)
         before = await _changes(conn)
-        details = {"nof1_model_id": m.model_id, "wallet": m.wallet, "fade_bot_id": m.fade_bot_id,
-                   "source": "nof1"}
+        details = {
+            "nof1_model_id": m.model_id,
+            "wallet": m.wallet,
+            "fade_bot_id": m.fade_bot_id,
+            "source": "nof1",
+        }
         await conn.execute(
             "INSERT OR IGNORE INTO books (book_id, kind, name, provider, venue, initial_capital,"
             " season, active, details, created_at) VALUES (?, ?, ?, ?, 'nof1', ?, ?, ?, ?, ?)",
-            (m.book_id, m.kind, m.name, m.provider, st.initial_capital, str(st.season),
-             int(m.active), json.dumps(details), now),
+            (
+                m.book_id,
+                m.kind,
+                m.name,
+                m.provider,
+                st.initial_capital,
+                str(st.season),
+                int(m.active),
+                json.dumps(details),
+                now,
+            ),
         )
         report.add("books", await _changes(conn) - before)
 
@@ -164,7 +181,9 @@ class TrackerStore:
         book_id = model.book_id
         cur = await conn.execute(
             "SELECT equity, realized_pnl, unrealized_pnl, positions_count FROM equity_snapshots"
-            " WHERE book_id = ? AND ts = ?", (book_id, ts))
+            " WHERE book_id = ? AND ts = ?",
+            (book_id, ts),
+        )
         old = await cur.fetchone()
         new = (float(equity), _f(realized), _f(unrealized), positions)
         if old is not None and tuple(old) == new:
@@ -196,8 +215,13 @@ Ids = dict[str, ModelIdentity]
 
 
 async def _w_leaderboard(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     """A leaderboard row is the model's equity at the poll: it also goes to equity_snapshots,
     every model at the same ts, so the bots aggregate sums line up."""
@@ -206,24 +230,46 @@ async def _w_leaderboard(
         assert isinstance(r, LeaderboardRow)
         before = await _changes(conn)
         pct = float(r.return_pct)
-        win_rate = (100.0 * r.num_wins / r.num_trades
-                    if r.num_trades and r.num_wins is not None else None)
+        win_rate = (
+            100.0 * r.num_wins / r.num_trades if r.num_trades and r.num_wins is not None else None
+        )
         await conn.execute(
             "INSERT OR IGNORE INTO nof1_leaderboard_snapshots (season_number, model_id, ts, rank,"
             " total_assets, pnl, pnl_percent, roi, win_rate, total_trades, num_wins, num_losses,"
             " win_dollars, lose_dollars, sharpe, raw, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (st.season, r.model_id, now, r.rank, D(r.equity), float(r.equity - initial), pct,
-             pct / 100, win_rate, r.num_trades, r.num_wins, r.num_losses, D(r.win_dollars),
-             D(r.lose_dollars), _f(r.sharpe), r.raw, now),
+            (
+                st.season,
+                r.model_id,
+                now,
+                r.rank,
+                D(r.equity),
+                float(r.equity - initial),
+                pct,
+                pct / 100,
+                win_rate,
+                r.num_trades,
+                r.num_wins,
+                r.num_losses,
+                D(r.win_dollars),
+                D(r.lose_dollars),
+                _f(r.sharpe),
+                r.raw,
+                now,
+            ),
         )
         report.add("nof1_leaderboard_snapshots", await _changes(conn) - before)
         await s._equity(conn, ids[r.model_id], now, r.equity, report)
 
 
 async def _w_trades(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     for t in p.rows:
         assert isinstance(t, TradeRow)
@@ -238,14 +284,44 @@ async def _w_trades(
             " pnl_percent, exit_plan, entry_liquidation, exit_liquidation, status, raw,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (t.trade_id, t.nof1_id, t.model_id, t.symbol, t.side, t.trade_type, D(t.quantity),
-             D(t.entry_sz), D(t.exit_sz), t.leverage, _f(t.confidence), D(t.entry_price),
-             D(t.exit_price), t.opened_at, t.closed_at, t.entry_oid, t.exit_oid, t.entry_tid,
-             t.exit_tid, _b(t.entry_crossed), _b(t.exit_crossed), D(t.entry_commission),
-             D(t.exit_commission), D(t.total_commission), D(t.entry_closed_pnl),
-             D(t.exit_closed_pnl), D(t.realized_gross_pnl), D(t.realized_net_pnl),
-             _f(t.realized_net_pnl), t.pnl_percent, t.exit_plan, t.entry_liquidation,
-             t.exit_liquidation, t.status, t.raw, now),
+            (
+                t.trade_id,
+                t.nof1_id,
+                t.model_id,
+                t.symbol,
+                t.side,
+                t.trade_type,
+                D(t.quantity),
+                D(t.entry_sz),
+                D(t.exit_sz),
+                t.leverage,
+                _f(t.confidence),
+                D(t.entry_price),
+                D(t.exit_price),
+                t.opened_at,
+                t.closed_at,
+                t.entry_oid,
+                t.exit_oid,
+                t.entry_tid,
+                t.exit_tid,
+                _b(t.entry_crossed),
+                _b(t.exit_crossed),
+                D(t.entry_commission),
+                D(t.exit_commission),
+                D(t.total_commission),
+                D(t.entry_closed_pnl),
+                D(t.exit_closed_pnl),
+                D(t.realized_gross_pnl),
+                D(t.realized_net_pnl),
+                _f(t.realized_net_pnl),
+                t.pnl_percent,
+                t.exit_plan,
+                t.entry_liquidation,
+                t.exit_liquidation,
+                t.status,
+                t.raw,
+                now,
+            ),
         )
         report.add("nof1_trades", await _changes(conn) - before)
         if t.closed_at is None or t.exit_price is None or ids[t.model_id].fade_bot_id:
@@ -254,18 +330,32 @@ async def _w_trades(
         if net is None and t.realized_gross_pnl is not None:
             net = t.realized_gross_pnl - (t.total_commission or Decimal(0))
         before = await _changes(conn)
-        await conn.execute(INSERT_ROUND_TRIP, round_trip(
-            book_id=book, symbol=t.symbol, direction=t.side,
-            quantity=format(abs(t.quantity), "f"), entry_time=t.opened_at,
-            entry_price=format(t.entry_price, "f"), exit_time=t.closed_at,
-            exit_price=format(t.exit_price, "f"), realized_pnl=float(net or 0),
-            pnl_pct=t.pnl_percent,
-            fees=float(t.total_commission or 0),
-            exit_reason="liquidation" if t.exit_liquidation is not None else None,
-            source="nof1", source_id=t.trade_id,
-            details={"model_id": t.model_id, "leverage": t.leverage,
-                     "confidence": _f(t.confidence), "exit_plan": json.loads(t.exit_plan),
-                     "nof1_id": t.nof1_id}))
+        await conn.execute(
+            INSERT_ROUND_TRIP,
+            round_trip(
+                book_id=book,
+                symbol=t.symbol,
+                direction=t.side,
+                quantity=format(abs(t.quantity), "f"),
+                entry_time=t.opened_at,
+                entry_price=format(t.entry_price, "f"),
+                exit_time=t.closed_at,
+                exit_price=format(t.exit_price, "f"),
+                realized_pnl=float(net or 0),
+                pnl_pct=t.pnl_percent,
+                fees=float(t.total_commission or 0),
+                exit_reason="liquidation" if t.exit_liquidation is not None else None,
+                source="nof1",
+                source_id=t.trade_id,
+                details={
+                    "model_id": t.model_id,
+                    "leverage": t.leverage,
+                    "confidence": _f(t.confidence),
+                    "exit_plan": json.loads(t.exit_plan),
+                    "nof1_id": t.nof1_id,
+                },
+            ),
+        )
         n = await _changes(conn) - before
         report.add("trade_log", n)
         if n:
@@ -277,8 +367,13 @@ def _b(v: bool | None) -> int | None:
 
 
 async def _w_conversations(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     for c in p.rows:
         assert isinstance(c, ChatRow)
@@ -290,11 +385,24 @@ async def _w_conversations(
             " inserted_at, user_prompt, content, cot_trace_summary, llm_response, decision,"
             " symbol, confidence, raw, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (c.chat_id, c.model_id, c.cycle_id, c.run_id, c.skill, c.ts, c.inserted_at,
-             c.user_prompt, c.content, c.summary, c.llm_response,
-             SIGNAL_SEED.get(head.signal) if head else None, head.coin if head else None,
-             None if head is None or head.confidence01 is None else head.confidence01 * 100,
-             c.raw, now),
+            (
+                c.chat_id,
+                c.model_id,
+                c.cycle_id,
+                c.run_id,
+                c.skill,
+                c.ts,
+                c.inserted_at,
+                c.user_prompt,
+                c.content,
+                c.summary,
+                c.llm_response,
+                SIGNAL_SEED.get(head.signal) if head else None,
+                head.coin if head else None,
+                None if head is None or head.confidence01 is None else head.confidence01 * 100,
+                c.raw,
+                now,
+            ),
         )
         report.add("nof1_chats", await _changes(conn) - before)
         for d in c.decisions:
@@ -304,9 +412,20 @@ async def _w_conversations(
                 " leverage, confidence, stop_loss, profit_target, risk_usd,"
                 " invalidation_condition, justification, raw)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (c.chat_id, d.coin, d.signal, D(d.quantity), D(d.leverage), d.confidence01,
-                 D(d.stop_loss), D(d.profit_target), D(d.risk_usd), d.invalidation_condition,
-                 d.justification, d.raw),
+                (
+                    c.chat_id,
+                    d.coin,
+                    d.signal,
+                    D(d.quantity),
+                    D(d.leverage),
+                    d.confidence01,
+                    D(d.stop_loss),
+                    D(d.profit_target),
+                    D(d.risk_usd),
+                    d.invalidation_condition,
+                    d.justification,
+                    d.raw,
+                ),
             )
             report.add("nof1_chat_decisions", await _changes(conn) - before)
             direction = {"buy": "long", "sell": "short"}.get(d.decision)
@@ -316,20 +435,42 @@ async def _w_conversations(
                 " reasoning, confidence, position_size, stop_loss, take_profit, direction,"
                 " executed, source, source_id, details)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'nof1', ?, ?)",
-                (book, c.model_id, d.coin, c.ts, d.decision, d.justification or c.summary,
-                 d.confidence01, D(d.quantity), D(d.stop_loss), D(d.profit_target), direction,
-                 f"{c.chat_id}:{d.coin}",
-                 json.dumps({"signal": d.signal, "leverage": _f(d.leverage),
-                             "risk_usd": _f(d.risk_usd),
-                             "invalidation_condition": d.invalidation_condition,
-                             "chat_id": c.chat_id, "cycle_id": c.cycle_id})),
+                (
+                    book,
+                    c.model_id,
+                    d.coin,
+                    c.ts,
+                    d.decision,
+                    d.justification or c.summary,
+                    d.confidence01,
+                    D(d.quantity),
+                    D(d.stop_loss),
+                    D(d.profit_target),
+                    direction,
+                    f"{c.chat_id}:{d.coin}",
+                    json.dumps(
+                        {
+                            "signal": d.signal,
+                            "leverage": _f(d.leverage),
+                            "risk_usd": _f(d.risk_usd),
+                            "invalidation_condition": d.invalidation_condition,
+                            "chat_id": c.chat_id,
+                            "cycle_id": c.cycle_id,
+                        }
+                    ),
+                ),
             )
             report.add("decision_log", await _changes(conn) - before)
 
 
 async def _w_account_totals(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     for a in p.rows:
         assert isinstance(a, AccountTotalRow)
@@ -339,9 +480,21 @@ async def _w_account_totals(
             " realized_pnl, total_unrealized_pnl, cum_pnl_pct, sharpe_ratio,"
             " since_inception_hourly_marker, since_inception_minute_marker, positions_count,"
             " raw, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.nof1_id, a.model_id, a.ts, D(a.dollar_equity), D(a.realized_pnl),
-             D(a.total_unrealized_pnl), _f(a.cum_pnl_pct), _f(a.sharpe_ratio), a.hourly_marker,
-             a.minute_marker, len(a.positions), a.raw, now),
+            (
+                a.nof1_id,
+                a.model_id,
+                a.ts,
+                D(a.dollar_equity),
+                D(a.realized_pnl),
+                D(a.total_unrealized_pnl),
+                _f(a.cum_pnl_pct),
+                _f(a.sharpe_ratio),
+                a.hourly_marker,
+                a.minute_marker,
+                len(a.positions),
+                a.raw,
+                now,
+            ),
         )
         report.add("nof1_account_totals", await _changes(conn) - before)
         for pos in a.positions:
@@ -351,21 +504,48 @@ async def _w_account_totals(
                 " entry_price, current_price, leverage, margin, unrealized_pnl, closed_pnl,"
                 " commission, liquidation_price, risk_usd, confidence, exit_plan, entry_time,"
                 " entry_oid, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (a.model_id, a.ts, pos.symbol, D(pos.quantity), D(pos.entry_price),
-                 D(pos.current_price), D(pos.leverage), D(pos.margin), D(pos.unrealized_pnl),
-                 D(pos.closed_pnl), D(pos.commission), D(pos.liquidation_price),
-                 D(pos.risk_usd), _f(pos.confidence), pos.exit_plan, pos.entry_time,
-                 pos.entry_oid, pos.raw),
+                (
+                    a.model_id,
+                    a.ts,
+                    pos.symbol,
+                    D(pos.quantity),
+                    D(pos.entry_price),
+                    D(pos.current_price),
+                    D(pos.leverage),
+                    D(pos.margin),
+                    D(pos.unrealized_pnl),
+                    D(pos.closed_pnl),
+                    D(pos.commission),
+                    D(pos.liquidation_price),
+                    D(pos.risk_usd),
+                    _f(pos.confidence),
+                    pos.exit_plan,
+                    pos.entry_time,
+                    pos.entry_oid,
+                    pos.raw,
+                ),
             )
             report.add("nof1_positions", await _changes(conn) - before)
-        await s._equity(conn, ids[a.model_id], a.ts, a.dollar_equity, report,
-                        realized=a.realized_pnl, unrealized=a.total_unrealized_pnl,
-                        positions=len(a.positions))
+        await s._equity(
+            conn,
+            ids[a.model_id],
+            a.ts,
+            a.dollar_equity,
+            report,
+            realized=a.realized_pnl,
+            unrealized=a.total_unrealized_pnl,
+            positions=len(a.positions),
+        )
 
 
 async def _w_since_inception(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     """Inception NAV and date: the first point of each model's curve, the model's initial
     capital, and the season's start (the earliest inception)."""
@@ -396,8 +576,13 @@ async def _w_since_inception(
 
 
 async def _w_analytics(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     for r in p.rows:
         assert isinstance(r, AnalyticsRow)
@@ -405,15 +590,27 @@ async def _w_analytics(
         await conn.execute(
             "INSERT OR IGNORE INTO nof1_analytics (model_id, updated_at, total_trades, win_rate,"
             " overall_pnl_with_fees, total_fees_paid, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (r.model_id, r.updated_at, r.total_trades, _f(r.win_rate), _f(r.pnl_with_fees),
-             _f(r.fees_paid), r.raw),
+            (
+                r.model_id,
+                r.updated_at,
+                r.total_trades,
+                _f(r.win_rate),
+                _f(r.pnl_with_fees),
+                _f(r.fees_paid),
+                r.raw,
+            ),
         )
         report.add("nof1_analytics", await _changes(conn) - before)
 
 
 async def _w_prices(
-    s: TrackerStore, conn: aiosqlite.Connection, p: Parsed, ids: Ids, st: TrackerSettings,
-    now: str, report: IngestReport,
+    s: TrackerStore,
+    conn: aiosqlite.Connection,
+    p: Parsed,
+    ids: Ids,
+    st: TrackerSettings,
+    now: str,
+    report: IngestReport,
 ) -> None:
     for r in p.rows:
         assert isinstance(r, PriceRow)
@@ -473,30 +670,51 @@ async def latest_chat_before(
     if before is None:
         cur = await conn.execute(
             "SELECT chat_id, ts, cot_trace_summary, content FROM nof1_chats WHERE model_id = ?"
-            " ORDER BY ts DESC LIMIT 1", (model_id,))
+            " ORDER BY ts DESC LIMIT 1",
+            (model_id,),
+        )
     else:
         cur = await conn.execute(
             "SELECT chat_id, ts, cot_trace_summary, content FROM nof1_chats WHERE model_id = ?"
-            " AND ts <= ? ORDER BY ts DESC LIMIT 1", (model_id, before))
+            " AND ts <= ? ORDER BY ts DESC LIMIT 1",
+            (model_id, before),
+        )
     c = await cur.fetchone()
     if c is None:
         return None
-    q = ("SELECT coin, signal, quantity, leverage, confidence, stop_loss, profit_target,"
-         " invalidation_condition, justification FROM nof1_chat_decisions WHERE chat_id = ?")
+    q = (
+        "SELECT coin, signal, quantity, leverage, confidence, stop_loss, profit_target,"
+        " invalidation_condition, justification FROM nof1_chat_decisions WHERE chat_id = ?"
+    )
     args: tuple[Any, ...] = (c[0],)
     if symbol:
         q += " AND coin = ?"
         args += (symbol,)
     cur = await conn.execute(q + " ORDER BY coin", args)
     decisions = [
-        {"coin": r[0], "signal": r[1], "quantity": r[2], "leverage": r[3], "confidence": r[4],
-         "stop_loss": r[5], "profit_target": r[6], "invalidation_condition": r[7],
-         "justification": r[8]}
+        {
+            "coin": r[0],
+            "signal": r[1],
+            "quantity": r[2],
+            "leverage": r[3],
+            "confidence": r[4],
+            "stop_loss": r[5],
+            "profit_target": r[6],
+            "invalidation_condition": r[7],
+            "justification": r[8],
+        }
         for r in await cur.fetchall()
     ]
     return {
-        "ts": c[1], "model": model_id, "model_id": model_id, "name": name, "book_id": book_id,
-        "chat_id": c[0], "summary": c[2], "text": c[3], "decisions": decisions,
+        "ts": c[1],
+        "model": model_id,
+        "model_id": model_id,
+        "name": name,
+        "book_id": book_id,
+        "chat_id": c[0],
+        "summary": c[2],
+        "text": c[3],
+        "decisions": decisions,
     }
 
 
@@ -514,9 +732,21 @@ async def list_models(conn: aiosqlite.Connection) -> list[dict[str, Any]]:
         " FROM nof1_models m ORDER BY m.model_id"
     )
     return [
-        {"model_id": r[0], "name": r[1], "provider": r[2], "wallet": r[3], "book_id": r[4],
-         "season": r[5], "active": bool(r[6]), "inception_date": r[7], "initial_capital": r[8],
-         "equity": r[9], "rank": r[10], "trades": r[11], "last_chat_ts": r[12]}
+        {
+            "model_id": r[0],
+            "name": r[1],
+            "provider": r[2],
+            "wallet": r[3],
+            "book_id": r[4],
+            "season": r[5],
+            "active": bool(r[6]),
+            "inception_date": r[7],
+            "initial_capital": r[8],
+            "equity": r[9],
+            "rank": r[10],
+            "trades": r[11],
+            "last_chat_ts": r[12],
+        }
         for r in await cur.fetchall()
     ]
 

@@ -126,9 +126,17 @@ class ArenadApp(App[int]):
             except _GONE as e:
                 attempt += 1
                 delay = self._backoff(attempt)
-                self.post_message(ConnectionChanged(Connection(
-                    "disconnected" if attempt > 1 or self.state.status else "connecting",
-                    attempt, str(e), delay, sock)))
+                self.post_message(
+                    ConnectionChanged(
+                        Connection(
+                            "disconnected" if attempt > 1 or self.state.status else "connecting",
+                            attempt,
+                            str(e),
+                            delay,
+                            sock,
+                        )
+                    )
+                )
                 await asyncio.sleep(delay)
                 continue
             error = "the daemon closed the connection"
@@ -155,8 +163,11 @@ class ArenadApp(App[int]):
                 with contextlib.suppress(Exception):
                     await client.close()
             attempt = 1
-            self.post_message(ConnectionChanged(Connection(
-                "disconnected", attempt, error, self.reconnect_min_s, sock)))
+            self.post_message(
+                ConnectionChanged(
+                    Connection("disconnected", attempt, error, self.reconnect_min_s, sock)
+                )
+            )
             await asyncio.sleep(self.reconnect_min_s)
 
     async def _take_snapshot(self, client: Client) -> Snapshot:
@@ -272,10 +283,14 @@ class ArenadApp(App[int]):
             if yes:
                 self.run_worker(self._release(), group="action")
 
-        self.push_screen(ConfirmScreen(
-            "Release the kill switch?",
-            "New orders will be allowed again as soon as it is released.",
-            yes_label="Release"), answered)
+        self.push_screen(
+            ConfirmScreen(
+                "Release the kill switch?",
+                "New orders will be allowed again as soon as it is released.",
+                yes_label="Release",
+            ),
+            answered,
+        )
 
     async def _release(self) -> None:
         result = await self.command("resume")
@@ -298,8 +313,11 @@ class ArenadApp(App[int]):
             if isinstance(cfg, dict):
                 self.state.config = cfg
         else:
-            self.notify("config rejected: " + "; ".join(map(str, r.get("problems") or [])),
-                        severity="error", timeout=15)
+            self.notify(
+                "config rejected: " + "; ".join(map(str, r.get("problems") or [])),
+                severity="error",
+                timeout=15,
+            )
         self.refresh_screens(frozenset({"config"}))
 
     def action_run_arena(self) -> None:
@@ -317,15 +335,20 @@ class ArenadApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Engage kill switch", "Block every new order now", self.action_kill)
-        yield SystemCommand("Release kill switch", "Allow new orders again (asks first)",
-                            self.action_release)
+        yield SystemCommand(
+            "Release kill switch", "Allow new orders again (asks first)", self.action_release
+        )
         yield SystemCommand("Reload config", "Re-read config.toml now", self.action_reload)
-        yield SystemCommand("Run arena now", "Start an arena run outside the schedule",
-                            self.action_run_arena)
+        yield SystemCommand(
+            "Run arena now", "Start an arena run outside the schedule", self.action_run_arena
+        )
         yield SystemCommand("Help", "Key bindings", self.action_help)
         for mode in self.MODES:
-            yield SystemCommand(f"Go to {mode.title()}", f"Show the {mode} screen",
-                                lambda m=mode: self.switch_mode(m))
+            yield SystemCommand(
+                f"Go to {mode.title()}",
+                f"Show the {mode} screen",
+                lambda m=mode: self.switch_mode(m),
+            )
 
 
 def _event_key(e: dict[str, Any]) -> tuple[Any, ...]:

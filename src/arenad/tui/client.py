@@ -17,8 +17,15 @@ from arenad.control.client import ControlError
 
 # The live topics the TUI asks for (see docs/control-protocol.md).
 TOPICS: tuple[str, ...] = (
-    "status", "system_event", "trading_state", "config",
-    "position", "equity", "decision", "order", "arena_run",
+    "status",
+    "system_event",
+    "trading_state",
+    "config",
+    "position",
+    "equity",
+    "decision",
+    "order",
+    "arena_run",
 )
 
 

@@ -108,8 +108,9 @@ def stamp(ts: Any) -> str:
 
 def level(value: Any) -> Text:
     lv = str(value)
-    return Text(lv, style={"error": "bold red", "warning": "yellow", "info": "", "debug": "dim"}
-                .get(lv, ""))
+    return Text(
+        lv, style={"error": "bold red", "warning": "yellow", "info": "", "debug": "dim"}.get(lv, "")
+    )
 
 
 def yes_no(value: Any) -> str:

@@ -18,10 +18,22 @@ from arenad.tui.stream import Batch
 ConnState = Literal["connecting", "connected", "disconnected"]
 
 # Every topic a screen may be told about; used to refresh a screen as a whole.
-ALL_TOPICS = frozenset({
-    "status", "trading_state", "config", "system_event", "position", "equity", "decision",
-    "order", "arena_run", "dropped", "connection", "snapshot",
-})
+ALL_TOPICS = frozenset(
+    {
+        "status",
+        "trading_state",
+        "config",
+        "system_event",
+        "position",
+        "equity",
+        "decision",
+        "order",
+        "arena_run",
+        "dropped",
+        "connection",
+        "snapshot",
+    }
+)
 STATUS_STALE_S = 5.0
 
 
@@ -77,14 +89,18 @@ class TuiState:
 
     def stale(self, now_mono: float) -> bool:
         """Connected but no status for a while: the daemon's loop may be stuck."""
-        return (self.connection.state == "connected" and self.status_mono is not None
-                and now_mono - self.status_mono > STATUS_STALE_S)
+        return (
+            self.connection.state == "connected"
+            and self.status_mono is not None
+            and now_mono - self.status_mono > STATUS_STALE_S
+        )
 
     def position_rows(self) -> list[dict[str, Any]]:
         if isinstance(self.positions, Unavailable):
             return []
-        return sorted(self.positions.values(),
-                      key=lambda p: (str(p.get("book_id")), str(p.get("symbol"))))
+        return sorted(
+            self.positions.values(), key=lambda p: (str(p.get("book_id")), str(p.get("symbol")))
+        )
 
     # --- updates -------------------------------------------------------------------------
     def apply_snapshot(self, snap: Snapshot, now_mono: float) -> None:

@@ -63,8 +63,13 @@ class StreamBuffer:
         self.ignored = 0
 
     def __len__(self) -> int:
-        return (len(self._latest) + len(self._positions) + len(self._equity)
-                + sum(len(d) for d in self._logs.values()) + (1 if self._dropped_upstream else 0))
+        return (
+            len(self._latest)
+            + len(self._positions)
+            + len(self._equity)
+            + sum(len(d) for d in self._logs.values())
+            + (1 if self._dropped_upstream else 0)
+        )
 
     def put(self, event: Any) -> None:
         self.received += 1

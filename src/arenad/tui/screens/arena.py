@@ -17,20 +17,34 @@ from arenad.tui import format as fmt
 from arenad.tui.screens.base import BaseScreen
 from arenad.tui.widgets.notice import Notice
 
-KINDS = [("all books", ""), ("bots", "bot"), ("fade books", "fade"),
-         ("arena models", "arena_model"), ("strategies", "strategy"),
-         ("benchmarks", "benchmark")]
-TIMEFRAMES = [("all time", "all_time"), ("monthly", "monthly"), ("weekly", "weekly"),
-              ("daily", "daily")]
+KINDS = [
+    ("all books", ""),
+    ("bots", "bot"),
+    ("fade books", "fade"),
+    ("arena models", "arena_model"),
+    ("strategies", "strategy"),
+    ("benchmarks", "benchmark"),
+]
+TIMEFRAMES = [
+    ("all time", "all_time"),
+    ("monthly", "monthly"),
+    ("weekly", "weekly"),
+    ("daily", "daily"),
+]
 
 
 def reasoning_text(d: dict[str, Any]) -> Text:
     t = Text()
-    t.append(f"{fmt.stamp(d.get('ts'))}  {d.get('model_id')}  {d.get('action')} "
-             f"{fmt.dec(d.get('quantity'))} {d.get('symbol')}\n", style="bold")
-    t.append(f"confidence {fmt.ratio(d.get('confidence'))}  timeframe {d.get('timeframe')}  "
-             f"entry {fmt.dec(d.get('entry_price'))}  stop {fmt.dec(d.get('stop_loss'))}  "
-             f"target {fmt.dec(d.get('take_profit'))}  order {d.get('order_status') or '–'}\n")
+    t.append(
+        f"{fmt.stamp(d.get('ts'))}  {d.get('model_id')}  {d.get('action')} "
+        f"{fmt.dec(d.get('quantity'))} {d.get('symbol')}\n",
+        style="bold",
+    )
+    t.append(
+        f"confidence {fmt.ratio(d.get('confidence'))}  timeframe {d.get('timeframe')}  "
+        f"entry {fmt.dec(d.get('entry_price'))}  stop {fmt.dec(d.get('stop_loss'))}  "
+        f"target {fmt.dec(d.get('take_profit'))}  order {d.get('order_status') or '–'}\n"
+    )
     if d.get("valid") is False:
         t.append(f"invalid model output: {d.get('error')}\n", style="bold red")
         if d.get("raw"):
@@ -66,8 +80,7 @@ class ArenaScreen(BaseScreen):
             with TabPane("Leaderboard", id="tab-leaderboard"):
                 with Horizontal(classes="filters"):
                     yield Select(KINDS, value="", allow_blank=False, id="kind")
-                    yield Select(TIMEFRAMES, value="all_time", allow_blank=False,
-                                 id="timeframe")
+                    yield Select(TIMEFRAMES, value="all_time", allow_blank=False, id="timeframe")
                 yield Notice(id="leaderboard-note")
                 yield DataTable(id="leaderboard", cursor_type="row")
             with TabPane("Runs", id="tab-runs"):
@@ -110,41 +123,71 @@ class ArenaScreen(BaseScreen):
         self._show_comparison(await q("decision_comparison", limit=50))
 
     def _show_leaderboard(self, rows: Any) -> None:
-        table = self._table("leaderboard", "#", "Δ", "book", "kind", "return", "sharpe",
-                            "max DD", "win", "PF", "trades")
+        table = self._table(
+            "leaderboard",
+            "#",
+            "Δ",
+            "book",
+            "kind",
+            "return",
+            "sharpe",
+            "max DD",
+            "win",
+            "PF",
+            "trades",
+        )
         if not self.query_one("#leaderboard-note", Notice).about(rows, empty="no standings yet"):
             return
         for r in rows:
             insufficient = bool(r.get("insufficient"))
             mark = "*" if insufficient else ""
-            table.add_row(str(r.get("rank", "?")), fmt.rank_change(r.get("rank_change")),
-                          str(r.get("name") or r.get("book_id")), str(r.get("kind", "")),
-                          fmt.pct(r.get("return_pct")), fmt.ratio(r.get("sharpe")) + mark,
-                          fmt.pct(r.get("max_drawdown_pct"), signed=False),
-                          fmt.pct(100 * (fmt.num(r.get("win_rate")) or 0), signed=False)
-                          if r.get("win_rate") is not None else fmt.DASH,
-                          fmt.ratio(r.get("profit_factor")) + mark, str(r.get("trades", 0)),
-                          key=str(r.get("book_id")))
+            table.add_row(
+                str(r.get("rank", "?")),
+                fmt.rank_change(r.get("rank_change")),
+                str(r.get("name") or r.get("book_id")),
+                str(r.get("kind", "")),
+                fmt.pct(r.get("return_pct")),
+                fmt.ratio(r.get("sharpe")) + mark,
+                fmt.pct(r.get("max_drawdown_pct"), signed=False),
+                fmt.pct(100 * (fmt.num(r.get("win_rate")) or 0), signed=False)
+                if r.get("win_rate") is not None
+                else fmt.DASH,
+                fmt.ratio(r.get("profit_factor")) + mark,
+                str(r.get("trades", 0)),
+                key=str(r.get("book_id")),
+            )
         if any(r.get("insufficient") for r in rows):
             self.query_one("#leaderboard-note", Notice).say(
-                "* too few samples for the ratio to mean much yet")
+                "* too few samples for the ratio to mean much yet"
+            )
 
     def _show_runs(self, rows: Any) -> None:
-        table = self._table("runs", "started", "status", "trigger", "models", "decisions",
-                            "errors")
+        table = self._table("runs", "started", "status", "trigger", "models", "decisions", "errors")
         if not self.query_one("#runs-note", Notice).about(rows, empty="no runs yet"):
             return
         for r in rows:
             errors = r.get("errors") or []
             status = str(r.get("status"))
-            table.add_row(fmt.stamp(r.get("started_at")),
-                          Text(status, style={"failed": "bold red", "partial": "yellow",
-                                              "running": "cyan", "ok": "green"}.get(status, "")),
-                          str(r.get("trigger", "")), str(r.get("models", "")),
-                          str(r.get("decisions", "")),
-                          "; ".join(f"{e.get('model_id')}: {e.get('error')}" for e in errors
-                                    if isinstance(e, dict)) or fmt.DASH,
-                          key=str(r.get("run_id")))
+            table.add_row(
+                fmt.stamp(r.get("started_at")),
+                Text(
+                    status,
+                    style={
+                        "failed": "bold red",
+                        "partial": "yellow",
+                        "running": "cyan",
+                        "ok": "green",
+                    }.get(status, ""),
+                ),
+                str(r.get("trigger", "")),
+                str(r.get("models", "")),
+                str(r.get("decisions", "")),
+                "; ".join(
+                    f"{e.get('model_id')}: {e.get('error')}" for e in errors if isinstance(e, dict)
+                )
+                or fmt.DASH,
+                key=str(r.get("run_id")),
+            )
 
     def _show_models(self, rows: Any) -> None:
         table = self._table("models", "model", "name", "provider", "enabled", "paused")
@@ -152,14 +195,17 @@ class ArenaScreen(BaseScreen):
         if not self.query_one("#models-note", Notice).about(rows, empty="no models configured"):
             return
         for m in self.models:
-            table.add_row(str(m.get("model_id")), str(m.get("name", "")),
-                          str(m.get("provider", "")), fmt.yes_no(m.get("enabled")),
-                          Text("PAUSED", style="bold yellow") if m.get("paused") else Text("no"),
-                          key=str(m.get("model_id")))
+            table.add_row(
+                str(m.get("model_id")),
+                str(m.get("name", "")),
+                str(m.get("provider", "")),
+                fmt.yes_no(m.get("enabled")),
+                Text("PAUSED", style="bold yellow") if m.get("paused") else Text("no"),
+                key=str(m.get("model_id")),
+            )
 
     def _show_decisions(self, rows: Any) -> None:
-        table = self._table("arena-decisions", "time", "model", "symbol", "action", "conf",
-                            "ok")
+        table = self._table("arena-decisions", "time", "model", "symbol", "action", "conf", "ok")
         self.decisions = {}
         self.query_one("#reasoning", Static).update("")
         empty = f"no decisions for {self.book_filter}" if self.book_filter else "no decisions yet"
@@ -168,31 +214,48 @@ class ArenaScreen(BaseScreen):
         for d in rows:
             key = str(d.get("id"))
             self.decisions[key] = d
-            table.add_row(fmt.clock(d.get("ts")), str(d.get("model_id")), str(d.get("symbol")),
-                          str(d.get("action")), fmt.ratio(d.get("confidence")),
-                          "✓" if d.get("valid", True) else Text("✗", style="red"), key=key)
+            table.add_row(
+                fmt.clock(d.get("ts")),
+                str(d.get("model_id")),
+                str(d.get("symbol")),
+                str(d.get("action")),
+                fmt.ratio(d.get("confidence")),
+                "✓" if d.get("valid", True) else Text("✗", style="red"),
+                key=key,
+            )
         if self.book_filter:
             self.query_one("#arena-decisions-note", Notice).say(
-                f"showing {self.book_filter} (enter on another leaderboard row to change)")
+                f"showing {self.book_filter} (enter on another leaderboard row to change)"
+            )
         if rows:
             self.query_one("#reasoning", Static).update(reasoning_text(rows[0]))
 
     def _show_comparison(self, rows: Any) -> None:
         table = self._table("comparison", "time", "symbol", "agree", "decisions")
         if not self.query_one("#comparison-note", Notice).about(
-                rows, empty="no two models decided on the same symbol within 5 minutes yet"):
+            rows, empty="no two models decided on the same symbol within 5 minutes yet"
+        ):
             return
         for i, c in enumerate(rows):
-            ds = ", ".join(f"{d.get('model_id')} {d.get('action')} {fmt.ratio(d.get('confidence'))}"
-                           for d in c.get("decisions") or [] if isinstance(d, dict))
+            ds = ", ".join(
+                f"{d.get('model_id')} {d.get('action')} {fmt.ratio(d.get('confidence'))}"
+                for d in c.get("decisions") or []
+                if isinstance(d, dict)
+            )
             agree = fmt.num(c.get("agreement"))
-            table.add_row(fmt.clock(c.get("ts")), str(c.get("symbol")),
-                          f"{agree:.0%}" if agree is not None else fmt.DASH, ds, key=str(i))
+            table.add_row(
+                fmt.clock(c.get("ts")),
+                str(c.get("symbol")),
+                f"{agree:.0%}" if agree is not None else fmt.DASH,
+                ds,
+                key=str(i),
+            )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "arena-decisions" and event.row_key.value in self.decisions:
             self.query_one("#reasoning", Static).update(
-                reasoning_text(self.decisions[event.row_key.value]))
+                reasoning_text(self.decisions[event.row_key.value])
+            )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "leaderboard" and event.row_key.value:
@@ -218,8 +281,9 @@ class ArenaScreen(BaseScreen):
         cmd = "arena.resume" if model.get("paused") else "arena.pause"
         r = await self.arenad.command(cmd, model_id=str(model.get("model_id")))
         if r is not None:
-            self.notify(f"{model.get('model_id')}: "
-                        f"{'resumed' if cmd == 'arena.resume' else 'paused'}")
+            self.notify(
+                f"{model.get('model_id')}: {'resumed' if cmd == 'arena.resume' else 'paused'}"
+            )
             self.reload()
 
     def action_refresh(self) -> None:

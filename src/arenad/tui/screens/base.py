@@ -80,8 +80,11 @@ class BaseScreen(Screen[None]):
 
     def tick(self, now_mono: float) -> None:
         period = self.arenad.refresh_s
-        due = (period is not None and self._loaded_at is not None
-               and now_mono - self._loaded_at >= period)
+        due = (
+            period is not None
+            and self._loaded_at is not None
+            and now_mono - self._loaded_at >= period
+        )
         if self._dirty or due:
             self.reload()
 
@@ -91,8 +94,12 @@ class BaseScreen(Screen[None]):
             return
         self._dirty = False
         self._loaded_at = self.arenad.clock.monotonic()
-        self.run_worker(self.load, exclusive=True, group="load",  # type: ignore[arg-type]
-                        exit_on_error=False)
+        self.run_worker(
+            self.load,
+            exclusive=True,
+            group="load",  # type: ignore[arg-type]
+            exit_on_error=False,
+        )
 
     async def load(self) -> None:
         """Fetch this screen's data (override)."""

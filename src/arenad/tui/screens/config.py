@@ -31,8 +31,10 @@ def reload_text(r: dict[str, Any] | None) -> Text:
     t = Text()
     ok = bool(r.get("ok"))
     t.append(f"{fmt.stamp(r.get('ts'))}  via {r.get('source', '?')}\n")
-    t.append("applied\n" if ok else "REJECTED — previous settings stay in force\n",
-             style="bold green" if ok else "bold red")
+    t.append(
+        "applied\n" if ok else "REJECTED — previous settings stay in force\n",
+        style="bold green" if ok else "bold red",
+    )
     for p in r.get("problems") or []:
         t.append(f"  {p}\n", style="red")
     changes = r.get("changes") or {}

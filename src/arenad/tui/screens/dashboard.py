@@ -31,14 +31,22 @@ class DashboardScreen(BaseScreen):
         self._seen_events = 0
 
     def body(self) -> Iterable[Widget]:
-        chart = Vertical(Notice(id="equity-note"), EquityChart(id="equity"), id="equity-panel",
-                         classes="panel")
+        chart = Vertical(
+            Notice(id="equity-note"), EquityChart(id="equity"), id="equity-panel", classes="panel"
+        )
         chart.border_title = "Equity: fade aggregate vs bots aggregate"
-        pos = Vertical(Notice(id="positions-note"), PositionsTable(id="positions"),
-                       id="positions-panel", classes="panel")
+        pos = Vertical(
+            Notice(id="positions-note"),
+            PositionsTable(id="positions"),
+            id="positions-panel",
+            classes="panel",
+        )
         pos.border_title = "Live positions"
-        ev = Vertical(EventTable(id="dash-events", max_rows=DASHBOARD_EVENTS),
-                      id="events-panel", classes="panel")
+        ev = Vertical(
+            EventTable(id="dash-events", max_rows=DASHBOARD_EVENTS),
+            id="events-panel",
+            classes="panel",
+        )
         ev.border_title = "Latest system events"
         return (chart, pos, ev)
 
@@ -57,8 +65,10 @@ class DashboardScreen(BaseScreen):
         if full or "position" in changed:
             note = self.query_one("#positions-note", Notice)
             rows = st.position_rows()
-            note.about(st.positions if isinstance(st.positions, Unavailable) else rows,
-                       empty="no open positions")
+            note.about(
+                st.positions if isinstance(st.positions, Unavailable) else rows,
+                empty="no open positions",
+            )
             self.query_one(PositionsTable).show(rows)
         if full or "system_event" in changed:
             table = self.query_one(EventTable)
@@ -71,8 +81,9 @@ class DashboardScreen(BaseScreen):
     def action_close_position(self) -> None:
         picked = self.query_one(PositionsTable).selected_position()
         if picked is None:
-            self.notify("select a position first (arrows in the positions table)",
-                        severity="warning")
+            self.notify(
+                "select a position first (arrows in the positions table)", severity="warning"
+            )
             return
         book_id, symbol = picked
 
@@ -80,10 +91,14 @@ class DashboardScreen(BaseScreen):
             if yes:
                 self.run_worker(self._close(book_id, symbol), group="action")
 
-        self.app.push_screen(ConfirmScreen(
-            f"Close {symbol} in {book_id}?",
-            "A reduce-only market order exits the whole position.", yes_label="Close"),
-            answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Close {symbol} in {book_id}?",
+                "A reduce-only market order exits the whole position.",
+                yes_label="Close",
+            ),
+            answered,
+        )
 
     async def _close(self, book_id: str, symbol: str) -> None:
         r = await self.arenad.command("position.close", book_id=book_id, symbol=symbol)

@@ -18,10 +18,11 @@ from arenad.tui.screens.base import BaseScreen, new_events
 from arenad.tui.widgets.event_table import EventTable, matches
 from arenad.tui.widgets.notice import Notice
 
-LEVELS = [("all levels", "debug"), ("info+", "info"), ("warning+", "warning"),
-          ("errors", "error")]
-CATEGORIES = [("all categories", ""), *((c, c) for c in (
-    "api", "trading", "system", "config", "ingest", "arena", "tracker"))]
+LEVELS = [("all levels", "debug"), ("info+", "info"), ("warning+", "warning"), ("errors", "error")]
+CATEGORIES = [
+    ("all categories", ""),
+    *((c, c) for c in ("api", "trading", "system", "config", "ingest", "arena", "tracker")),
+]
 HISTORY = 500
 
 
@@ -51,15 +52,18 @@ class EventsScreen(BaseScreen):
         level = self.query_one("#level", Select).value
         category = self.query_one("#category", Select).value
         search = self.query_one("#search", Input).value.strip()
-        return {"level": level if isinstance(level, str) else "debug",
-                "category": category if isinstance(category, str) and category else None,
-                "search": search or None}
+        return {
+            "level": level if isinstance(level, str) else "debug",
+            "category": category if isinstance(category, str) and category else None,
+            "search": search or None,
+        }
 
     async def load(self) -> None:
         f = self.filters()
         seq = self.state.events_seq
         rows = await self.arenad.ask_daemon(
-            "events", limit=HISTORY, **{k: v for k, v in f.items() if v is not None})
+            "events", limit=HISTORY, **{k: v for k, v in f.items() if v is not None}
+        )
         table = self.query_one(EventTable)
         table.show([])
         if self.query_one("#events-note", Notice).about(rows, empty="no events match"):
@@ -70,8 +74,11 @@ class EventsScreen(BaseScreen):
     def update_body(self, changed: frozenset[str]) -> None:
         if "system_event" in changed and "snapshot" not in changed and self._loaded:
             f = self.filters()
-            new = [e for e in new_events(self.state, self._seen)
-                   if matches(e, f["level"], f["category"], f["search"])]
+            new = [
+                e
+                for e in new_events(self.state, self._seen)
+                if matches(e, f["level"], f["category"], f["search"])
+            ]
             self._seen = self.state.events_seq
             if new:
                 self.query_one("#events-note", Notice).say(None)

@@ -18,8 +18,11 @@ from arenad.tui.widgets.notice import Notice
 
 
 def _positions(bot: dict[str, Any], key: str) -> str:
-    parts = [f"{p.get('symbol')} {fmt.dec(p.get(key))}" for p in bot.get("positions") or []
-             if isinstance(p, dict) and p.get(key) not in (None, "0")]
+    parts = [
+        f"{p.get('symbol')} {fmt.dec(p.get(key))}"
+        for p in bot.get("positions") or []
+        if isinstance(p, dict) and p.get(key) not in (None, "0")
+    ]
     return ", ".join(parts) or fmt.DASH
 
 
@@ -36,11 +39,15 @@ def decision_detail(d: dict[str, Any]) -> Text:
     ev = d.get("event") or {}
     t = Text()
     t.append(f"{fmt.stamp(d.get('ts'))}  {d.get('bot_id')}\n", style="bold")
-    t.append(f"bot {ev.get('event_type', 'fill')}: {ev.get('side', '?')} "
-             f"{fmt.dec(ev.get('size'))} {ev.get('symbol', '?')} @ {fmt.dec(ev.get('price'))}\n")
+    t.append(
+        f"bot {ev.get('event_type', 'fill')}: {ev.get('side', '?')} "
+        f"{fmt.dec(ev.get('size'))} {ev.get('symbol', '?')} @ {fmt.dec(ev.get('price'))}\n"
+    )
     decision = str(d.get("decision", "?"))
-    t.append(f"decision: {decision.upper()}",
-             style="bold green" if decision == "execute" else "bold yellow")
+    t.append(
+        f"decision: {decision.upper()}",
+        style="bold green" if decision == "execute" else "bold yellow",
+    )
     t.append(f" — {d.get('skip_reason') or d.get('reason') or ''}\n")
     for g in d.get("guards") or []:
         ok = g.get("allowed")
@@ -48,12 +55,16 @@ def decision_detail(d: dict[str, Any]) -> Text:
         t.append(f"{g.get('name')}: {g.get('reason', '')}\n")
     order = d.get("order")
     if isinstance(order, dict):
-        t.append(f"order {order.get('side')} {fmt.dec(order.get('size'))} @ "
-                 f"{fmt.dec(order.get('price'))}: {order.get('status')}\n")
+        t.append(
+            f"order {order.get('side')} {fmt.dec(order.get('size'))} @ "
+            f"{fmt.dec(order.get('price'))}: {order.get('status')}\n"
+        )
     chat = d.get("chat")
     if isinstance(chat, dict):
-        t.append(f"\nbot's reasoning ({chat.get('model', '')}, {fmt.stamp(chat.get('ts'))}):\n",
-                 style="bold")
+        t.append(
+            f"\nbot's reasoning ({chat.get('model', '')}, {fmt.stamp(chat.get('ts'))}):\n",
+            style="bold",
+        )
         t.append(str(chat.get("summary") or ""), style="italic")
         if chat.get("text"):
             t.append("\n" + str(chat["text"]))
@@ -76,24 +87,40 @@ class FadeScreen(BaseScreen):
         self.decisions: dict[str, dict[str, Any]] = {}
 
     def body(self) -> Iterable[Widget]:
-        bots = Vertical(Notice(id="bots-note"), DataTable(id="bots", cursor_type="row"),
-                        id="bots-panel", classes="panel")
+        bots = Vertical(
+            Notice(id="bots-note"),
+            DataTable(id="bots", cursor_type="row"),
+            id="bots-panel",
+            classes="panel",
+        )
         bots.border_title = "Bots and their fade books"
-        feed = Vertical(Notice(id="decisions-note"),
-                        DataTable(id="decisions", cursor_type="row"),
-                        id="decisions-panel", classes="panel")
+        feed = Vertical(
+            Notice(id="decisions-note"),
+            DataTable(id="decisions", cursor_type="row"),
+            id="decisions-panel",
+            classes="panel",
+        )
         feed.border_title = "Decisions"
-        detail = VerticalScroll(Static(id="decision-detail", classes="detail"),
-                                id="detail-panel", classes="panel")
+        detail = VerticalScroll(
+            Static(id="decision-detail", classes="detail"), id="detail-panel", classes="panel"
+        )
         detail.border_title = "Decision and the bot's reasoning"
         return (bots, Horizontal(feed, detail, id="fade-bottom"))
 
     def on_mount(self) -> None:
         self.query_one("#bots", DataTable).add_columns(
-            "bot", "state", "mult", "bot position", "fade position", "fade uPnL",
-            "realized", "equity")
+            "bot",
+            "state",
+            "mult",
+            "bot position",
+            "fade position",
+            "fade uPnL",
+            "realized",
+            "equity",
+        )
         self.query_one("#decisions", DataTable).add_columns(
-            "time", "bot", "fill", "decision", "why")
+            "time", "bot", "fill", "decision", "why"
+        )
 
     async def load(self) -> None:
         bots = await self.arenad.ask_daemon("fade.bots")
@@ -110,11 +137,16 @@ class FadeScreen(BaseScreen):
             return
         for b in self.bots:
             table.add_row(
-                str(b.get("name") or b.get("bot_id")), _bot_state(b),
-                f"×{fmt.num(b.get('multiplier')) or 0:g}", _positions(b, "bot_size"),
-                _positions(b, "fade_size"), fmt.pnl(b.get("fade_unrealized_pnl")),
-                fmt.pnl(b.get("fade_realized_pnl")), fmt.money(b.get("fade_equity")),
-                key=str(b.get("bot_id")))
+                str(b.get("name") or b.get("bot_id")),
+                _bot_state(b),
+                f"×{fmt.num(b.get('multiplier')) or 0:g}",
+                _positions(b, "bot_size"),
+                _positions(b, "fade_size"),
+                fmt.pnl(b.get("fade_unrealized_pnl")),
+                fmt.pnl(b.get("fade_realized_pnl")),
+                fmt.money(b.get("fade_equity")),
+                key=str(b.get("bot_id")),
+            )
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 
@@ -122,8 +154,7 @@ class FadeScreen(BaseScreen):
         table = self.query_one("#decisions", DataTable)
         table.clear()
         self.decisions = {}
-        if not self.query_one("#decisions-note", Notice).about(decisions,
-                                                               empty="no decisions yet"):
+        if not self.query_one("#decisions-note", Notice).about(decisions, empty="no decisions yet"):
             self.query_one("#decision-detail", Static).update("")
             return
         for d in decisions:
@@ -132,10 +163,13 @@ class FadeScreen(BaseScreen):
             ev = d.get("event") or {}
             decision = str(d.get("decision", "?"))
             table.add_row(
-                fmt.clock(d.get("ts")), str(d.get("bot_id")),
+                fmt.clock(d.get("ts")),
+                str(d.get("bot_id")),
                 f"{ev.get('side', '?')} {fmt.dec(ev.get('size'))} {ev.get('symbol', '?')}",
                 Text(decision, style="green" if decision == "execute" else "yellow"),
-                str(d.get("skip_reason") or d.get("reason") or ""), key=key)
+                str(d.get("skip_reason") or d.get("reason") or ""),
+                key=key,
+            )
         if table.row_count:
             table.move_cursor(row=0)
             self._detail(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)

@@ -15,8 +15,14 @@ from arenad.tui import format as fmt
 from arenad.tui.screens.base import BaseScreen
 from arenad.tui.widgets.notice import Notice
 
-_STATUS_STYLE = {"filled": "green", "rejected": "bold red", "cancelled": "dim",
-                 "open": "cyan", "partially_filled": "cyan", "intent": "yellow"}
+_STATUS_STYLE = {
+    "filled": "green",
+    "rejected": "bold red",
+    "cancelled": "dim",
+    "open": "cyan",
+    "partially_filled": "cyan",
+    "intent": "yellow",
+}
 
 
 class TradesScreen(BaseScreen):
@@ -42,9 +48,11 @@ class TradesScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#trades", DataTable).add_columns(
-            "closed", "book", "symbol", "side", "size", "entry", "exit", "P&L", "%", "exit")
+            "closed", "book", "symbol", "side", "size", "entry", "exit", "P&L", "%", "exit"
+        )
         self.query_one("#orders", DataTable).add_columns(
-            "time", "book", "symbol", "side", "size", "price", "type", "status", "error")
+            "time", "book", "symbol", "side", "size", "price", "type", "status", "error"
+        )
 
     def filters(self) -> dict[str, str]:
         out = {}
@@ -65,11 +73,19 @@ class TradesScreen(BaseScreen):
         if not self.query_one("#trades-note", Notice).about(rows, empty="no round trips"):
             return
         for i, r in enumerate(rows):
-            table.add_row(fmt.stamp(r.get("closed_at")), str(r.get("book_id")),
-                          str(r.get("symbol")), str(r.get("side")), fmt.dec(r.get("size")),
-                          fmt.dec(r.get("entry_price")), fmt.dec(r.get("exit_price")),
-                          fmt.pnl(r.get("pnl")), fmt.pct(r.get("pnl_pct")),
-                          str(r.get("exit_reason") or fmt.DASH), key=str(i))
+            table.add_row(
+                fmt.stamp(r.get("closed_at")),
+                str(r.get("book_id")),
+                str(r.get("symbol")),
+                str(r.get("side")),
+                fmt.dec(r.get("size")),
+                fmt.dec(r.get("entry_price")),
+                fmt.dec(r.get("exit_price")),
+                fmt.pnl(r.get("pnl")),
+                fmt.pct(r.get("pnl_pct")),
+                str(r.get("exit_reason") or fmt.DASH),
+                key=str(i),
+            )
 
     def _show_orders(self, rows: Any) -> None:
         table = self.query_one("#orders", DataTable)
@@ -78,11 +94,18 @@ class TradesScreen(BaseScreen):
             return
         for i, o in enumerate(rows):
             status = str(o.get("status"))
-            table.add_row(fmt.stamp(o.get("ts")), str(o.get("book_id")), str(o.get("symbol")),
-                          str(o.get("side")), fmt.dec(o.get("size")), fmt.dec(o.get("price")),
-                          str(o.get("type") or fmt.DASH) + (" RO" if o.get("reduce_only") else ""),
-                          Text(status, style=_STATUS_STYLE.get(status, "")),
-                          str(o.get("error") or ""), key=str(i))
+            table.add_row(
+                fmt.stamp(o.get("ts")),
+                str(o.get("book_id")),
+                str(o.get("symbol")),
+                str(o.get("side")),
+                fmt.dec(o.get("size")),
+                fmt.dec(o.get("price")),
+                str(o.get("type") or fmt.DASH) + (" RO" if o.get("reduce_only") else ""),
+                Text(status, style=_STATUS_STYLE.get(status, "")),
+                str(o.get("error") or ""),
+                key=str(i),
+            )
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.reload()

@@ -26,8 +26,10 @@ class ConnectionBanner(Static):
         if c.state == "connecting":
             msg = f"Connecting to the arenad daemon{where}… (attempt {max(1, c.attempt)}{retry})"
         else:
-            msg = (f"⚠ The daemon went away{where}. Reconnecting automatically "
-                   f"(attempt {c.attempt}{retry}). Data below is from before the loss.")
+            msg = (
+                f"⚠ The daemon went away{where}. Reconnecting automatically "
+                f"(attempt {c.attempt}{retry}). Data below is from before the loss."
+            )
         if c.error:
             msg += f"\n{c.error}"
         self.update(msg)

@@ -46,8 +46,7 @@ class EquityChart(PlotextPlot):
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: RenderResult | None = None
 
-    def show(self, series: Mapping[str, Iterable[tuple[str, float]]], *,
-             now: bool = False) -> None:
+    def show(self, series: Mapping[str, Iterable[tuple[str, float]]], *, now: bool = False) -> None:
         """Plot ``series``; ``now`` skips the rate limit (a snapshot, not a tick)."""
         self._series = series
         wait = self._last_draw + self.MIN_REDRAW_S - time.monotonic()
@@ -71,8 +70,10 @@ class EquityChart(PlotextPlot):
         series = self._series
         plt = self.plt
         plt.clear_data()
-        points = {name: [(t, v) for ts, v in pts if (t := _epoch(ts)) is not None]
-                  for name, pts in series.items()}
+        points = {
+            name: [(t, v) for ts, v in pts if (t := _epoch(ts)) is not None]
+            for name, pts in series.items()
+        }
         points = {k: v for k, v in points.items() if v}
         if not points:
             plt.title("equity (USD): no data yet")
@@ -89,9 +90,13 @@ class EquityChart(PlotextPlot):
             if thin[-1] is not pts[-1]:
                 thin.append(pts[-1])
             pts = thin
-            plt.plot([(t - last) / scale for t, _ in pts], [v for _, v in pts],
-                     label=LABELS.get(name, name), color=COLORS.get(name, "blue"),
-                     marker="braille")
+            plt.plot(
+                [(t - last) / scale for t, _ in pts],
+                [v for _, v in pts],
+                label=LABELS.get(name, name),
+                color=COLORS.get(name, "blue"),
+                marker="braille",
+            )
         plt.title("")
         plt.xlabel(f"{unit} before the last point")
         self.refresh()

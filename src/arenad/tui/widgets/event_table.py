@@ -55,7 +55,7 @@ class EventTable(DataTable[Any]):
         self._rebuild(self.row_count == 0 or self.cursor_row >= self.row_count - 1)
 
     def append(self, events: Iterable[dict[str, Any]]) -> None:
-        new = list(events)[-self.max_rows:]
+        new = list(events)[-self.max_rows :]
         if not new:
             return
         at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
@@ -71,9 +71,13 @@ class EventTable(DataTable[Any]):
         self.call_after_refresh(self._settle, at_end)
 
     def _add(self, e: dict[str, Any]) -> None:
-        self.add_row(fmt.clock(e.get("ts")), fmt.level(e.get("level")),
-                     str(e.get("category", "")), str(e.get("message", "")),
-                     key=str(next(self._keys)))
+        self.add_row(
+            fmt.clock(e.get("ts")),
+            fmt.level(e.get("level")),
+            str(e.get("category", "")),
+            str(e.get("message", "")),
+            key=str(next(self._keys)),
+        )
 
     def _rebuild(self, follow: bool) -> None:
         self.clear()

@@ -24,8 +24,10 @@ class Notice(Static):
     def about(self, result: Any, *, empty: str = "nothing yet") -> bool:
         """Show what is wrong with ``result``; True when it is usable data."""
         if isinstance(result, Unavailable):
-            self.say(f"{result.cmd}: not available yet"
-                     + (f" ({result.message})" if result.message else ""))
+            self.say(
+                f"{result.cmd}: not available yet"
+                + (f" ({result.message})" if result.message else "")
+            )
             return False
         if isinstance(result, Failed):
             self.say(str(result), error=True)

@@ -24,10 +24,16 @@ class PositionsTable(DataTable[Any]):
         self.clear()
         for p in rows:
             key = f"{p.get('book_id')}|{p.get('symbol')}"
-            self.add_row(str(p.get("book_id", "?")), str(p.get("symbol", "?")),
-                         fmt.dec(p.get("size")), fmt.dec(p.get("entry_price")),
-                         fmt.dec(p.get("mark_price")), fmt.money(p.get("notional")),
-                         fmt.pnl(p.get("unrealized_pnl")), key=key)
+            self.add_row(
+                str(p.get("book_id", "?")),
+                str(p.get("symbol", "?")),
+                fmt.dec(p.get("size")),
+                fmt.dec(p.get("entry_price")),
+                fmt.dec(p.get("mark_price")),
+                fmt.money(p.get("notional")),
+                fmt.pnl(p.get("unrealized_pnl")),
+                key=key,
+            )
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
 

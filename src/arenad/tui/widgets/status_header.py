@@ -44,8 +44,9 @@ class StatusHeader(Static):
         parts.append(Text(f"up {fmt.uptime(st.get('uptime_s'))}"))
         day = st.get("daily_pnl")
         if day is not None and wide:
-            parts.append(Text("day ") + (Text(fmt.money(day, signed=True)) if killed
-                                         else fmt.pnl(day)))
+            parts.append(
+                Text("day ") + (Text(fmt.money(day, signed=True)) if killed else fmt.pnl(day))
+            )
         line = Text(" ") + sep.join(parts)
         if killed:
             line.append("\n")

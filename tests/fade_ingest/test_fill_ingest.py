@@ -9,6 +9,7 @@ import contextlib
 from typing import Any
 
 import httpx
+import pytest
 
 from arenad.fade.ingest import FillIngest
 from arenad.venues.hyperliquid.info import HyperliquidInfo
@@ -74,6 +75,7 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
+@pytest.mark.live_market
 async def test_every_fill_of_every_bot_arrives(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -95,6 +97,7 @@ async def test_every_fill_of_every_bot_arrives(sim_server) -> None:  # type: ign
         await stop(task)
 
 
+@pytest.mark.live_market
 async def test_wallets_beyond_the_user_limit_are_polled_visibly(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -116,6 +119,7 @@ async def test_wallets_beyond_the_user_limit_are_polled_visibly(sim_server) -> N
         await stop(task)
 
 
+@pytest.mark.live_market
 async def test_fills_during_disconnects_are_backfilled(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -151,6 +155,7 @@ async def test_fills_during_disconnects_are_backfilled(sim_server) -> None:  # t
         await stop(task)
 
 
+@pytest.mark.live_market
 async def test_a_backfill_that_cannot_be_done_is_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
     """/info behind a loopback proxy that answers 503 until told otherwise; /ws is fine."""
     from aiohttp import web

@@ -116,6 +116,10 @@ class SimSettings(Section):
     """Cash of the paper account each new Alpaca key pair gets."""
     tick_interval_s: float = Field(default=1.0, gt=0.0, le=3600.0)
     """Simulated market time step: prices move and `allMids`/`l2Book` are pushed this often."""
+    manual_ticks: bool = False
+    """Stop both venues' tickers: time moves only when asked (`POST /_sim/step`, or `step()`
+    in-process), each step still `tick_interval_s` long. For tests that drive the market by
+    hand and must not race a timer."""
     coins: list[str] = Field(default_factory=lambda: list(DEFAULT_COINS))
     """Perpetuals listed on the simulated Hyperliquid (known names get mainnet-like prices,
     volatility and szDecimals)."""

@@ -794,11 +794,14 @@ def build_alpaca_app(
         )
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sim.run(), name="alpaca-sim-ticker")
+        task = None
+        if not settings.manual_ticks:
+            task = asyncio.create_task(sim.run(), name="alpaca-sim-ticker")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for conn in list(sim.trade_conns | sim.data_conns):
             with contextlib.suppress(Exception):
                 await conn.ws.close()

@@ -516,11 +516,14 @@ def build_hyperliquid_app(
         )
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sim.run(), name="hl-sim-ticker")
+        task = None
+        if not settings.manual_ticks:
+            task = asyncio.create_task(sim.run(), name="hl-sim-ticker")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await sim.hub.close_all()
 
     app.router.add_post("/info", info)

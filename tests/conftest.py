@@ -121,13 +121,17 @@ class DaemonProc:
         assert self._notify is not None
 
         def seen() -> bool:
-            with contextlib.suppress(TimeoutError):
-                self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
-            if (
-                self.proc is not None
-                and self.proc.poll() is not None
-                and state not in self.notifications
-            ):
+            exited = self.proc is not None and self.proc.poll() is not None
+            # Every datagram queued so far, not one per poll: after an exit the last ones
+            # (STOPPING=1 behind WATCHDOG=1 and STATUS=...) must still be read before judging.
+            while True:
+                try:
+                    self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
+                except TimeoutError:
+                    break
+                if state in self.notifications:
+                    break
+            if exited and state not in self.notifications:
                 raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             return state in self.notifications
 
@@ -145,13 +149,20 @@ class DaemonProc:
 
     def status(self) -> dict:  # type: ignore[type-arg]
         r = self.cli("status", "--json")
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0, f"{r.stderr}\n--- daemon log (tail) ---\n{self.log()[-4000:]}"
         return json.loads(r.stdout)  # type: ignore[no-any-return]
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the daemon and wait for its exit. The daemon bounds its own shutdown; the
+        generous wait is for a loaded machine, and a daemon that overstays it is shown."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"daemon still running {timeout} s after signal {sig}:\n{self.log()[-4000:]}"
+            ) from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -19,9 +19,16 @@ from websockets.exceptions import ConnectionClosed
 
 
 class DaemonNotRunning(ConnectionError):
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"no arenad daemon is running (nothing answers on {path})")
+    def __init__(self, path: Path, *, waited_s: float | None = None) -> None:
+        if waited_s is None:
+            text = f"no arenad daemon is running (nothing answers on {path})"
+        else:
+            # Something holds the socket but did not complete the handshake in time: a daemon
+            # that is wedged or starved of CPU, not an absent one. Say so; do not guess.
+            text = f"the arenad daemon on {path} did not answer within {waited_s:g} s"
+        super().__init__(text)
         self.path = path
+        self.waited_s = waited_s
 
 
 class ControlError(Exception):
@@ -29,6 +36,12 @@ class ControlError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+CONNECT_TIMEOUT_S = 15.0
+"""How long a client waits for the daemon's handshake. Generous on purpose: on a loaded box a
+busy daemon may take seconds, and `arenad kill` must not give up on a live daemon early (a
+refused or absent socket fails at once, whatever this is)."""
 
 
 class ControlClient:
@@ -41,11 +54,13 @@ class ControlClient:
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(event_queue_size)
         self.dropped_events = 0
 
-    async def connect(self, timeout: float = 5.0) -> ControlClient:
+    async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> ControlClient:
         try:
             async with asyncio.timeout(timeout):
                 self._ws = await unix_connect(str(self.socket_path), max_size=1 << 24)
-        except (OSError, TimeoutError) as e:
+        except TimeoutError as e:
+            raise DaemonNotRunning(self.socket_path, waited_s=timeout) from e
+        except OSError as e:
             raise DaemonNotRunning(self.socket_path) from e
         self._reader = asyncio.create_task(self._read(), name="control-client-read")
         return self

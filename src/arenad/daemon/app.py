@@ -195,12 +195,14 @@ class Daemon:
     async def _heartbeat(self) -> None:
         """Measure event-loop lag, ping the systemd watchdog, publish status for the TUI."""
         assert self.ctx is not None
-        interval = min(1.0, systemd.watchdog_interval() or 1.0)
+        watchdog = systemd.watchdog_interval()
+        interval = min(1.0, watchdog or 1.0)
         while True:
             t0 = time.monotonic()
             await asyncio.sleep(interval)
             self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
-            systemd.notify("WATCHDOG=1")
+            if watchdog is not None:
+                systemd.notify("WATCHDOG=1")
             self.ctx.bus.publish("status", await self.status())
 
     async def _apply_settings(self, old: Settings, new: Settings) -> None:

@@ -17,10 +17,15 @@ def notify(*states: str) -> bool:
         return False
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+    # Never blocks: this runs on the event loop, and a notify socket nobody reads (a full
+    # queue: Linux keeps only net.unix.max_dgram_qlen datagrams, 10 by default) would otherwise
+    # stop the whole daemon inside sendall. A datagram that cannot be queued is dropped.
+    with socket.socket(
+        socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    ) as s:
         try:
             s.connect(addr)
-            s.sendall("\n".join(states).encode())
+            s.send("\n".join(states).encode(), socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
         except OSError:
             return False
     return True

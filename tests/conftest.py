@@ -40,7 +40,6 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 # --- a real `arenad run` subprocess -------------------------------------------------------
 
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402

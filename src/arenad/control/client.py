@@ -24,6 +24,31 @@ class DaemonNotRunning(ConnectionError):
         self.path = path
 
 
+class DaemonBusy(DaemonNotRunning):
+    """The daemon is running but closed this connection at once: it is at its connection cap.
+
+    A :class:`DaemonNotRunning` so that every caller that already retries or reports a missing
+    daemon does the same here; only the message differs.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        ConnectionError.__init__(
+            self, f"the arenad daemon on {path} refused the connection: {reason}"
+        )
+        self.path = path
+        self.reason = reason
+
+
+BUSY_CLOSE_CODE = 1013  # the server's close code for "over the connection cap"
+
+
+def _gone(path: Path, exc: ConnectionClosed | None) -> DaemonNotRunning:
+    rcvd = exc.rcvd if exc is not None else None
+    if rcvd is not None and rcvd.code == BUSY_CLOSE_CODE:
+        return DaemonBusy(path, rcvd.reason or "too many connections")
+    return DaemonNotRunning(path)
+
+
 class ControlError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -40,6 +65,7 @@ class ControlClient:
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(event_queue_size)
         self.dropped_events = 0
+        self._closed: ConnectionClosed | None = None
 
     async def connect(self, timeout: float = 5.0) -> ControlClient:
         try:
@@ -79,7 +105,7 @@ class ControlClient:
             async with asyncio.timeout(timeout):
                 return await fut
         except ConnectionClosed as e:
-            raise DaemonNotRunning(self.socket_path) from e
+            raise _gone(self.socket_path, e) from e
         finally:
             self._pending.pop(rid, None)
 
@@ -118,11 +144,11 @@ class ControlClient:
                     fut.set_exception(
                         ControlError(err.get("code", "error"), err.get("message", ""))
                     )
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as e:
+            self._closed = e
         finally:
             for fut in self._pending.values():
                 if not fut.done():
-                    fut.set_exception(DaemonNotRunning(self.socket_path))
+                    fut.set_exception(_gone(self.socket_path, self._closed))
             with contextlib.suppress(asyncio.QueueFull):
                 self._events.put_nowait(None)

@@ -106,7 +106,12 @@ class Daemon:
             reloader = ConfigReloader(
                 self.loaded.path, holder, events, writer, bus=bus, clock=self.clock
             )
-            control = ControlServer(sock, bus, event_queue_size=s.daemon.event_queue_size)
+            control = ControlServer(
+                sock,
+                bus,
+                event_queue_size=s.daemon.event_queue_size,
+                max_connections=s.daemon.control_max_connections,
+            )
             supervisor = Supervisor(
                 events,
                 guard,
@@ -211,6 +216,7 @@ class Daemon:
             new.daemon.log_format,
         ):
             configure_logging(new.daemon.log_format, new.daemon.log_level, self.redactor)
+        self.ctx.control.max_connections = new.daemon.control_max_connections
         self.ctx.guard.configure(
             day_boundary_tz=new.risk.day_boundary_tz,
             daily_loss_limit_usd=new.risk.daily_loss_limit_usd,

@@ -108,6 +108,8 @@ class ControlClient:
             raise _gone(self.socket_path, e) from e
         finally:
             self._pending.pop(rid, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # the reader may have failed it while send() raised: retrieved
 
     async def subscribe(self, topics: list[str] | None = None) -> None:
         if topics is None:

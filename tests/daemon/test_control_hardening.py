@@ -6,6 +6,11 @@ import asyncio
 import json
 import signal
 import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +139,72 @@ def test_300_concurrent_connections_are_served_or_refused_clearly(daemon_proc) -
     wait_for(lambda: "control connection limit reached" in d.log(), what="the cap warning")
     assert d.stop() == 0
     assert "Traceback" not in d.log()
+
+
+def _frozen_subscriber(d) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    """A subscribed client, then SIGSTOPped: the daemon's close waits ~1 s for its handshake."""
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, json\n"
+            "from websockets.asyncio.client import unix_connect\n"
+            "async def main():\n"
+            f"    async with unix_connect({str(d.socket_path)!r}) as ws:\n"
+            "        await ws.send(json.dumps({'id': 1, 'cmd': 'subscribe'}))\n"
+            "        await ws.recv()\n"
+            "        print('subscribed', flush=True)\n"
+            "        await asyncio.sleep(3600)\n"
+            "asyncio.run(main())\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert client.stdout is not None and client.stdout.readline().strip() == "subscribed"
+    client.send_signal(signal.SIGSTOP)
+    return client
+
+
+@pytest.mark.parametrize(
+    "volley",
+    [(signal.SIGHUP,), (signal.SIGTERM,), (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)],
+    ids=["sighup", "sigterm-again", "mixed"],
+)
+def test_signals_during_shutdown_are_ignored_and_exit_is_clean(daemon_proc, volley) -> None:  # type: ignore[no-untyped-def]
+    """tmux closing the demo's terminal sends SIGHUP while the daemon is already stopping.
+
+    From STOPPING=1 until the process is gone, signals keep coming, so every step of the
+    shutdown (socket close, task cancel, writer drain and close, the end of the event loop)
+    sees some; a frozen subscriber makes the first step last about a second.
+    """
+    d = daemon_proc(MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"'))
+    d.start()
+    assert d.proc is not None
+    proc = d.proc
+    client = _frozen_subscriber(d)
+    sent = [0]
+
+    def keep_signalling() -> None:
+        while proc.poll() is None:  # send_signal is a no-op once the child is reaped
+            proc.send_signal(volley[sent[0] % len(volley)])
+            sent[0] += 1
+            time.sleep(0.002)
+
+    try:
+        proc.send_signal(signal.SIGTERM)
+        d.wait_notify("STOPPING=1")  # shutdown has begun
+        volley_thread = threading.Thread(target=keep_signalling)
+        volley_thread.start()
+        code = proc.wait(15)
+        volley_thread.join(10)
+    finally:
+        client.kill()
+        client.wait(10)
+    log = d.log()
+    assert code == 0, (code, log[-2000:])
+    assert sent[0] > 10
+    assert "Traceback" not in log and "never retrieved" not in log, log[-3000:]
+    assert "ignored during shutdown" in log
+    conn = sqlite3.connect(d.db_path)
+    msgs = [r[0] for r in conn.execute("SELECT message FROM system_events ORDER BY id")]
+    assert msgs[-1] == "arenad stopped"

@@ -43,7 +43,7 @@ STRICT = [
     ('{"id": 1, "cmd": "echo", "args": {"a": 1, "a": 2}}', "duplicate key 'a'"),
     ('{"id": 1, "cmd": "echo", "args": {"x": [{"k": 1, "k": 1}]}}', "duplicate key 'k'"),
     ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels"),
-    ('{"a": ' * 50_000, "nested deeper than 32 levels"),
+    ('{"a": ' * 30_000, "nested deeper than 32 levels"),
     ('{"id": 1, "cmd": "echo", "args": {"x": ' + "[" * 31 + "]" * 31 + "}}", "deeper than 32"),
     ('{"id": ' + "9" * 5_000 + ', "cmd": "echo"}', "at most 2^53 (9007199254740992)"),
     ('{"id": -' + "1" * 5_000 + ', "cmd": "echo"}', "at most 2^53"),
@@ -52,6 +52,7 @@ STRICT = [
     ('{"id": 1, "cmd": "echo", "args": {"n": NaN}}', "NaN is not a JSON value"),
     ('{"id": 1, "cmd": "echo", "args": {"n": -Infinity}}', "-Infinity is not a JSON value"),
     ('{"id": 1, "cmd": "echo", "args": {"why": "\\udc00"}}', "lone UTF-16 surrogate"),
+    ('{"id": 1, "cmd": "echo", "args": {"\\ud83d\\ude00": 1, "k\\ud800": 2}}', "lone UTF-16"),
     ('{"id": "' + "x" * 129 + '", "cmd": "echo"}', "`id` is longer than 128"),
     ('{"id": 1, "cmd": "' + "c" * 129 + '"}', "`cmd` is longer than 128"),
 ]
@@ -88,7 +89,15 @@ def test_values_at_the_limits_are_accepted(raw: str) -> None:
 
 
 def test_parse_request_raises_only_protocol_errors_on_pathological_input() -> None:
-    for raw in ("-" + "1" * 10_000, "1" * 10_000, '"\\ud800"', "{" * 2000 + "}" * 2000, ""):
+    literal = '{"cmd": "echo", "args": {"a": "\ud800"}}'  # a str, not UTF-8 off the wire
+    for raw in (
+        "-" + "1" * 10_000,
+        "1" * 10_000,
+        '"\\ud800"',
+        "{" * 2000 + "}" * 2000,
+        "",
+        literal,
+    ):
         with pytest.raises(protocol.ProtocolError):
             protocol.parse_request(raw)
 
@@ -115,7 +124,8 @@ def test_parse_request_never_raises_anything_but_protocol_error(raw: str) -> Non
 
 async def test_a_frame_over_the_limit_closes_with_1009(server: ControlServer) -> None:
     async with unix_connect(str(server.socket_path), max_size=None) as ws:
-        await ws.send(json.dumps({"id": 1, "cmd": "echo", "args": {"x": "y" * (1 << 20)}}))
+        big = {"id": 1, "cmd": "echo", "args": {"x": "y" * protocol.MAX_FRAME_BYTES}}
+        await ws.send(json.dumps(big))
         with pytest.raises(ConnectionClosed) as ei:
             await ws.recv()
         assert ei.value.rcvd is not None and ei.value.rcvd.code == 1009

@@ -28,8 +28,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_FRAME_BYTES = 1 << 20
-"""Largest request frame; a larger one closes the connection (websocket close code 1009)."""
+MAX_FRAME_BYTES = 256 << 10
+"""Largest request frame; a larger one closes the connection (websocket close code 1009).
+
+Requests are small (the largest, a ``strategies.batch`` sweep, is a few KiB). Strict parsing
+costs up to ~0.1 ms per KiB of pathological input (100k small objects), so this also bounds
+how long one frame can hold the event loop that runs the trading loops (~30 ms), while a
+100,000-deep array (200 KB) still gets its error reply."""
 MAX_DEPTH = 32
 """Deepest nesting of arrays/objects in a request (the request object itself is level 1)."""
 MAX_INT = 1 << 53
@@ -40,6 +45,7 @@ MAX_CMD_CHARS = 128
 """Longest ``cmd`` (longer is no command's name, and it is echoed in the error)."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class ProtocolError(Exception):
@@ -97,23 +103,39 @@ def _constant(text: str) -> Any:
     raise ProtocolError("bad_request", f"{text} is not a JSON value")
 
 
-def _check_nesting(obj: Any) -> None:
-    """Depth and string checks, iteratively (the parsed value may be ~1,000 levels deep)."""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
+def _check_parsed(raw: str, obj: Any) -> None:
+    """Depth and surrogate checks, iteratively (the value may be ~1,000 levels deep).
+
+    Each walk runs only when the raw text says it could find something: fewer brackets than
+    the depth limit cannot nest past it, and a lone surrogate needs a literal one or a
+    ``\\uD8xx``-``\\uDFxx`` escape (a valid escaped pair also matches, then the walk decides).
+    """
+    if raw.count("[") + raw.count("{") > MAX_DEPTH:
+        stack: list[tuple[Any, int]] = [(obj, 1)] if isinstance(obj, dict | list) else []
+        while stack:
+            value, depth = stack.pop()
+            if depth > MAX_DEPTH:
                 raise ProtocolError(
-                    "bad_request", "request contains a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                    "bad_request", f"request is nested deeper than {MAX_DEPTH} levels"
                 )
-            continue
-        if not isinstance(value, dict | list):
-            continue
-        if depth > MAX_DEPTH:
-            raise ProtocolError("bad_request", f"request is nested deeper than {MAX_DEPTH} levels")
-        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-        stack.extend((v, depth + 1) for v in items)
+            for v in value.values() if isinstance(value, dict) else value:
+                if isinstance(v, dict | list):
+                    stack.append((v, depth + 1))
+    if _SURROGATE_ESCAPE.search(raw) or _SURROGATE.search(raw):
+        todo: list[Any] = [obj]
+        while todo:
+            value = todo.pop()
+            if isinstance(value, str):
+                if _SURROGATE.search(value):
+                    raise ProtocolError(
+                        "bad_request",
+                        "request contains a lone UTF-16 surrogate (\\ud800-\\udfff)",
+                    )
+            elif isinstance(value, dict):
+                todo.extend(value.keys())
+                todo.extend(value.values())
+            elif isinstance(value, list):
+                todo.extend(value)
 
 
 def parse_request(raw: str | bytes) -> Request:
@@ -148,7 +170,7 @@ def parse_request(raw: str | bytes) -> Request:
         raise ProtocolError(
             "bad_request", f"request is not valid JSON ({type(e).__name__}: {_clip(str(e), 80)})"
         ) from e
-    _check_nesting(obj)
+    _check_parsed(raw, obj)
     if not isinstance(obj, dict):
         raise ProtocolError("bad_request", "request must be a JSON object")
     rid = obj.get("id")

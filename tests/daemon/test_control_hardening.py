@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -17,6 +18,7 @@ import pytest
 from websockets.asyncio.client import unix_connect
 from websockets.exceptions import ConnectionClosed
 
+from arenad.control.client import ControlClient
 from conftest import MINIMAL_CONFIG, wait_for
 
 pytestmark = pytest.mark.slow
@@ -208,3 +210,35 @@ def test_signals_during_shutdown_are_ignored_and_exit_is_clean(daemon_proc, voll
     conn = sqlite3.connect(d.db_path)
     msgs = [r[0] for r in conn.execute("SELECT message FROM system_events ORDER BY id")]
     assert msgs[-1] == "arenad stopped"
+
+
+def test_cli_over_the_cap_says_so_and_a_reload_raises_the_cap(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    d = daemon_proc(MINIMAL_CONFIG + "control_max_connections = 1\n")
+    d.start()
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        async def go() -> None:
+            async with ControlClient(d.socket_path) as c:
+                await c.request("status")
+                held.set()
+                await asyncio.get_running_loop().run_in_executor(None, release.wait)
+
+        asyncio.run(go())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(15)
+        r = d.cli("status")
+        assert r.returncode == 1
+        assert "refused the connection: too many control connections (1 open, limit 1)" in r.stderr
+        tmp = d.config_path.with_suffix(".tmp")
+        tmp.write_text(MINIMAL_CONFIG + "control_max_connections = 2\n")
+        os.replace(tmp, d.config_path)  # the daemon watches the file (poll 0.1 s)
+        wait_for(lambda: d.cli("status").returncode == 0, what="the raised cap in force")
+    finally:
+        release.set()
+        holder.join(15)
+    assert d.stop() == 0

@@ -17,6 +17,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed
 
+from arenad.control import protocol
+
 
 class DaemonNotRunning(ConnectionError):
     def __init__(self, path: Path) -> None:
@@ -39,12 +41,9 @@ class DaemonBusy(DaemonNotRunning):
         self.reason = reason
 
 
-BUSY_CLOSE_CODE = 1013  # the server's close code for "over the connection cap"
-
-
 def _gone(path: Path, exc: ConnectionClosed | None) -> DaemonNotRunning:
     rcvd = exc.rcvd if exc is not None else None
-    if rcvd is not None and rcvd.code == BUSY_CLOSE_CODE:
+    if rcvd is not None and rcvd.code == protocol.BUSY_CLOSE_CODE:
         return DaemonBusy(path, rcvd.reason or "too many connections")
     return DaemonNotRunning(path)
 

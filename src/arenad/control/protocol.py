@@ -43,6 +43,8 @@ MAX_ID_CHARS = 128
 """Longest string ``id`` (it is echoed in every reply)."""
 MAX_CMD_CHARS = 128
 """Longest ``cmd`` (longer is no command's name, and it is echoed in the error)."""
+BUSY_CLOSE_CODE = 1013
+"""Websocket close code of a connection refused over the cap (RFC 6455: try again later)."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

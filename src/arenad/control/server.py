@@ -39,8 +39,6 @@ log = structlog.get_logger("arenad.control")
 
 LISTEN_BACKLOG = 4096
 """Pending connects the kernel queues (capped by net.core.somaxconn)."""
-BUSY_CLOSE_CODE = 1013
-"""Websocket close code of a connection refused over the cap (RFC 6455: try again later)."""
 CAP_LOG_INTERVAL_S = 10.0
 """At most one warning this often while connections are being refused over the cap."""
 
@@ -179,7 +177,7 @@ class ControlServer:
     async def _connection(self, ws: ServerConnection) -> None:
         # No await between the check and the increment: the cap is exact under any burst.
         if self._open >= self.max_connections:
-            await ws.close(BUSY_CLOSE_CODE, self._refuse_over_cap())
+            await ws.close(protocol.BUSY_CLOSE_CODE, self._refuse_over_cap())
             return
         self._open += 1
         try:

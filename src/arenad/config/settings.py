@@ -54,6 +54,10 @@ class DaemonSettings(Section):
     event_queue_size: int = Field(default=1_000, ge=10, le=100_000)
     """Per-subscriber queue of live events on the control socket; the oldest is dropped when
     a slow client lets it fill."""
+    control_max_connections: int = Field(default=64, ge=1, le=1024)
+    """Most open connections on the control socket (the TUI holds one, each CLI call one while
+    it runs). Connections over it are closed at once with code 1013 and a reason saying so,
+    and a warning is logged. A change applies to new connections."""
     shutdown_timeout_s: float = Field(default=4.0, gt=0, le=60)
     """How long shutdown waits for tasks to finish before abandoning them."""
     watch_config: bool = True

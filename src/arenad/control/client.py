@@ -17,6 +17,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed
 
+from arenad.control import protocol
+
 
 class DaemonNotRunning(ConnectionError):
     def __init__(self, path: Path, *, waited_s: float | None = None) -> None:
@@ -29,6 +31,29 @@ class DaemonNotRunning(ConnectionError):
         super().__init__(text)
         self.path = path
         self.waited_s = waited_s
+
+
+class DaemonBusy(DaemonNotRunning):
+    """The daemon is running but closed this connection at once: it is at its connection cap.
+
+    A :class:`DaemonNotRunning` so that every caller that already retries or reports a missing
+    daemon does the same here; only the message differs.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        ConnectionError.__init__(
+            self, f"the arenad daemon on {path} refused the connection: {reason}"
+        )
+        self.path = path
+        self.waited_s = None
+        self.reason = reason
+
+
+def _gone(path: Path, exc: ConnectionClosed | None) -> DaemonNotRunning:
+    rcvd = exc.rcvd if exc is not None else None
+    if rcvd is not None and rcvd.code == protocol.BUSY_CLOSE_CODE:
+        return DaemonBusy(path, rcvd.reason or "too many connections")
+    return DaemonNotRunning(path)
 
 
 class ControlError(Exception):
@@ -53,6 +78,7 @@ class ControlClient:
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(event_queue_size)
         self.dropped_events = 0
+        self._closed: ConnectionClosed | None = None
 
     async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> ControlClient:
         try:
@@ -94,9 +120,11 @@ class ControlClient:
             async with asyncio.timeout(timeout):
                 return await fut
         except ConnectionClosed as e:
-            raise DaemonNotRunning(self.socket_path) from e
+            raise _gone(self.socket_path, e) from e
         finally:
             self._pending.pop(rid, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # the reader may have failed it while send() raised: retrieved
 
     async def subscribe(self, topics: list[str] | None = None) -> None:
         if topics is None:
@@ -133,11 +161,11 @@ class ControlClient:
                     fut.set_exception(
                         ControlError(err.get("code", "error"), err.get("message", ""))
                     )
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as e:
+            self._closed = e
         finally:
             for fut in self._pending.values():
                 if not fut.done():
-                    fut.set_exception(DaemonNotRunning(self.socket_path))
+                    fut.set_exception(_gone(self.socket_path, self._closed))
             with contextlib.suppress(asyncio.QueueFull):
                 self._events.put_nowait(None)

@@ -2,8 +2,15 @@
 
 Start-up order: migrate → writer → restore kill switch → components → control socket →
 READY=1. Shutdown order (bounded by ``daemon.shutdown_timeout_s``, inside systemd's 5 s):
-STOPPING=1 → stop intake (close the control socket) → cancel the loops → drain and close the
-writer (nothing acknowledged is lost) → remove the socket.
+STOPPING=1 → stop intake (close the control socket) → cancel the loops → finish a reload in
+flight → drain and close the writer (nothing acknowledged is lost) → remove the socket.
+
+Signals: SIGTERM/SIGINT stop, SIGHUP re-reads the config. Once shutdown has begun every one of
+them is ignored (logged at debug): a terminal closing on the demo sends SIGHUP while it stops,
+and a reload then would write to a closed writer. The handlers are plain ``signal.signal``
+ones that hand over to the loop, not ``loop.add_signal_handler``: asyncio resets those to
+SIG_DFL when the loop closes, and a late SIGHUP/SIGTERM then killed the exiting process (exit
+-1/-15). When ``Daemon.run`` ends it leaves the three signals ignored: the process is exiting.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ from arenad.store.writer import StoreWriter
 log = structlog.get_logger("arenad.daemon")
 
 ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RELOAD_DRAIN_S = 1.0
+"""How long shutdown waits for a SIGHUP reload already running before cancelling it."""
 _LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -74,8 +84,12 @@ class Daemon:
         self._started_mono = time.monotonic()
         self._loop_lag_ms = 0.0
         self.ctx: DaemonContext | None = None
+        self._stopping = False
+        self._signals_installed = False
+        self._reloads: set[asyncio.Task[Any]] = set()
 
     def request_stop(self) -> None:
+        self._stopping = True
         self._stop.set()
 
     async def run(self) -> int:
@@ -106,7 +120,12 @@ class Daemon:
             reloader = ConfigReloader(
                 self.loaded.path, holder, events, writer, bus=bus, clock=self.clock
             )
-            control = ControlServer(sock, bus, event_queue_size=s.daemon.event_queue_size)
+            control = ControlServer(
+                sock,
+                bus,
+                event_queue_size=s.daemon.event_queue_size,
+                max_connections=s.daemon.control_max_connections,
+            )
             supervisor = Supervisor(
                 events,
                 guard,
@@ -161,9 +180,14 @@ class Daemon:
             await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
             return 0
         finally:
+            self._stopping = True
+            await self._finish_reloads()
             if control is not None:
                 await control.close()
             await writer.close()
+            if self._signals_installed:
+                for sig in _SIGNALS:
+                    signal.signal(sig, signal.SIG_IGN)
 
     async def _serve(self, supervisor: Supervisor) -> None:
         assert self.ctx is not None
@@ -171,6 +195,7 @@ class Daemon:
         sup_task = asyncio.create_task(supervisor.run(sup_stop), name="supervisor")
         stop_wait = asyncio.create_task(self._stop.wait())
         await asyncio.wait({sup_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        self._stopping = True
         systemd.notify("STOPPING=1")
         budget = self.ctx.current.daemon.shutdown_timeout_s
         deadline = time.monotonic() + budget
@@ -186,11 +211,45 @@ class Daemon:
 
     def _install_signals(self, reloader: ConfigReloader) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        loop.add_signal_handler(
-            signal.SIGHUP, lambda: loop.create_task(reloader.reload("sighup"), name="sighup-reload")
-        )
+
+        def handler(signum: int, _frame: object) -> None:
+            # Runs between bytecodes of the main thread: hand over to the loop, do nothing here.
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to do
+                loop.call_soon_threadsafe(self._on_signal, signum, reloader)
+
+        for sig in _SIGNALS:
+            signal.signal(sig, handler)
+        self._signals_installed = True
+
+    def _on_signal(self, signum: int, reloader: ConfigReloader) -> None:
+        name = signal.Signals(signum).name
+        if self._stopping:
+            log.debug("signal ignored during shutdown", signal=name)
+            return
+        if signum != signal.SIGHUP:
+            log.info("stopping on signal", signal=name)
+            self.request_stop()
+            return
+        task = asyncio.create_task(reloader.reload("sighup"), name="sighup-reload")
+        self._reloads.add(task)
+        task.add_done_callback(self._reload_done)
+
+    def _reload_done(self, task: asyncio.Task[Any]) -> None:
+        self._reloads.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("SIGHUP reload failed", exc_info=exc)
+
+    async def _finish_reloads(self) -> None:
+        """Let a reload in flight finish (it writes through the writer) before the writer closes."""
+        if not self._reloads:
+            return
+        pending = set(self._reloads)
+        _, late = await asyncio.wait(pending, timeout=RELOAD_DRAIN_S)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+            log.warning("a config reload did not finish before shutdown; cancelled it")
 
     async def _heartbeat(self) -> None:
         """Measure event-loop lag, ping the systemd watchdog, publish status for the TUI."""
@@ -213,6 +272,7 @@ class Daemon:
             new.daemon.log_format,
         ):
             configure_logging(new.daemon.log_format, new.daemon.log_level, self.redactor)
+        self.ctx.control.max_connections = new.daemon.control_max_connections
         self.ctx.guard.configure(
             day_boundary_tz=new.risk.day_boundary_tz,
             daily_loss_limit_usd=new.risk.daily_loss_limit_usd,

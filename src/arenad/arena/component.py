@@ -104,6 +104,7 @@ class ArenaComponent:
             trading_state=lambda: ctx.guard.state,
             publish=ctx.bus.publish,
             stats=self.book_stats,
+            alert=lambda msg, details: ctx.events.emit("warning", "arena", msg, details),
         )
         self.marks: dict[str, Decimal] = {}
         self.requests: asyncio.Queue[Slot] = asyncio.Queue(maxsize=1)

@@ -420,6 +420,27 @@ class ArenaStore:
             (decision_id,),
         )
 
+    async def record_verdict(self, decision_id: int, v: Verdict) -> None:
+        """A verdict found after the decision was recorded (the position rail checked again on
+        a fill): in the verdict table and the decision's verdict list, replacing an earlier
+        verdict of the same rail."""
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO arena_rail_verdicts (decision_id, rail, allowed, reason)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (decision_id, rail) DO UPDATE SET"
+                " allowed = excluded.allowed, reason = excluded.reason",
+                (decision_id, v.rail, int(v.allowed), v.reason),
+            )
+            await conn.execute(
+                "UPDATE arena_decisions SET verdicts = json_insert((SELECT"
+                " json_group_array(json(value)) FROM json_each(verdicts)"
+                " WHERE json_extract(value, '$.rail') IS NOT ?), '$[#]', json(?)) WHERE id = ?",
+                (v.rail, json.dumps(v.wire()), decision_id),
+            )
+
+        await self.writer.transaction(fn)
+
     async def set_decision_order(self, decision_id: int, status: str) -> None:
         await self.writer.execute(
             "UPDATE arena_decisions SET order_status = ? WHERE id = ?", (status, decision_id)

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import pytest
 from arena_fakes import StaticMarket, arena_settings, make_bars
 
 from arenad.arena import baselines
+from arenad.arena.component import decision_rows
 from arenad.arena.executor import InternalExecutor, OrderRequest, OrderResult
 from arenad.arena.ledger import Ledger
 from arenad.arena.market import Bar
@@ -24,6 +26,8 @@ from arenad.arena.store import ArenaStore, list_runs
 from arenad.clock import FakeClock
 from arenad.errors import TemporaryError
 from arenad.guards.trading import TradingState
+from arenad.metrics.recompute import Recomputer
+from arenad.metrics.settings import MetricsSettings
 
 NOW = datetime(2025, 3, 10, 19, 45, tzinfo=UTC)
 SLOT = Slot(NOW, "daily:2025-03-10T19:45Z")
@@ -253,6 +257,91 @@ async def test_a_fill_past_the_position_rail_is_recorded_and_raised(store) -> No
     (after,) = rows(store.path, "SELECT verdicts FROM arena_decisions WHERE symbol = 'AAPL'")
     fill_vs = [v for v in json.loads(after["verdicts"]) if v["rail"] == "max_position_size_fill"]
     assert len(fill_vs) == 1 and "20000.00 USD" in fill_vs[0]["reason"]
+
+
+async def test_top_performer_is_chosen_among_models_that_traded(store) -> None:  # type: ignore[no-untyped-def]
+    # nothing trades (the kill switch): no top performer, even though all tie at 0
+    runner, _, _ = await make_runner(store, trading_state=lambda: TradingState.HALTED)
+    s = await runner.run(SLOT)
+    assert s.trades == 0 and s.top_performer is None
+    assert list_runs(store.path)[0].top_performer is None
+
+
+async def test_top_performer_skips_a_model_without_trades_in_a_tie(store) -> None:  # type: ignore[no-untyped-def]
+    # The first run: every P&L since the last run is 0. "zz-idle" sorts last and would win
+    # the tie, but it cannot trade (its slow average needs 200 bars of the 60 there are).
+    models = [
+        {"id": "buy-and-hold", "baseline": {"kind": "buy_and_hold", "position_fraction": 0.1}},
+        {"id": "zz-idle", "baseline": {"kind": "momentum", "slow": 200, "fast": 5}},
+    ]
+    clock = FakeClock(NOW)
+    runner = ArenaRunner(
+        arena_settings(models),
+        ArenaStore(store.writer),
+        market(),
+        InternalExecutor(clock),
+        clock=clock,
+    )
+    await runner.start()
+    s = await runner.run(SLOT)
+    assert s.trades == 2 and s.total_pnl == 0.0
+    assert s.top_performer == "buy-and-hold"
+    assert list_runs(store.path)[0].top_performer == "buy-and-hold"
+
+
+async def test_avg_confidence_averages_only_decisions_that_act(store) -> None:  # type: ignore[no-untyped-def]
+    runner, _, clock = await make_runner(store)
+    await runner.run(SLOT)
+    await store.writer.flush()
+    (holds,) = rows(store.path, "SELECT count(*) AS n FROM arena_decisions WHERE action = 'HOLD'")
+    assert holds["n"] > 0  # the run has HOLDs (confidence 0.0) to leave out
+    expected = {
+        r["book_id"]: r["c"]
+        for r in rows(
+            store.path,
+            "SELECT book_id, avg(confidence) AS c FROM arena_decisions"
+            " WHERE action != 'HOLD' GROUP BY book_id",
+        )
+    }
+    rc = Recomputer(store.path, MetricsSettings(min_points=2, min_trades=1))
+    await rc.run(store.writer.transaction, clock.now() + timedelta(seconds=1))
+    got = {
+        r["model_id"]: r["avg_confidence"]
+        for r in rows(store.path, "SELECT model_id, avg_confidence FROM model_performance")
+        if r["model_id"].startswith("arena:")
+    }
+    assert got == pytest.approx(expected)
+    # the arena's own record keeps every decision's confidence, HOLDs included
+    kept = rows(store.path, "SELECT confidence FROM arena_decisions WHERE action = 'HOLD'")
+    assert kept and all(r["confidence"] is not None for r in kept)
+
+
+async def test_filled_market_buy_records_the_fill_price_as_entry(store) -> None:  # type: ignore[no-untyped-def]
+    runner, _ex, _ = await make_runner(store)
+    await runner.run(SLOT)
+    filled = rows(
+        store.path,
+        "SELECT d.id, d.entry_price AS asked, o.filled_avg_price, o.filled_at"
+        " FROM arena_decisions d JOIN arena_orders o ON o.client_order_id = d.client_order_id"
+        " WHERE o.status = 'filled' AND d.action = 'BUY'",
+    )
+    assert filled and all(r["asked"] is None for r in filled)  # market buys
+    logged = {
+        int(r["source_id"]): r
+        for r in rows(store.path, "SELECT * FROM decision_log WHERE source = 'arena'")
+    }
+    for r in filled:
+        lg = logged[r["id"]]
+        assert lg["entry_price"] == r["filled_avg_price"] is not None
+        assert lg["executed"] == 1 and lg["execution_price"] == r["filled_avg_price"]
+        assert lg["execution_time"] == r["filled_at"] and lg["execution_status"] == "filled"
+    # the control command shows the fill as the entry of a market buy
+    wired = {d["id"]: d for d in await decision_rows(store.path, None, 100)}
+    for r in filled:
+        assert wired[r["id"]]["entry_price"] == r["filled_avg_price"]
+        assert wired[r["id"]]["filled_price"] == r["filled_avg_price"]
+    holds = [d for d in wired.values() if d["action"] == "HOLD"]
+    assert holds and all(d["entry_price"] is None for d in holds)
 
 
 class BrokenMarket:

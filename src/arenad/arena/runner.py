@@ -10,7 +10,8 @@ Order of a run, and why:
 4. per model, in symbol order: record the decision with its rail verdicts, commit the order
    intent, send it, book the fill on the ledger (sequential per model, because each order
    changes the cash and positions the next one is judged against);
-5. finish the run row with models executed, trades, errors, P&L and top performer.
+5. finish the run row with models executed, trades, errors, P&L and top performer (the best
+   P&L since the last run among models that traded: placed an order, or held positions).
 
 Failures of one model (bad answers, HTTP errors, even a bug) are caught at the fan-out point,
 recorded, and the model holds; the run goes on. Only cancellation propagates.
@@ -96,6 +97,12 @@ class ModelOutcome:
     equity_before: Decimal = Decimal(0)
     equity_after: Decimal = Decimal(0)
     pnl_since_last_run: Decimal = Decimal(0)
+    held: bool = False
+    """It held positions when the run began (its P&L since the last run is from trading)."""
+
+    @property
+    def traded(self) -> bool:
+        return self.orders > 0 or self.held
 
 
 @dataclass(slots=True)
@@ -340,7 +347,11 @@ class ArenaRunner:
             summary.errors.extend(o.errors)
         if outcomes:
             summary.total_pnl = float(sum((o.pnl_since_last_run for o in outcomes), Decimal(0)))
-            best = max(outcomes, key=lambda o: (o.pnl_since_last_run, o.model_id))
+        # The best among models that traded: one that only held cash has nothing to show,
+        # and must not win a tie at 0 on its name (no top performer when none traded).
+        traded = [o for o in outcomes if o.traded]
+        if traded:
+            best = max(traded, key=lambda o: (o.pnl_since_last_run, o.model_id))
             summary.top_performer = best.model_id
         details = {
             o.model_id: {
@@ -386,6 +397,7 @@ class ArenaRunner:
         async with self._locks[m.id]:
             led.roll_day(run.today, run.marks)
             out.equity_before = led.equity(run.marks)
+            out.held = any(p.qty != 0 for p in led.positions.values())
         prev = await self.store.last_run_equity(m.book_id)
         out.pnl_since_last_run = out.equity_before - (
             Decimal(str(prev)) if prev is not None else led.initial_capital

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
 import time
 from typing import Any
@@ -88,6 +89,12 @@ def stored_fills(db: Any, wallet: str) -> set[tuple[str, int]]:
     return {(h, int(t)) for h, t in rows}
 
 
+def write_atomic(path: Any, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def control(socket_path: Any, cmd: str) -> dict[str, Any]:
     """Over the socket itself: the CLI would read the broken file to find it."""
 
@@ -139,9 +146,7 @@ def test_accidental_saves_are_rejected_and_no_fill_is_lost(sim_thread, daemon_pr
             lambda ws=window_start: any(venue_fills(hl, w, ws) for w in wallets),
             what=f"a bot fill while the {name} file is on disk",
         )
-        tmp = d.config_path.with_suffix(".tmp")
-        tmp.write_text(good)
-        os.replace(tmp, d.config_path)
+        write_atomic(d.config_path, good)
         # the good file again changes nothing: no "config reloaded" event, no snapshot
         wait_for(lambda: d.status()["last_reload"]["ok"], what=f"good file after {name}")
 
@@ -162,3 +167,54 @@ def test_accidental_saves_are_rejected_and_no_fill_is_lost(sim_thread, daemon_pr
         == 0
     )
     assert d.stop() == 0
+
+
+def test_a_bot_removed_and_re_added_gets_the_fills_of_its_absence(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    hl = sim_thread.hyperliquid_url
+    hl_port = int(hl.rsplit(":", 1)[1])
+    alpaca_port = int(str(sim_thread.alpaca_url).rsplit(":", 1)[1])
+    good = config(hl_port, alpaca_port)
+    d = daemon_proc(good)
+    d.start()
+    wallets = [bot_address(42, b) for b in BOTS]
+    wait_for(
+        lambda: all(stored_fills(d.db_path, w) for w in wallets), 30, what="fills of every bot"
+    )
+    since = int(time.time() * 1000)
+    first = good.index("[[fade.bots]]")
+    second = good.index("[[fade.bots]]", first + 1)
+    edits = {
+        # one bot taken out on purpose (the others stay)
+        "gpt-5 removed": good[:first] + good[second:],
+        # every bot taken out on purpose: `enabled = false` says so
+        "fade disabled": config(hl_port, alpaca_port, bots=False).replace(
+            "[fade]\n", "[fade]\nenabled = false\n"
+        ),
+    }
+    for name, text in edits.items():
+        snaps = len(q(d.db_path, "SELECT id FROM settings_snapshots"))
+        write_atomic(d.config_path, text)
+        wait_for(
+            lambda s=snaps: len(q(d.db_path, "SELECT id FROM settings_snapshots")) > s,
+            what=f"{name} applied",
+        )
+        assert control(d.socket_path, "status")["last_reload"]["ok"] is True
+        gone = int(time.time() * 1000)
+        # the removed bot trades on at the venue while it is not tracked
+        wait_for(lambda g=gone: venue_fills(hl, wallets[0], g), what=f"a fill while {name}")
+        write_atomic(d.config_path, good)
+        wait_for(
+            lambda: (
+                [b["id"] for b in control(d.socket_path, "config")["settings"]["fade"]["bots"]]
+                == BOTS
+            ),
+            what=f"every bot back after {name}",
+        )
+    until = int(time.time() * 1000)
+
+    def missing() -> dict[str, int]:
+        gaps = {w: venue_fills(hl, w, since, until) - stored_fills(d.db_path, w) for w in wallets}
+        return {w: len(g) for w, g in gaps.items() if g}
+
+    wait_for(lambda: not missing(), 30, interval=0.2, what="the fills of the absences stored")
+    d.stop(signal.SIGKILL)

@@ -35,6 +35,11 @@ class Redactor:
         # Very short values would redact ordinary words; real keys are long.
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
+    @property
+    def active(self) -> bool:
+        """Whether any secret is configured (else strings pass unchanged)."""
+        return bool(self._secrets)
+
     def redact_text(self, value: str) -> str:
         """``value`` with every configured secret replaced (the hot path of the store writer:
         one substring test per secret)."""

@@ -175,7 +175,13 @@ class FakeLLMServer:
         if scenario == "echo_auth":  # a careless endpoint: repeats the credentials it got
             auth = request.headers.get("Authorization") or request.headers.get("x-api-key", "")
             return web.json_response(
-                {"error": {"type": "invalid_api_key", "message": f"bad credentials: {auth}"}},
+                {
+                    "error": {
+                        "type": "invalid_api_key",
+                        "detail": "x" * 150,  # puts the key across a 256-byte storage cut
+                        "message": f"bad credentials: {auth}",
+                    }
+                },
                 status=401,
                 headers={"X-Echo": auth},
             )

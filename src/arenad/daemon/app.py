@@ -86,7 +86,7 @@ class Daemon:
         await migrate(db_path)
         writer = RedactingWriter(
             db_path,
-            scrub=self.redactor.redact_text,
+            redactor=self.redactor,
             synchronous=s.daemon.sqlite_synchronous,
             queue_size=s.daemon.writer_queue_size,
             batch_size=s.daemon.writer_batch_size,

@@ -256,7 +256,7 @@ class LLMClient(ABC):
             cap = self.stored_response_bytes
             clean = self._redact(body.decode("utf-8", "replace")).encode()
             stored = clean[:cap].decode("utf-8", "replace")
-            if total > len(body[:cap]) or len(clean) > cap:
+            if total > len(body) or len(clean) > cap:  # (an answer over the size limit)
                 stored += f"\n[... cut: {total} bytes received]"
             if error is not None:
                 error = self._redact(error)

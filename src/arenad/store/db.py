@@ -81,11 +81,17 @@ async def connect(
 ) -> aiosqlite.Connection:
     create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for p in pragmas(synchronous):
-        await conn.execute(p)
-    if readonly:
-        await conn.execute("PRAGMA query_only=ON")
+    try:
+        conn.row_factory = sqlite3.Row
+        for p in pragmas(synchronous):
+            await conn.execute(p)
+        if readonly:
+            await conn.execute("PRAGMA query_only=ON")
+    except BaseException:
+        # Cancelled (or failed) half-way: stop the connection's thread, which is not a daemon
+        # thread and would otherwise keep the process from exiting after shutdown.
+        conn.stop()
+        raise
     return conn
 
 

@@ -228,3 +228,13 @@ def test_a_secret_in_another_key_is_not_echoed_either(
     key = "0x" + "cd" * 32
     rc, out = check(tmp_path, f'[[fade.bots]]\nid = "a"\nwallet = "{key}"\n', capsys)
     assert rc == 2 and "fade.bots[0].wallet" in out and key not in out
+
+
+def test_an_api_key_in_any_setting_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk-ant-api03-" + "Zx9" * 10
+    text = f'[[arena.models]]\nid = "m"\nprovider = "anthropic"\nmodel = "{key}"\n'
+    rc, out = check(tmp_path, text, capsys)
+    assert rc == 2 and "arena.models[0].model: secrets may not be stored" in out
+    assert key not in out

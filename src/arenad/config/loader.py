@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from arenad.config.secrets import describe, looks_like_secret
+from arenad.config.secrets import describe, looks_like_api_key, looks_like_secret
 from arenad.config.settings import Settings, build_settings
 from arenad.errors import ConfigError, ConfigProblem
 
@@ -28,8 +28,6 @@ DEFAULT_CONFIG = Path("config.toml")
 _SECRET_KEY = re.compile(
     r"(private_?key|secret|api_?key|password|passphrase|token|mnemonic)$", re.I
 )
-# Values that are a secret whatever the key: a 32-byte hex key (wallet addresses are 20 bytes).
-_SECRET_VALUE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 # Keys read once at start-up: a live edit of them is reported and waits for a restart.
 RESTART_ONLY = ("mode", "daemon.db_path", "daemon.socket_path", "daemon.sqlite_synchronous")
@@ -79,7 +77,7 @@ def find_secrets(data: dict[str, Any], source: str) -> list[ConfigProblem]:
         leaf = _leaf(key)
         if leaf.endswith("_env"):
             continue
-        if _SECRET_KEY.search(leaf) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
+        if _SECRET_KEY.search(leaf) or (isinstance(value, str) and looks_like_api_key(value)):
             problems.append(
                 ConfigProblem(
                     source,

@@ -31,6 +31,13 @@ def looks_like_secret(value: str) -> bool:
     return bool(_TOKEN.match(v)) and any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
 
 
+def looks_like_api_key(value: str) -> bool:
+    """Narrower than ``looks_like_secret``, for any setting: a hex key or a provider-prefixed
+    key (a model name or a URL never looks like one)."""
+    v = value.strip()
+    return bool(_HEX_KEY.match(v)) or (bool(_KEY_PREFIX.match(v)) and len(v) >= 20)
+
+
 def describe(value: str) -> str:
     """A value named without being repeated: its length and at most its first two characters."""
     head = value[:2] if len(value) > 4 else ""

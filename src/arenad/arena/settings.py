@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from arenad.config.secrets import env_name_problem
 from arenad.config.section import Section
 
 Provider = Literal["openai_compatible", "anthropic", "baseline"]
@@ -22,7 +23,6 @@ ScheduleKind = Literal["hourly", "daily", "weekly", "cron"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -133,8 +133,9 @@ class ArenaModelSettings(Section):
     @field_validator("api_key_env", "alpaca_key_id_env", "alpaca_secret_key_env")
     @classmethod
     def _env(cls, v: str) -> str:
-        if v and not _ENV.match(v):
-            raise ValueError(f"{v!r} is not an environment variable name")
+        # Never repeat the value: it may be the key itself, pasted in the wrong place.
+        if v and (why := env_name_problem(v)):
+            raise ValueError(why)
         return v
 
     @field_validator("base_url")

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from arenad.arena.settings import ArenaSettings
+from arenad.config.secrets import env_name_problem
 from arenad.config.section import Section
 from arenad.fade.settings import FadeSettings
 from arenad.metrics.settings import MetricsSettings
@@ -86,6 +87,22 @@ class SecretsSettings(Section):
     extra_env: list[str] = Field(default_factory=list)
     """Further variables whose values must never reach a log (LLM keys are added from each
     model's `api_key_env` automatically)."""
+
+    @field_validator("hyperliquid_private_key_env", "alpaca_key_id_env", "alpaca_secret_key_env")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        # Never repeat the value: it may be the key itself, pasted in the wrong place.
+        if why := env_name_problem(v):
+            raise ValueError(why)
+        return v
+
+    @field_validator("extra_env")
+    @classmethod
+    def _envs(cls, v: list[str]) -> list[str]:
+        for i, name in enumerate(v):
+            if why := env_name_problem(name):
+                raise ValueError(f"item {i}: {why}")
+        return v
 
 
 class RiskSettings(Section):

@@ -42,9 +42,9 @@ from arenad.daemon.supervisor import Supervisor
 from arenad.errors import OperationalError
 from arenad.guards.trading import TradingGuard
 from arenad.logs import Redactor, configure_logging
-from arenad.store.db import open_reader, utc_iso
+from arenad.store.db import open_reader, readable_by_others, utc_iso
 from arenad.store.migrate import migrate
-from arenad.store.writer import StoreWriter
+from arenad.store.redact import RedactingWriter
 
 log = structlog.get_logger("arenad.daemon")
 
@@ -95,9 +95,12 @@ class Daemon:
     async def run(self) -> int:
         s = self.loaded.settings
         db_path, sock = s.daemon.db_path, s.daemon.socket_path
+        self.redactor.set_secrets(loader.secret_values(s))
+        exposed = readable_by_others(db_path)  # before migrate creates a new one 0600
         await migrate(db_path)
-        writer = StoreWriter(
+        writer = RedactingWriter(
             db_path,
+            redactor=self.redactor,
             synchronous=s.daemon.sqlite_synchronous,
             queue_size=s.daemon.writer_queue_size,
             batch_size=s.daemon.writer_batch_size,
@@ -106,7 +109,7 @@ class Daemon:
         control: ControlServer | None = None
         try:
             bus = Bus(s.daemon.event_queue_size)
-            events = EventLog(writer, bus, self.clock)
+            events = EventLog(writer, bus, self.clock, redactor=self.redactor)
             guard = TradingGuard(
                 writer,
                 events,
@@ -174,6 +177,16 @@ class Daemon:
                 },
                 durable=True,
             )
+            if exposed:
+                await events.emit(
+                    "warning",
+                    "system",
+                    "the database is readable by other users: "
+                    + ", ".join(exposed)
+                    + f"; it holds the trading history — run `chmod 600 {db_path}*`",
+                    {"files": exposed},
+                    durable=True,
+                )
             self._install_signals(reloader)
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)

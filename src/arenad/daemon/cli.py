@@ -16,6 +16,7 @@ from arenad.config.loader import LoadedConfig, default_config_path, load_setting
 from arenad.config.settings import DaemonSettings
 from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
 from arenad.errors import ConfigError, StoreError
+from arenad.store.db import create_private
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -225,6 +226,7 @@ def _db(args: argparse.Namespace) -> int:
             if dest.exists():
                 print(f"arenad: {dest} exists; refusing to overwrite it", file=sys.stderr)
                 return 2
+            create_private(dest)  # owner-only like the database, whatever the umask
             with sqlite3.connect(dest) as out:
                 conn.backup(out)  # online: consistent even while the daemon writes
             ok = sqlite3.connect(dest).execute("PRAGMA integrity_check").fetchone()[0]

@@ -109,6 +109,12 @@ class FadeComponent:
         self.last_fill_at: dict[str, float] = {}  # monotonic time of each bot's last batch
         self.seen: dict[str, set[str]] = {}  # fill keys stored since start-up, per wallet
         self.db_max_ms: dict[str, int] = {}  # newest fill stored before start-up, per wallet
+        # Wallets (re-)added by a reload → their newest stored fill when they came back: the
+        # ingest's backfills start there (not at the newest stored fill, which live fills
+        # move on) until a backfill has delivered, so fills made while the bot was not
+        # tracked are not skipped.
+        self.resume_from: dict[str, int | None] = {}
+        self.wallets_changed = asyncio.Event()
 
     @property
     def settings(self) -> FadeSettings:
@@ -181,8 +187,29 @@ class FadeComponent:
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
     async def _on_settings(self, old: Any, new: Any) -> None:
+        before = {b.wallet for b in old.fade.bots}
+        after = {b.wallet for b in new.fade.bots}
+        # Before the engine knows them again: until then their fills are not stored, so the
+        # newest stored fill is where tracking stopped.
+        for w in sorted(after - before):
+            self.resume_from[w] = await self.store.last_fill_ms(w)
         if old.fade != new.fade or old.risk != new.risk:
             self.engine.configure(new.fade, new.risk.daily_loss_limit_usd)
+        if before != after:
+            if "fade-ingest" not in self.ctx.supervisor.tasks:
+                await self.ctx.events.emit(
+                    "warning",
+                    "trading",
+                    "fade: the bots changed but the fade loop is not running (it was started "
+                    "disabled or without bots); restart arenad to start it",
+                )
+            self.wallets_changed.set()  # the ingest restarts with the new wallets
+
+    async def last_fill_ms(self, wallet: str) -> int | None:
+        """Where the ingest's backfill of ``wallet`` starts (see ``resume_from``)."""
+        if wallet in self.resume_from:
+            return self.resume_from[wallet]
+        return await self.store.last_fill_ms(wallet)
 
     async def init(self) -> None:
         """Everything that must happen before the first new order."""
@@ -204,20 +231,36 @@ class FadeComponent:
     async def run_ingest(self) -> None:
         if not self.ready.is_set():
             await self.init()
-        wallets = [b.wallet for b in self.settings.bots]
-        self.ingest = FillIngest(
-            info=self.info,
-            ws_url=self.ws_url,
-            wallets=wallets,
-            on_fills=self.on_fills,
-            last_fill_ms=self.store.last_fill_ms,
-            on_gap=self.on_gap,
-            on_connection=self.on_connection,
-            clock=self.ctx.clock,
-            reserved_users=0,
-            poll_interval_s=self.settings.poll_interval_s,
-        )
-        await self.ingest.run()
+        while True:
+            # A reload that changes the wallets restarts the ingest: new wallets are
+            # subscribed, and every connect backfills (re-added bots from `resume_from`).
+            self.wallets_changed.clear()
+            self.ingest = FillIngest(
+                info=self.info,
+                ws_url=self.ws_url,
+                wallets=[b.wallet for b in self.settings.bots],
+                on_fills=self.on_fills,
+                last_fill_ms=self.last_fill_ms,
+                on_gap=self.on_gap,
+                on_connection=self.on_connection,
+                clock=self.ctx.clock,
+                reserved_users=0,
+                poll_interval_s=self.settings.poll_interval_s,
+            )
+            running = asyncio.create_task(self.ingest.run(), name="fade-ingest-run")
+            changed = asyncio.create_task(self.wallets_changed.wait())
+            try:
+                await asyncio.wait({running, changed}, return_when=asyncio.FIRST_COMPLETED)
+                if running.done():
+                    running.result()  # a crash goes to the supervisor, which restarts us
+                    await changed  # no wallets to follow (all removed): wait for some
+            finally:
+                changed.cancel()
+                if not running.done():
+                    running.cancel()
+                    await asyncio.wait({running})  # (wait does not raise its cancellation)
+            log.info("fade: bot wallets changed; restarting the ingest")
+            await self.store.register_books(self.settings, self.ctx.clock.now())
 
     async def on_connection(self, up: bool, status: dict[str, Any]) -> None:
         await self.ctx.health.set_connection("hyperliquid", up, **status)
@@ -242,8 +285,11 @@ class FadeComponent:
                 f"fade: bad fill skipped: {e}",
                 {"bot_id": bot.id, "source": source},
             )
+        caught_up = source in ("backfill", "poll") and wallet in self.resume_from
         new = await self.unseen(wallet, fills)
         if not new:
+            if caught_up:
+                self.resume_from.pop(wallet, None)
             return
         async with self.lock:
             self.last_fill_at[bot.id] = self.ctx.clock.monotonic()
@@ -269,6 +315,8 @@ class FadeComponent:
                 simulated=not self.live,
                 limit_prices=limits,
             )
+            if caught_up:  # stored from where tracking stopped: back to the newest fill
+                self.resume_from.pop(wallet, None)
             self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
             if self.live and len(plans) > 1:

@@ -62,7 +62,7 @@ def _sell(symbol: str, qty: Decimal, why: str, kind: str) -> Decision:
     )
 
 
-def decide(
+def decide(  # noqa: C901
     b: BaselineSettings,
     symbol: str,
     bars: Sequence[Bar],

@@ -140,7 +140,7 @@ def _check_parsed(raw: str, obj: Any) -> None:
                 todo.extend(value)
 
 
-def parse_request(raw: str | bytes) -> Request:
+def parse_request(raw: str | bytes) -> Request:  # noqa: C901
     """The request in ``raw``, or :class:`ProtocolError` (``bad_request``) naming what is wrong.
 
     Never raises anything else, whatever the input: the control server answers every frame.

@@ -320,7 +320,7 @@ class Daemon:
             "last_reload": ctx.reloader.last_result,
         }
 
-    def _register_commands(self, ctx: DaemonContext) -> None:
+    def _register_commands(self, ctx: DaemonContext) -> None:  # noqa: C901
         async def status(_args: dict[str, Any]) -> dict[str, Any]:
             return await self.status()
 

@@ -225,7 +225,7 @@ class FadeEngine:
                 k = k * self.fades[bot.id].equity(dict(marks)) / bot_eq
         return -k * self.bots[bot.id].size(coin)
 
-    def decide(
+    def decide(  # noqa: C901
         self,
         bot_id: str,
         coin: str,

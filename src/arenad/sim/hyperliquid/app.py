@@ -196,7 +196,7 @@ class HyperliquidSim:
             )
         return {"coin": coin, "time": now_ms, "levels": sides}
 
-    def info(self, body: Any) -> Any:
+    def info(self, body: Any) -> Any:  # noqa: C901
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise BadRequest(DESERIALIZE_ERROR)
         kind = body["type"]
@@ -416,7 +416,7 @@ def _unprocessable(message: str) -> web.Response:
     return web.Response(status=422, text=message, content_type="text/plain")
 
 
-def build_hyperliquid_app(
+def build_hyperliquid_app(  # noqa: C901
     settings: SimSettings, *, seed: int, faults: Faults, clock: Clock | None = None
 ) -> web.Application:
     sim = HyperliquidSim(settings, seed=seed, faults=faults, clock=clock)

@@ -113,7 +113,7 @@ class DaemonProc:
             env=self.env(NOTIFY_SOCKET=str(self.notify_path), **(env or {})),
         )
         if wait_ready:
-            self.wait_notify("READY=1", timeout=30)
+            self.wait_notify("READY=1", timeout=60)
         return self.proc
 
     def wait_notify(self, state: str, timeout: float = 10.0) -> None:

@@ -136,8 +136,15 @@ def test_accidental_saves_are_rejected_and_no_fill_is_lost(sim_thread, daemon_pr
         wait_for(lambda n=n: errors() == n, what=f"the {name} file rejected")
         msg = q(d.db_path, "SELECT message FROM system_events WHERE level = 'error' ORDER BY id")
         assert reason in msg[-1][0] and "previous settings stay in force" in msg[-1][0], name
-        st = control(d.socket_path, "status")["last_reload"]
-        assert st["ok"] is False and st["changes"] == {}
+        # The error event is recorded inside the reload; its result is set right after.
+        st = wait_for(
+            lambda: (
+                (control(d.socket_path, "status")["last_reload"] or {}).get("ok") is False
+                and control(d.socket_path, "status")["last_reload"]
+            ),
+            what=f"the {name} reload's result",
+        )
+        assert st["changes"] == {}
         in_force = control(d.socket_path, "config")["settings"]
         assert [b["id"] for b in in_force["fade"]["bots"]] == BOTS, name
         assert [m["id"] for m in in_force["arena"]["models"]] == ["buy-and-hold"], name
@@ -198,7 +205,11 @@ def test_a_bot_removed_and_re_added_gets_the_fills_of_its_absence(sim_thread, da
             lambda s=snaps: len(q(d.db_path, "SELECT id FROM settings_snapshots")) > s,
             what=f"{name} applied",
         )
-        assert control(d.socket_path, "status")["last_reload"]["ok"] is True
+        # The snapshot row is written inside the reload; its result is set right after.
+        wait_for(
+            lambda: (control(d.socket_path, "status")["last_reload"] or {}).get("ok") is True,
+            what=f"{name}: the reload's result",
+        )
         gone = int(time.time() * 1000)
         # the removed bot trades on at the venue while it is not tracked
         wait_for(lambda g=gone: venue_fills(hl, wallets[0], g), what=f"a fill while {name}")

@@ -19,3 +19,34 @@ CREATE TRIGGER tr_equity_writes_update AFTER UPDATE OF equity ON equity_snapshot
 BEGIN
     INSERT INTO equity_writes (book_id, ts) VALUES (NEW.book_id, NEW.ts);
 END;
+
+-- The members of each aggregate, by role: 'fade' = every fade book; 'bots' = every bot book we
+-- fade (bot:<id> with a fade:<id> book), not the tracker's other nof1 books.
+CREATE VIEW aggregate_members AS
+SELECT book_id, 'fade' AS aggregate FROM books WHERE kind = 'fade'
+UNION ALL
+SELECT b.book_id, 'bots' AS aggregate FROM books b
+WHERE b.kind = 'bot'
+  AND EXISTS (SELECT 1 FROM books f WHERE f.kind = 'fade' AND f.book_id = 'fade:' || substr(b.book_id, 5));
+
+-- Seed 004 EquitySnapshot: at every instant a member book has a point, the sum of the bots we
+-- fade (bots_aggregate = botsAggregate) and of our fade books (fade_arena = fadeArena), each
+-- book carried forward from its last point (a book counts from its first point on);
+-- bot_equities = botEquities (bot id -> equity), fade_equities likewise for the fade books.
+CREATE VIEW fade_equity_snapshots AS
+WITH instants AS (
+    SELECT DISTINCT e.ts FROM equity_snapshots e JOIN aggregate_members m ON m.book_id = e.book_id
+), marks AS (
+    SELECT i.ts, m.book_id, m.aggregate,
+           (SELECT e.equity FROM equity_snapshots e WHERE e.book_id = m.book_id AND e.ts <= i.ts
+             ORDER BY e.ts DESC LIMIT 1) AS equity
+    FROM instants i CROSS JOIN aggregate_members m
+)
+SELECT row_number() OVER (ORDER BY ts) AS id, ts AS timestamp,
+       sum(equity) FILTER (WHERE aggregate = 'bots') AS bots_aggregate,
+       sum(equity) FILTER (WHERE aggregate = 'fade') AS fade_arena,
+       json_group_object(substr(book_id, 5), equity)
+           FILTER (WHERE aggregate = 'bots' AND equity IS NOT NULL) AS bot_equities,
+       json_group_object(substr(book_id, 6), equity)
+           FILTER (WHERE aggregate = 'fade' AND equity IS NOT NULL) AS fade_equities
+FROM marks GROUP BY ts;

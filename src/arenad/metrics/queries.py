@@ -10,7 +10,10 @@ import aiosqlite
 from arenad.metrics.board import Standing
 from arenad.store.db import parse_iso
 
-AGGREGATES = {"fade_aggregate": "fade", "bots_aggregate": "bot"}
+AGGREGATES = {"fade_aggregate": "fade", "bots_aggregate": "bots"}
+"""Series name → its ``aggregate`` in the view ``aggregate_members`` (migration 0010): the
+fade aggregate is every fade book; the bots aggregate every bot book that has a fade book
+(``bot:<id>`` with ``fade:<id>``) — the bots we fade, not the tracker's other nof1 books."""
 
 
 def _pct(x: float | None) -> float | None:
@@ -75,9 +78,9 @@ def leaderboard_json(s: Standing) -> dict[str, Any]:
 async def equity_series(
     conn: aiosqlite.Connection, name: str, since: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A book's equity, or an aggregate's: the sum over the kind's books at every instant any
-    of them has a point, each book carried forward from its last point (a book contributes
-    from its first point on). Oldest first, the newest ``limit`` points."""
+    """A book's equity, or an aggregate's (``AGGREGATES``): the sum over its member books at
+    every instant any of them has a point, each book carried forward from its last point (a
+    book contributes from its first point on). Oldest first, the newest ``limit`` points."""
     kind = AGGREGATES.get(name)
     if kind is None:
         cur = await conn.execute(
@@ -87,8 +90,8 @@ async def equity_series(
         )
         return [{"ts": r[0], "equity": r[1]} for r in await cur.fetchall()]
     cur = await conn.execute(
-        "SELECT e.book_id, e.ts, e.equity FROM equity_snapshots e JOIN books b "
-        "ON b.book_id = e.book_id WHERE b.kind = ? AND e.ts >= ? ORDER BY e.ts",
+        "SELECT e.book_id, e.ts, e.equity FROM equity_snapshots e JOIN aggregate_members m "
+        "ON m.book_id = e.book_id WHERE m.aggregate = ? AND e.ts >= ? ORDER BY e.ts",
         (kind, since or ""),
     )
     last: dict[str, float] = {}

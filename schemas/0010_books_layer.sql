@@ -50,3 +50,26 @@ SELECT row_number() OVER (ORDER BY ts) AS id, ts AS timestamp,
        json_group_object(substr(book_id, 6), equity)
            FILTER (WHERE aggregate = 'fade' AND equity IS NOT NULL) AS fade_equities
 FROM marks GROUP BY ts;
+
+-- Seed 000 model_performance, now saying which figures rest on too small a sample: such a
+-- figure is NULL in current_standings (and here), `insufficient` names it (JSON list), and the
+-- *_insufficient columns flag the seed's ratios one by one; `points` is the number of returns
+-- the ratios rest on.
+DROP VIEW model_performance;
+CREATE VIEW model_performance AS
+SELECT b.book_id AS model_id, b.name AS model_name, b.provider, b.kind,
+       c.trades AS total_trades, c.winning_trades, c.losing_trades, c.hold_decisions,
+       c.total_pnl, c.win_rate, c.avg_win, c.avg_loss, c.profit_factor,
+       c.sharpe AS sharpe_ratio, c.max_drawdown, c.avg_confidence, c.best_timeframe,
+       c.best_symbol AS best_sector, c.rank,
+       (SELECT h.rank_change FROM rank_history h
+         WHERE h.timeframe = 'all_time' AND h.book_id = b.book_id
+         ORDER BY h.snapshot_time DESC LIMIT 1) AS rank_change,
+       c.updated_at AS last_updated,
+       c.points,
+       c.insufficient,
+       EXISTS (SELECT 1 FROM json_each(c.insufficient) WHERE value = 'sharpe') AS sharpe_insufficient,
+       EXISTS (SELECT 1 FROM json_each(c.insufficient) WHERE value = 'win_rate') AS win_rate_insufficient,
+       EXISTS (SELECT 1 FROM json_each(c.insufficient) WHERE value = 'profit_factor') AS profit_factor_insufficient,
+       EXISTS (SELECT 1 FROM json_each(c.insufficient) WHERE value = 'max_drawdown') AS max_drawdown_insufficient
+FROM books b JOIN current_standings c ON c.book_id = b.book_id;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -121,7 +122,7 @@ def _metrics(args: argparse.Namespace) -> int:
             trips, min_trades=args.min_trades or defaults.min_trades
         ).as_dict()
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return 0
     for k, v in out.items():
         if k == "trades":
@@ -201,7 +202,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.kind:
         board = [s for s in board if s.kind == args.kind]
     if args.json:
-        print(json.dumps([leaderboard_json(s) for s in board], indent=2))
+        print(json.dumps([leaderboard_json(s) for s in board], indent=2, allow_nan=False))
         return 0
     if not board:
         print("no books yet")
@@ -216,12 +217,14 @@ def _leaderboard(args: argparse.Namespace) -> int:
         def fig(
             v: float | None, name: str, spec: str, scale: float = 1.0, few: frozenset[str] = few
         ) -> str:
-            if v is None:
-                return "-"
-            return format(v * scale, spec) + ("*" if name in few else "")
+            if name in few:
+                return "–*"
+            if v is None or not math.isfinite(v):
+                return "–"
+            return format(v * scale, spec)
 
         print(
-            f"{s.rank if s.rank is not None else '-':>3} "
+            f"{s.rank if s.rank is not None else '–':>3} "
             f"{'' if s.rank_change is None else f'{s.rank_change:+d}':>3}  "
             f"{s.book_id[:28]:<28} {s.kind:<11} {fig(s.equity, 'equity', ',.2f'):>12} "
             f"{fig(s.total_return, 'total_return', '+.2f', 100):>7}% "
@@ -231,7 +234,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
             f"{fig(s.profit_factor, 'profit_factor', '.2f'):>5} {s.trades:>6}"
         )
     if any(s.insufficient for s in board):
-        print("* rests on fewer points or trades than [metrics] min_points / min_trades")
+        print(
+            "–* not shown: rests on fewer returns or trades than [metrics] min_points / min_trades"
+        )
     return 0
 
 

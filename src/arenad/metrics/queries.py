@@ -3,6 +3,7 @@ shapes of docs/control-protocol.md. Shared by the daemon's control commands and 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import aiosqlite
@@ -20,59 +21,69 @@ def _pct(x: float | None) -> float | None:
     return None if x is None else x * 100.0
 
 
+def finite(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with every non-finite float (NaN, ±inf) replaced by None: JSON has no such
+    numbers, and a figure that is not a number must not reach a screen as one."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
+
+
 def standing_wire(s: Standing) -> dict[str, Any]:
     """The control protocol's Standing, plus every figure and the list of figures that rest
     on too small a sample."""
-    ranked_on_small = bool(set(s.insufficient) & {"sharpe", "win_rate", "profit_factor"})
-    return {
-        "rank": s.rank,
-        "rank_change": s.rank_change,
-        "book_id": s.book_id,
-        "kind": s.kind,
-        "name": s.name,
-        "timeframe": s.timeframe,
-        "return_pct": _pct(s.total_return),
-        "total_return": s.total_return,
-        "sharpe": s.sharpe,
-        "sortino": s.sortino,
-        "max_drawdown_pct": _pct(s.max_drawdown),
-        "max_drawdown": s.max_drawdown,
-        "calmar": s.calmar,
-        "win_rate": s.win_rate,
-        "profit_factor": s.profit_factor,
-        "trades": s.trades,
-        "equity": s.equity,
-        "total_pnl": s.total_pnl,
-        "points": s.points,
-        "insufficient": ranked_on_small,
-        "insufficient_figures": list(s.insufficient),
-    }
+    ranked_on_small = bool(s.insufficient)
+    return finite(
+        {
+            "rank": s.rank,
+            "rank_change": s.rank_change,
+            "book_id": s.book_id,
+            "kind": s.kind,
+            "name": s.name,
+            "timeframe": s.timeframe,
+            "return_pct": _pct(s.total_return),
+            "total_return": s.total_return,
+            "sharpe": s.sharpe,
+            "sortino": s.sortino,
+            "max_drawdown_pct": _pct(s.max_drawdown),
+            "max_drawdown": s.max_drawdown,
+            "calmar": s.calmar,
+            "win_rate": s.win_rate,
+            "profit_factor": s.profit_factor,
+            "trades": s.trades,
+            "equity": s.equity,
+            "total_pnl": s.total_pnl,
+            "points": s.points,
+            "insufficient": ranked_on_small,
+            "insufficient_figures": list(s.insufficient),
+        }
+    )
 
 
 def leaderboard_json(s: Standing) -> dict[str, Any]:
     """``arenad leaderboard --json``: one object per book."""
-    return {
-        "book": s.book_id,
-        "kind": s.kind,
-        "name": s.name,
-        "rank": s.rank,
-        "rank_change": s.rank_change,
-        "equity": s.equity,
-        "total_pnl": s.total_pnl,
-        "total_return": s.total_return,
-        "sharpe": s.sharpe,
-        "sortino": s.sortino,
-        "max_drawdown": s.max_drawdown,
-        "calmar": s.calmar,
-        "win_rate": s.win_rate,
-        "profit_factor": s.profit_factor,
-        "trades": s.trades,
-        "points": s.points,
-        "avg_confidence": s.avg_confidence,
-        "best_symbol": s.best_symbol,
-        "best_timeframe": s.best_timeframe,
-        "insufficient": list(s.insufficient),
-    }
+    return finite(
+        {
+            "book": s.book_id,
+            "kind": s.kind,
+            "name": s.name,
+            "rank": s.rank,
+            "rank_change": s.rank_change,
+            "equity": s.equity,
+            "total_pnl": s.total_pnl,
+            "total_return": s.total_return,
+            "sharpe": s.sharpe,
+            "sortino": s.sortino,
+            "max_drawdown": s.max_drawdown,
+            "calmar": s.calmar,
+            "win_rate": s.win_rate,
+            "profit_factor": s.profit_factor,
+            "trades": s.trades,
+            "points": s.points,
+            "avg_confidence": s.avg_confidence,
+            "best_symbol": s.best_symbol,
+            "best_timeframe": s.best_timeframe,
+            "insufficient": list(s.insufficient),
+        }
+    )
 
 
 async def equity_series(

@@ -172,10 +172,67 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     register_leaderboard(sub)
 
 
+def _snapshot(args: argparse.Namespace) -> int:
+    """`arenad leaderboard snapshot`: the daemon stores the rankings now; with no daemon
+    running, the same recompute is run here against the database."""
+    import asyncio
+
+    from arenad.control.client import ControlClient, DaemonNotRunning
+    from arenad.daemon.cli import client_call, load_config, socket_path
+    from arenad.metrics.recompute import Recomputer
+    from arenad.store.migrate import migrate
+    from arenad.store.writer import StoreWriter
+
+    def show(out: dict[str, Any]) -> None:
+        if args.json:
+            print(json.dumps(out, indent=2, allow_nan=False))
+        else:
+            rows = ", ".join(f"{tf} {n}" for tf, n in out.get("rows", {}).items())
+            print(f"leaderboard snapshot stored at {out['at']}: {rows or 'no books'}")
+
+    async def probe() -> bool:
+        try:
+            async with ControlClient(socket_path(args)):
+                return True
+        except DaemonNotRunning:
+            return False
+
+    if asyncio.run(probe()):
+
+        async def fn(c: ControlClient) -> None:
+            show(await c.request("leaderboard.snapshot"))
+
+        return client_call(args, fn)
+    loaded = load_config(args)
+    if loaded is None:
+        return 2
+    path = loaded.settings.daemon.db_path
+    if not path.exists():
+        print(f"arenad: no database at {path}", file=sys.stderr)
+        return 1
+
+    async def offline() -> dict[str, Any]:
+        await migrate(path)
+        writer = StoreWriter(path)
+        await writer.start()
+        try:
+            rc = Recomputer(path, loaded.settings.metrics)
+            r = await rc.run(writer.transaction, datetime.now(UTC), snapshot=True)
+        finally:
+            await writer.close()
+        return {"at": r.at, "rows": {tf: len(b) for tf, b in r.boards.items()}}
+
+    show(asyncio.run(offline()))
+    return 0
+
+
 def _leaderboard(args: argparse.Namespace) -> int:
     import asyncio
 
     from arenad.daemon.cli import load_config
+
+    if args.action == "snapshot":
+        return _snapshot(args)
     from arenad.metrics.queries import leaderboard_json
     from arenad.metrics.recompute import board_once
 
@@ -241,7 +298,18 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def register_leaderboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("leaderboard", help="standings of every book (read from the database)")
+    p = sub.add_parser(
+        "leaderboard",
+        help="standings of every book (read from the database); `leaderboard snapshot` "
+        "stores the rankings now",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["snapshot"],
+        help="snapshot: store the ranking of every timeframe now (through the daemon when it "
+        "runs), so rank changes are measured from here",
+    )
     p.add_argument(
         "--timeframe",
         choices=["daily", "weekly", "monthly", "all", "all_time"],

@@ -137,6 +137,9 @@ def test_rankings_are_stored_at_the_first_recompute_with_books_and_on_demand(dae
         assert perf == 0
     board = _call(d, "leaderboard")
     assert all(s["rank_change"] == 0 for s in board if s["rank"] is not None)
+    # The audit on the live database, through the daemon.
+    audit = _call(d, "books.audit")
+    assert audit["ok"] is True and audit["failures"] == [] and len(audit["checks"]) == 5
 
 
 def test_leaderboard_snapshot_without_a_daemon(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ import structlog
 
 from arenad.control.protocol import InvalidArgs
 from arenad.metrics import queries
+from arenad.metrics.audit import audit_path
 from arenad.metrics.board import TIMEFRAMES
 from arenad.metrics.recompute import Recomputer
 from arenad.metrics.settings import MetricsSettings
@@ -83,6 +84,11 @@ class MetricsComponent:
         c.register("orders", self.cmd_orders, "orders of every engine {book_id?, symbol?, limit}")
         c.register("metrics.recompute", self.cmd_recompute, "recompute standings now")
         c.register(
+            "books.audit",
+            self.cmd_audit,
+            "check the books' invariants on the database {} -> {ok, checks, failures}",
+        )
+        c.register(
             "leaderboard.snapshot",
             self.cmd_snapshot,
             "recompute and store the ranking of every timeframe now (leaderboard_snapshots)",
@@ -149,6 +155,13 @@ class MetricsComponent:
 
     async def cmd_recompute(self, _args: dict[str, Any]) -> dict[str, Any]:
         return await self.recompute()
+
+    async def cmd_audit(self, _args: dict[str, Any]) -> dict[str, Any]:
+        st = self.settings
+        report = await asyncio.to_thread(
+            audit_path, self.ctx.db_path, min_points=st.min_points, min_trades=st.min_trades
+        )
+        return report.as_dict()
 
     async def cmd_snapshot(self, _args: dict[str, Any]) -> dict[str, Any]:
         out = await self.recompute(force_snapshot=True)

@@ -174,7 +174,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from arenad.daemon.cli import default_config_path, load_config
+    from arenad.config.loader import default_config_path
+    from arenad.daemon.cli import load_config
     from arenad.metrics.audit import audit_path
 
     if args.db and not args.config and not default_config_path().is_file():

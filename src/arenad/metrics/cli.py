@@ -275,7 +275,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _leaderboard(args: argparse.Namespace) -> int:
+def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
     import asyncio
 
     from arenad.daemon.cli import load_config

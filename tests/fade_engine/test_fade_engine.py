@@ -401,3 +401,19 @@ def test_properties_no_netted_order_passes_a_cap_and_books_sum_to_the_account(bs
         for c in ("BTC", "ETH"):
             size = e.fades["b1"].size(c)
             assert abs(size) * px <= 120 or abs(size) <= abs(fade_before[c])
+
+
+def test_rate_guard_pressure_is_counted_and_raised_once_a_minute() -> None:
+    e = engine(max_orders_per_minute=2, rate_guard_warn_share=0.25)
+    for i in range(4):  # four fills in four batches: two orders, then two rate skips
+        (d,), _ = run(e, "b1", fill("b1", "BTC", "1", "100", str(i)), now=float(i))
+        assert d.execute == (i < 2)
+    assert e.rate_pressure(4.0) == (4, 2)
+    assert e.rate_alarm(4.0) == (4, 2)  # 50 % > 25 %
+    assert e.rate_alarm(5.0) is None  # at most once a minute
+    assert e.rate_pressure(70.0) == (0, 0)  # the minute moved on
+    # A skip for another reason (below the minimum) is not rate pressure.
+    e2 = engine(max_orders_per_minute=1, min_order_notional_usd=D(10))
+    run(e2, "b1", fill("b1", "BTC", "1", "100", "0"))
+    (d,), _ = run(e2, "b1", fill("b1", "BTC", "0.01", "100", "1"), now=1.0)
+    assert not d.execute and e2.rate_pressure(1.0) == (2, 0)

@@ -183,6 +183,7 @@ class FadeEngine:
         self.order_times: deque[float] = deque()
         # (time, skipped by the rate guard alone) of each decision in the last minute.
         self.rate_log: deque[tuple[float, bool]] = deque(maxlen=100_000)
+        self.rate_warned_at = -float("inf")
         self.daily_loss_limit = daily_loss_limit
         self._snap: dict[str, dict[str, Any]] = {}
         self.settings = settings
@@ -540,6 +541,17 @@ class FadeEngine:
         while self.rate_log and now_s - self.rate_log[0][0] > RATE_WINDOW_S:
             self.rate_log.popleft()
         return len(self.rate_log), sum(1 for _, skipped in self.rate_log if skipped)
+
+    def rate_alarm(self, now_s: float) -> tuple[int, int] | None:
+        """(decisions, skipped by the rate guard) over the last minute when the skipped share
+        passed ``rate_guard_warn_share`` — at most once a minute — else None."""
+        n, skipped = self.rate_pressure(now_s)
+        if not n or skipped / n <= self.settings.rate_guard_warn_share:
+            return None
+        if now_s - self.rate_warned_at < RATE_WINDOW_S:
+            return None
+        self.rate_warned_at = now_s
+        return n, skipped
 
     def exposure(self, coin: str) -> Decimal:
         """The account's position in ``coin`` once every pending ask has filled."""

@@ -26,3 +26,16 @@ def test_watchdog_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert systemd.watchdog_interval() == 10.0
     monkeypatch.setenv("WATCHDOG_PID", "1")
     assert systemd.watchdog_interval() is None
+
+
+def test_notify_never_blocks_on_a_receiver_that_does_not_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The heartbeat notifies every second; a receiver whose queue is full (about ten unread
+    datagrams) once froze the daemon's event loop in a blocking send. Now the datagram is
+    dropped and notify returns False at once."""
+    d = Path(tempfile.mkdtemp(prefix="sd-", dir="/tmp"))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(d / "n"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(d / "n"))
+    sent = [systemd.notify("WATCHDOG=1") for _ in range(1000)]  # would hang at ~10 before
+    assert sent[0] and not sent[-1]
+    s.close()

@@ -17,7 +17,11 @@ def notify(*states: str) -> bool:
         return False
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+    # Non-blocking: a receiver that does not read (its queue holds ~10 datagrams) must never
+    # freeze the event loop — the heartbeat notifies every second. A full queue drops this one.
+    with socket.socket(
+        socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    ) as s:
         try:
             s.connect(addr)
             s.sendall("\n".join(states).encode())

@@ -35,6 +35,8 @@ class BotCheck:
     last_at: dict[str, float] = field(default_factory=dict)
     # bot id → (when the differing state was read, the differences seen)
     suspect: dict[str, tuple[float, tuple[Drift, ...]]] = field(default_factory=dict)
+    judged: int = 0  # states compared with a book (for fade.stats)
+    reported: int = 0  # differences confirmed and reported
 
     def due(
         self, bot_wallets: Mapping[str, str], now: float, synced_at: Mapping[str, float]
@@ -66,6 +68,7 @@ class BotCheck:
         if synced_at is None or synced_at > asked or last_fill_at >= asked:
             self.suspect.pop(bot_id, None)  # the state may predate fills we have booked
             return []
+        self.judged += 1
         venue = venue_positions(state)
         seen = tuple(
             Drift(c, book.size(c), venue.get(c, ZERO))
@@ -78,6 +81,7 @@ class BotCheck:
         if prior is None or last_fill_at >= prior[0] or set(prior[1]) != set(seen):
             self.suspect[bot_id] = (asked, seen)  # read again before saying so
             return []
+        self.reported += len(seen)
         return list(seen)
 
 

@@ -693,6 +693,11 @@ class FadeComponent:
             "mode": self.settings.mode,
             "network": self.settings.network,
             "rate_guard": self.rate_guard_stats(),
+            "bot_checks": {
+                "judged": self.botcheck.judged,
+                "suspect": sorted(self.botcheck.suspect),
+                "reported": self.botcheck.reported,
+            },
         }
         if args.get("reset"):  # start a new measurement window (after a warm-up)
             self.latencies.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sqlite3
 from decimal import Decimal
@@ -457,7 +458,10 @@ def test_no_account_order_passes_the_max_order_under_load(fast_sim, daemon_proc)
         )
     )
     d.start()
-    filled = "SELECT size, avg_price, coin FROM fade_orders WHERE status IN ('filled', 'partially_filled')"
+    filled = (
+        "SELECT size, avg_price, coin FROM fade_orders"
+        " WHERE status IN ('filled', 'partially_filled')"
+    )
     wait_for(
         lambda: len(q(d.db_path, filled)) >= 500, 90, interval=0.5, what="500 fade orders filled"
     )
@@ -499,13 +503,15 @@ def busy_sim():  # type: ignore[no-untyped-def]
         sim.stop()
 
 
-RESTARTS = 20
+# The acceptance runs 20 (ARENAD_TEST_RESTARTS=20, about 2 minutes on a busy machine: each
+# start-up spends ~2 s importing); the suite runs 8.
+RESTARTS = int(os.environ.get("ARENAD_TEST_RESTARTS", "8"))
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)  # 21 daemon start-ups: ~2 s of imports each on a busy machine
+@pytest.mark.timeout(300)
 def test_kill9_restarts_raise_no_false_drift_warning(busy_sim, daemon_proc) -> None:  # type: ignore[no-untyped-def]
-    """20 times: kill -9 while the bots trade, restart. The bot positions are checked against
+    """RESTARTS times: kill -9 while the bots trade, restart. The bot positions are checked against
     clearinghouseState only once the fills made while the daemon was down are backfilled (and
     a difference must show in two reads), so no restart raises a drift warning. (b73ca90
     checked before the backfill: several false warnings per restart.)"""

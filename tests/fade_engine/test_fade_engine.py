@@ -417,3 +417,25 @@ def test_rate_guard_pressure_is_counted_and_raised_once_a_minute() -> None:
     run(e2, "b1", fill("b1", "BTC", "1", "100", "0"))
     (d,), _ = run(e2, "b1", fill("b1", "BTC", "0.01", "100", "1"), now=1.0)
     assert not d.execute and e2.rate_pressure(1.0) == (2, 0)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.decimals(min_value=-5, max_value=5, places=3).filter(lambda x: x != 0),
+        min_size=1,
+        max_size=6,
+    ),
+    st.decimals(min_value=0, max_value=1, places=3),
+)
+def test_pro_rata_shares_never_sum_past_the_total(asks: list, frac: Decimal) -> None:  # type: ignore[type-arg]
+    from arenad.fade.engine import _pro_rata
+
+    whole = sum(asks, D(0))
+    total = (whole * frac).quantize(D("0.001"), rounding="ROUND_DOWN")
+    out = _pro_rata(dict(enumerate(asks)), total, D("0.001"))
+    got = sum(out.values(), D(0))
+    assert abs(got) <= abs(total) and (got == 0 or (got > 0) == (total > 0))
+    assert all(v == v.quantize(D("0.001")) for v in out.values())
+    for i, a in enumerate(asks):  # never more than asked, never the other way
+        assert abs(out[i]) <= abs(a) and (out[i] == 0 or (out[i] > 0) == (a > 0))

@@ -787,6 +787,12 @@ def _pro_rata(asks: Mapping[Any, Decimal], total: Decimal, lot: Decimal) -> dict
             share = rest if abs(rest) <= abs(a) and _sign(rest) in (0, _sign(a)) else share
         out[k] = share
         given += share
+    # Asks of both signs (a bot that bought and sold in one batch) round toward zero both
+    # ways: take any overshoot off the largest share on the total's side.
+    over = given - total
+    if over and _sign(over) == _sign(total):
+        k = max((k for k in out if _sign(out[k]) == _sign(total)), key=lambda k: abs(out[k]))
+        out[k] -= over
     return out
 
 

@@ -121,8 +121,16 @@ class DaemonProc:
         assert self._notify is not None
 
         def seen() -> bool:
+            exited = self.proc is not None and self.proc.poll() is not None
+            # Every queued datagram (one recv reads one): a WATCHDOG=1 queued before the
+            # STOPPING=1 of a daemon that has exited must not hide it.
             with contextlib.suppress(TimeoutError):
-                self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
+                while True:
+                    self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
+                    if state in self.notifications:
+                        break
+            if not exited:
+                return state in self.notifications
             if (
                 self.proc is not None
                 and self.proc.poll() is not None

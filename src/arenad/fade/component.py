@@ -37,6 +37,7 @@ from eth_account import Account
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.errors import ArenadError, OrderRejected
 from arenad.fade.accounting import ZERO
+from arenad.fade.botcheck import BotCheck
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
@@ -98,7 +99,7 @@ class FadeComponent:
         self.account_address: str | None = None
         self.last_snapshot: dict[str, float] = {}
         self.last_snapshot_at = -float("inf")  # first snapshot and check at start-up
-        self.last_check_at = -float("inf")
+        self.botcheck = BotCheck(self.settings.clearinghouse_check_interval_s)
         self.day: str | None = None
         self.day_start_equity: Decimal | None = None
         # Bot fills handed over by the ingest → order sent (intent committed first), seconds.
@@ -326,6 +327,18 @@ class FadeComponent:
                     await self.execute(p, limits.get(p.cloid), received)
         for d in decisions:
             self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+        alarm = self.engine.rate_alarm(self.ctx.clock.monotonic())
+        if alarm is not None:
+            n, skipped = alarm
+            lim = self.settings.max_orders_per_minute
+            await self.ctx.events.emit(
+                "warning",
+                "trading",
+                f"fade: the order rate limit ({lim} a minute) skipped {skipped} of {n} "
+                f"decisions ({100 * skipped / n:.0f} %) in the last minute; the fade books "
+                "fall behind their targets",
+                {"decisions": n, "skipped": skipped, "max_orders_per_minute": lim},
+            )
 
     async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
         """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are
@@ -561,13 +574,13 @@ class FadeComponent:
         while True:
             # Venue reads happen outside the lock, so bot fills never wait on them.
             await self.refresh_marks()
-            states: dict[str, tuple[float, dict[str, Any]]] = {}
-            if (
-                self.ctx.clock.monotonic() - self.last_check_at
-                >= self.settings.clearinghouse_check_interval_s
-            ):
-                self.last_check_at = self.ctx.clock.monotonic()
-                states = await self.fetch_bot_states()
+            self.botcheck.interval_s = self.settings.clearinghouse_check_interval_s
+            due = self.botcheck.due(
+                {b.id: b.wallet for b in self.settings.bots},
+                self.ctx.clock.monotonic(),
+                self.ingest.synced_at if self.ingest else {},
+            )
+            states = await self.fetch_bot_states(due) if due else {}
             await self.funding_if_due()
             async with self.lock:
                 await self.check_bots(states)
@@ -659,9 +672,11 @@ class FadeComponent:
         )
         self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
-    async def fetch_bot_states(self) -> dict[str, tuple[float, dict[str, Any]]]:
+    async def fetch_bot_states(self, bot_ids: list[str]) -> dict[str, tuple[float, dict[str, Any]]]:
         out = {}
         for b in self.settings.bots:
+            if b.id not in bot_ids:
+                continue
             asked = self.ctx.clock.monotonic()
             try:
                 out[b.id] = (asked, await self.info.clearinghouse_state(b.wallet))
@@ -670,35 +685,35 @@ class FadeComponent:
         return out
 
     async def check_bots(self, states: dict[str, tuple[float, dict[str, Any]]]) -> None:
-        """Bot positions from fills against the venue's; a difference is an event, and the
-        bot book takes the venue's figure (the fade target follows at the next event). A bot
-        that traded since its state was read is left for the next check."""
+        """Bot positions from fills against the venue's (``BotCheck``: only once the bot's
+        fills are backfilled, confirmed by a second read); a difference is an event, and the
+        bot book takes the venue's figure (the fade target follows at the next event)."""
         for bot_id, (asked, state) in states.items():
             with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
                 self.engine.bot_equity[bot_id] = Decimal(
                     str(state["marginSummary"]["accountValue"])
                 )
-            if self.last_fill_at.get(bot_id, -float("inf")) >= asked:
-                continue
-            venue: dict[str, Decimal] = {}
-            for ap in state.get("assetPositions") or []:
-                with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
-                    p = ap["position"]
-                    venue[p["coin"]] = Decimal(str(p["szi"]))
             book = self.engine.bots.get(bot_id)
-            if book is None:
+            bot = self.settings.bot(bot_id)
+            if book is None or bot is None or not isinstance(state, dict):
                 continue
-            for coin in set(venue) | set(book.positions):
-                ours, theirs = book.size(coin), venue.get(coin, ZERO)
-                if ours != theirs:
-                    await self.ctx.events.emit(
-                        "warning",
-                        "trading",
-                        f"fade: {bot_id} holds {theirs} {coin} on the venue, {ours} from its "
-                        "fills; taking the venue's",
-                        {"bot_id": bot_id, "coin": coin},
-                    )
-                    book.pos(coin).size = theirs
+            synced = self.ingest.synced_at.get(bot.wallet) if self.ingest else None
+            for d in self.botcheck.judge(
+                bot_id,
+                asked,
+                state,
+                book,
+                last_fill_at=self.last_fill_at.get(bot_id, -float("inf")),
+                synced_at=synced,
+            ):
+                await self.ctx.events.emit(
+                    "warning",
+                    "trading",
+                    f"fade: {bot_id} holds {d.theirs} {d.coin} on the venue, {d.ours} from its "
+                    "fills; taking the venue's",
+                    {"bot_id": bot_id, "coin": d.coin},
+                )
+                book.pos(d.coin).size = d.theirs
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -725,11 +740,28 @@ class FadeComponent:
             "ingest": self.ingest.status() if self.ingest else None,
             "mode": self.settings.mode,
             "network": self.settings.network,
+            "rate_guard": self.rate_guard_stats(),
+            "bot_checks": {
+                "judged": self.botcheck.judged,
+                "suspect": sorted(self.botcheck.suspect),
+                "reported": self.botcheck.reported,
+            },
         }
         if args.get("reset"):  # start a new measurement window (after a warm-up)
             self.latencies.clear()
             self.commits.clear()
         return out
+
+    def rate_guard_stats(self) -> dict[str, Any]:
+        n, skipped = self.engine.rate_pressure(self.ctx.clock.monotonic())
+        return {
+            "window_s": 60,
+            "decisions": n,
+            "skipped": skipped,
+            "skipped_share": skipped / n if n else 0.0,
+            "warn_share": self.settings.rate_guard_warn_share,
+            "max_orders_per_minute": self.settings.max_orders_per_minute,
+        }
 
     async def cmd_bots(self, _args: dict[str, Any]) -> list[dict[str, Any]]:
         out = []

@@ -76,6 +76,9 @@ class FillIngest:
         self.ws: HyperliquidWS | None = None
         self.delivered = {"snapshot": 0, "live": 0, "backfill": 0, "poll": 0}
         self.gaps: dict[str, str] = {}
+        # Wallet → monotonic time its last backfill (or poll) completed since the last
+        # connect: until then its fills may be missing (bot-position checks wait for it).
+        self.synced_at: dict[str, float] = {}
         self._backfills: set[asyncio.Task[None]] = set()
 
     def status(self) -> dict[str, Any]:
@@ -139,6 +142,8 @@ class FillIngest:
             await self._connection(False, error=str(msg.get("data"))[:300])
 
     async def _on_ws_state(self, up: bool, detail: str) -> None:
+        for w in self.ws_wallets:
+            self.synced_at.pop(w, None)
         await self._connection(up, detail=detail)
         if up:
             # Backfill in a task: the websocket keeps reading meanwhile (the lock keeps the
@@ -176,6 +181,7 @@ class FillIngest:
                 break
             self.gaps.pop(wallet, None)
             await self._deliver(wallet, fills, source)
+            self.synced_at[wallet] = self._clock.monotonic()
             return True
         self.gaps[wallet] = reason
         await self._on_gap(wallet, f"cannot backfill fills of {wallet}: {reason}")

@@ -84,6 +84,10 @@ class FadeSettings(Section):
     """Largest single order (USD); larger ones are clipped to it."""
     max_orders_per_minute: int = Field(default=30, ge=1, le=10_000)
     """Order rate limit over a sliding minute; over it, decisions are `skip`."""
+    rate_guard_warn_share: float = Field(default=0.1, ge=0.0, le=1.0)
+    """A warning event when the order rate limit skipped more than this share of the fade's
+    decisions over the last minute (at most one a minute): the fade books fall behind their
+    targets. `fade.stats` reports the share."""
     min_order_notional_usd: Decimal = Field(default=Decimal(10), ge=0)
     """Hyperliquid's minimum order value; smaller orders are skipped (the target heals later)."""
     slippage_bps: Decimal = Field(default=Decimal(50), ge=0, le=1000)

@@ -18,6 +18,9 @@ def notify(*states: str) -> bool:
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+        # Never block the event loop: a receiver that is not reading (its datagram queue
+        # full) loses the message rather than stalling the daemon (BlockingIOError).
+        s.setblocking(False)
         try:
             s.connect(addr)
             s.sendall("\n".join(states).encode())

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -22,6 +23,7 @@ import pytest
 from eth_account import Account
 from test_fade_daemon import config, info, q, venue_positions
 
+from arenad.control.client import ControlClient
 from arenad.fade.component import sim_key
 from conftest import wait_for
 
@@ -29,6 +31,16 @@ LIVE = (
     'mode = "live"\nnetwork = "sim"\n'
     "global_exposure_cap_usd = 1000000\ndefault_asset_cap_usd = 1000000"
 )
+
+
+def ctl(d: Any, cmd: str, **args: Any) -> Any:
+    """One control request in-process (cheaper than a CLI subprocess for polling)."""
+
+    async def go() -> Any:
+        async with ControlClient(d.socket_path) as c:
+            return await c.request(cmd, **args)
+
+    return asyncio.run(go())
 
 
 def me() -> str:
@@ -123,12 +135,12 @@ def test_a_position_changed_behind_the_daemons_back_is_a_drift_until_acknowledge
     d = daemon_proc(config(port, fade=LIVE))
     d.start()
     wait_for(
-        lambda: (d.status().get("account_drift") or {}).get("last_check"),
+        lambda: (ctl(d, "status").get("account_drift") or {}).get("last_check"),
         30,
+        interval=0.2,
         what="a first reconciliation of the account",
     )
     assert d.status()["trading_state"] == "ACTIVE"
-    before = venue_positions(url, me()).get("XRP", Decimal(0))
     r = httpx.post(
         f"{url}/_sim/inject_fill",
         json={"user": me(), "coin": "XRP", "side": "B", "sz": "285"},
@@ -138,16 +150,16 @@ def test_a_position_changed_behind_the_daemons_back_is_a_drift_until_acknowledge
     t0 = time.monotonic()
 
     def drift() -> dict[str, Any] | None:
-        st = d.status()
+        st = ctl(d, "status")
         found = [x for x in st["account_drift"]["open"] if x["coin"] == "XRP"]
         return st if found else None
 
-    st = wait_for(drift, 20, interval=0.05, what="an account drift in XRP")
+    wait_for(drift, 20, interval=0.05, what="an account drift in XRP")
     elapsed = time.monotonic() - t0
     print(f"drift seen in status {elapsed:.2f} s after the injected fill")
+    st = d.status()  # what `arenad status --json` shows
     (x,) = [x for x in st["account_drift"]["open"] if x["coin"] == "XRP"]
     assert Decimal(x["venue"]) - Decimal(x["ours"]) == 285
-    assert Decimal(x["venue"]) == before + 285
     assert x["cause"] is None and x["trading_state"] == "REDUCING"
     assert st["trading_state"] == "REDUCING"
     ev = q(
@@ -157,6 +169,34 @@ def test_a_position_changed_behind_the_daemons_back_is_a_drift_until_acknowledge
     assert ev and ev[0]["level"] == "error"
     details = json.loads(ev[0]["details"])
     assert details["coin"] == "XRP" and Decimal(details["venue"]) == Decimal(x["venue"])
+    # Acknowledged without a resync: trading resumes and the same difference is accepted.
+    r = d.cli("ack-drift", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["trading_state"] == "ACTIVE"
+    checked = ctl(d, "status")["account_drift"]["last_check"]
+
+    def later(after: str) -> str | None:
+        last: str | None = ctl(d, "status")["account_drift"]["last_check"]
+        return last if last and last > after else None
+
+    for _ in range(2):
+        checked = wait_for(
+            lambda after=checked: later(after),  # type: ignore[misc]
+            20,
+            interval=0.2,
+            what="a later reconciliation",
+        )
+    st = d.status()
+    assert st["account_drift"]["open"] == [] and st["trading_state"] == "ACTIVE"
+    # A change of the difference is a new drift.
+    httpx.post(
+        f"{url}/_sim/inject_fill",
+        json={"user": me(), "coin": "XRP", "side": "B", "sz": "100"},
+        timeout=10,
+    ).raise_for_status()
+    st = wait_for(drift, 20, interval=0.05, what="a new account drift in XRP")  # type: ignore[assignment]
+    (x,) = [x for x in st["account_drift"]["open"] if x["coin"] == "XRP"]
+    assert Decimal(x["difference"]) == 385 and st["trading_state"] == "REDUCING"
     # A restart keeps the drift (and trading reducing) until the operator acknowledges it.
     d.stop(signal.SIGKILL)
     d.start()
@@ -173,12 +213,13 @@ def test_a_position_changed_behind_the_daemons_back_is_a_drift_until_acknowledge
     out = wait_for(ack, 30, interval=0.2, what="the acknowledgement")
     assert out["trading_state"] == "ACTIVE" and out["resync"]
     (c,) = out["corrections"]
-    assert c["kind"] == "booked_difference" and c["coin"] == "XRP" and Decimal(c["size"]) == 285
+    assert c["kind"] == "booked_difference" and c["coin"] == "XRP" and Decimal(c["size"]) == 385
     assert d.status()["account_drift"]["open"] == []
     (audit,) = q(d.db_path, "SELECT * FROM decision_log WHERE decision = 'resync'")
     assert audit["book_id"] == "fade:gpt-5" and audit["symbol"] == "XRP"
-    (row,) = q(d.db_path, "SELECT * FROM fade_account_drift")
-    assert row["resolution"] == "resync" and row["acknowledged_by"] == "operator"
+    rows = q(d.db_path, "SELECT * FROM fade_account_drift ORDER BY id")
+    assert [r["resolution"] for r in rows] == ["ack", "resync"]
+    assert {r["acknowledged_by"] for r in rows} == {"operator"}
     r = d.cli("ack-drift")
     assert r.returncode == 2 and "no account drift" in r.stderr
     d.cli("kill", "--reason", "freeze for the comparison")

@@ -12,8 +12,10 @@ one is found — a recent order booked ``not_sent``/``cancelled``/``rejected`` t
 reports filled. A drift worth more than ``account_drift_tolerance_usd`` at the mark moves
 trading to ``account_drift_state`` (REDUCING, or HALTED: the kill switch by ``account_drift``).
 Drifts are kept in ``fade_account_drift`` (0007) until the operator acknowledges them
-(``fade.ack_drift``), so a restart does not forget one; the same figures found again are the
-same drift, not a new event.
+(``fade.ack_drift``), so a restart does not forget one. A drift is its difference (venue −
+ours) in a coin — orders move both sides alike — so the same difference found again is the
+same drift, not a new event; a difference acknowledged without a resync is accepted and only
+a change of it is a new drift.
 
 Resync policy (explicit, only on the operator's word): ``fade.ack_drift {resync: true}``
 first re-books each order the venue filled but the books called unfilled, from our own fills
@@ -114,6 +116,9 @@ class AccountReconciler:
     def __init__(self, comp: FadeComponent) -> None:
         self.comp = comp
         self.open: dict[str, Drift] = {}  # unacknowledged drifts by coin (newest per coin)
+        # Differences (venue - ours) the operator acknowledged without a resync, by coin: the
+        # same difference is not a new drift (orders move both sides alike, not it).
+        self.accepted: dict[str, Decimal] = {}
         self.last_check: str | None = None  # when a comparison was last made
         self.checks = 0
 
@@ -139,6 +144,15 @@ class AccountReconciler:
                     r["id"],
                     r["cleared_at"],
                 )
+            cur = await conn.execute(
+                "SELECT coin, ours, venue, resolution, cleared_at FROM fade_account_drift"
+                " WHERE acknowledged_at IS NOT NULL ORDER BY id"
+            )
+            for r in await cur.fetchall():
+                if r["resolution"] == "ack" and r["cleared_at"] is None:
+                    self.accepted[r["coin"]] = Decimal(r["venue"]) - Decimal(r["ours"])
+                else:
+                    self.accepted.pop(r["coin"], None)
 
     def snapshot(self) -> dict[str, Any]:
         st = self.comp.settings
@@ -185,6 +199,9 @@ class AccountReconciler:
             return None
         comp = self.comp
         now = utc_iso(comp.ctx.clock.now())
+        for coin in [c for c in self.accepted if c not in diffs]:
+            del self.accepted[coin]  # the books and the venue agree again
+        diffs = {c: (o, v) for c, (o, v) in diffs.items() if self.accepted.get(c) != v - o}
         for coin, d in self.open.items():
             if coin not in diffs and d.cleared_at is None:
                 d.cleared_at = now
@@ -201,7 +218,7 @@ class AccountReconciler:
         found = []
         for coin, (ours, venue) in diffs.items():
             known = self.open.get(coin)
-            if known is not None and (known.ours, known.venue) == (ours, venue):
+            if known is not None and known.venue - known.ours == venue - ours:
                 known.cleared_at = None
                 continue
             found.append(await self._record(coin, ours, venue, now))
@@ -315,6 +332,11 @@ class AccountReconciler:
             )
         )
         self.open.clear()
+        for d in drifts:
+            if resync:
+                self.accepted.pop(d.coin, None)
+            elif d.cleared_at is None:
+                self.accepted[d.coin] = d.venue - d.ours
         guard = comp.ctx.guard
         states = {d.trading_state for d in drifts}
         if "HALTED" in states and guard.kill_switch.engaged and guard.kill_switch.by == BY:
@@ -346,6 +368,12 @@ class AccountReconciler:
             )
         out: list[dict[str, Any]] = []
         causes = {coin: (await self.cause(coin))[1] for coin in diffs}
+        unexplained = [c for c, found in causes.items() if not found]
+        if unexplained and book_id is None:
+            raise InvalidArgs(
+                f"{', '.join(unexplained)} differ with no order to explain it: give book_id, "
+                "the fade book that takes the difference"
+            )
         for coin, found in causes.items():
             for row, result in found:
                 plan = await comp.store.plan_of(row)

@@ -229,3 +229,44 @@ def test_a_position_changed_behind_the_daemons_back_is_a_drift_until_acknowledge
     acct = sum(Decimal(p["size"]) for p in pos if p["book_id"] == "account")
     assert acct == sum(Decimal(p["size"]) for p in pos if p["book_id"].startswith("fade:"))
     d.stop()
+
+
+@pytest.mark.slow
+def test_a_drift_can_halt_trading_instead(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    """`account_drift_state = "HALTED"`: the kill switch by `account_drift`, released by the
+    acknowledgement; a resync with an unexplained difference needs the book to book it on."""
+    url = sim_thread.hyperliquid_url
+    port = int(url.rsplit(":", 1)[1])
+    d = daemon_proc(config(port, fade=LIVE + '\naccount_drift_state = "HALTED"'))
+    d.start()
+    wait_for(
+        lambda: ctl(d, "status")["account_drift"]["last_check"],
+        30,
+        interval=0.2,
+        what="a first reconciliation of the account",
+    )
+    httpx.post(
+        f"{url}/_sim/inject_fill",
+        json={"user": me(), "coin": "DOGE", "side": "A", "sz": "5000"},
+        timeout=10,
+    ).raise_for_status()
+    wait_for(
+        lambda: ctl(d, "status")["kill_switch"]["by"] == "account_drift",
+        20,
+        interval=0.05,
+        what="the kill switch engaged by the drift",
+    )
+    st = d.status()
+    assert st["trading_state"] == "HALTED" and st["kill_switch"]["engaged"]
+    (x,) = st["account_drift"]["open"]
+    assert x["coin"] == "DOGE" and Decimal(x["difference"]) == -5000
+    assert x["trading_state"] == "HALTED"
+    r = d.cli("ack-drift", "--resync")
+    assert r.returncode == 2 and "give book_id" in r.stderr, r.stderr
+    assert ctl(d, "status")["account_drift"]["open"]  # nothing changed
+    r = d.cli("ack-drift")
+    assert r.returncode == 0, r.stderr
+    st = ctl(d, "status")
+    assert not st["kill_switch"]["engaged"] and st["trading_state"] == "ACTIVE"
+    assert st["account_drift"]["open"] == []
+    d.stop()

@@ -200,7 +200,7 @@ class Daemon:
             t0 = time.monotonic()
             await asyncio.sleep(interval)
             self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
-            systemd.notify("WATCHDOG=1")
+            systemd.notify("WATCHDOG=1", wait=False)
             self.ctx.bus.publish("status", await self.status())
 
     async def _apply_settings(self, old: Settings, new: Settings) -> None:

@@ -11,16 +11,16 @@ import os
 import socket
 
 
-def notify(*states: str) -> bool:
+def notify(*states: str, wait: bool = True) -> bool:
+    """``wait=False`` (the watchdog ping, sent from the event loop every second): never
+    block — with the receiver's queue full the ping is lost rather than the loop stalled."""
     addr = os.environ.get("NOTIFY_SOCKET")
     if not addr:
         return False
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
-        # Never block the event loop: a receiver that is not reading (its datagram queue
-        # full) loses the message rather than stalling the daemon (BlockingIOError).
-        s.setblocking(False)
+        s.setblocking(wait)
         try:
             s.connect(addr)
             s.sendall("\n".join(states).encode())

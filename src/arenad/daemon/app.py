@@ -318,6 +318,7 @@ class Daemon:
             },
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
+            **{k: fn() for k, fn in ctx.status_sections.items()},
         }
 
     def _register_commands(self, ctx: DaemonContext) -> None:  # noqa: C901

@@ -123,6 +123,14 @@ def _print_status(st: dict[str, Any]) -> None:
     print(f"arenad {st['version']}  pid {st['pid']}  mode {st['mode']}  up {st['uptime_s']:.0f}s")
     if k["engaged"]:
         print(f"KILL SWITCH ENGAGED by {k['by']} at {k['activated_at']}: {k['reason']}")
+    for d in (st.get("account_drift") or {}).get("open", []):
+        print(
+            f"ACCOUNT DRIFT in {d['coin']}: books {d['ours']}, venue {d['venue']}"
+            f" (since {d['detected_at']}; cause: {d['cause'] or 'unknown'})"
+            + (f"; trading {d['trading_state']}" if d["trading_state"] else "")
+            + ("; agrees again" if d["cleared_at"] else "")
+            + "  - `arenad ack-drift` to acknowledge"
+        )
     print(
         f"trading state: {st['trading_state']}   day P&L: {st['daily_pnl']:.2f} USD"
         + (f" (limit -{st['daily_loss_limit_usd']:.2f})" if st["daily_loss_limit_usd"] else "")
@@ -148,6 +156,24 @@ def _status(args: argparse.Namespace) -> int:
             print(json.dumps(st, indent=2))
         else:
             _print_status(st)
+
+    return client_call(args, fn)
+
+
+def _ack_drift(args: argparse.Namespace) -> int:
+    async def fn(c: ControlClient) -> None:
+        params: dict[str, Any] = {"resync": args.resync}
+        if args.book_id:
+            params["book_id"] = args.book_id
+        r = await c.request("fade.ack_drift", **params)
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return
+        for d in r["acknowledged"]:
+            print(f"acknowledged: {d['coin']} books {d['ours']}, venue {d['venue']}")
+        for x in r["corrections"]:
+            print(f"  corrected: {json.dumps(x)}")
+        print(f"trading state {r['trading_state']}")
 
     return client_call(args, fn)
 
@@ -289,6 +315,20 @@ def register(sub: Sub) -> None:
     kill.add_argument("--reason", default="engaged by operator from the command line")
     kill.set_defaults(func=_kill)
     _client(sub.add_parser("resume", help="release the kill switch")).set_defaults(func=_resume)
+    ack = _client(
+        sub.add_parser(
+            "ack-drift", help="acknowledge a fade account drift (books vs venue) and resume"
+        )
+    )
+    ack.add_argument(
+        "--resync",
+        action="store_true",
+        help="make the account book equal the venue (re-book orders the venue filled; the "
+        "rest on --book-id)",
+    )
+    ack.add_argument("--book-id", metavar="fade:ID", help="the fade book that takes a difference")
+    ack.add_argument("--json", action="store_true")
+    ack.set_defaults(func=_ack_drift)
     reload = _client(sub.add_parser("reload", help="re-read config.toml now"))
     reload.add_argument("--json", action="store_true")
     reload.set_defaults(func=_reload)

@@ -41,6 +41,7 @@ from arenad.fade.botcheck import BotCheck
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
+from arenad.fade.reconcile import AccountReconciler
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
 from arenad.store.db import open_reader, parse_iso, utc_iso
@@ -65,7 +66,6 @@ NETWORKS = {
     "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
 }
 BPS = Decimal(10_000)
-UNKNOWN_GRACE_S = 5.0
 
 
 def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
@@ -116,6 +116,10 @@ class FadeComponent:
         # tracked are not skipped.
         self.resume_from: dict[str, int | None] = {}
         self.wallets_changed = asyncio.Event()
+        # Live: the ms time of each intent not sent yet; its order expires a window after it.
+        self.intent_ms: dict[str, int] = {}
+        self.results = 0  # order results booked so far (the reconciliation's race check)
+        self.reconciler = AccountReconciler(self)
 
     @property
     def settings(self) -> FadeSettings:
@@ -124,6 +128,12 @@ class FadeComponent:
     @property
     def live(self) -> bool:
         return self.settings.mode == "live"
+
+    @property
+    def unknown_grace_s(self) -> float:
+        """How long after its intent an order the venue does not know is called never sent:
+        its expiry window plus the clock margin."""
+        return self.settings.order_expiry_s + self.settings.clock_margin_s
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -141,6 +151,12 @@ class FadeComponent:
             "close a fade book's position at the market {bot_id, symbol}",
         )
         c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
+        c.register(
+            "fade.ack_drift",
+            self.reconciler.ack,
+            "acknowledge the account drift and resume trading {resync?, book_id?}",
+        )
+        self.ctx.status_sections["account_drift"] = self.reconciler.snapshot
         c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
         c.register(
             "fade.stats",
@@ -218,6 +234,7 @@ class FadeComponent:
         self.engine.sz_decimals = {c: a.sz_decimals for c, a in self.assets.items()}
         await self.store.register_books(self.settings, self.ctx.clock.now())
         await self.store.load_into(self.engine)
+        await self.reconciler.load()
         await self.refresh_marks()
         resolved = await self.reconcile()
         if resolved:
@@ -227,6 +244,7 @@ class FadeComponent:
                 f"fade: {resolved} order intents from before the restart resolved",
                 {"count": resolved},
             )
+        await self.reconciler.check()  # the account against the venue before any new order
         self.ready.set()
 
     async def run_ingest(self) -> None:
@@ -306,12 +324,15 @@ class FadeComponent:
             )
             limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
             decided = time.perf_counter()
+            intent_at = self.ctx.clock.now()
+            if self.live:
+                self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
             await self.store.record_batch(
                 [NewFill(bot.id, f, source) for f in new],
                 decisions,
                 plans,
                 self.engine,
-                self.ctx.clock.now(),
+                intent_at,
                 network=self.settings.network if self.live else "paper",
                 simulated=not self.live,
                 limit_prices=limits,
@@ -423,11 +444,16 @@ class FadeComponent:
             )
         if not intents or self.exchange is None:
             return out
-        now_ms = int(self.ctx.clock.now().timestamp() * 1000)
+        now_ms = _ms(self.ctx.clock.now())
+        # The venue refuses the action after this: an answer lost cannot become a late fill,
+        # and an order unknown to the venue once it passed is known never to fill.
+        expires = min(self.intent_ms.pop(p.cloid, now_ms) for p, _, _ in intents) + int(
+            self.settings.order_expiry_s * 1000
+        )
         try:
             if received is not None:
                 self.latencies.append(time.perf_counter() - received)
-            reply = await self.exchange.place([i for _, i, _ in intents], now_ms)
+            reply = await self.exchange.place([i for _, i, _ in intents], now_ms, expires)
             await self.ctx.health.mark_order()
             statuses = parse_order_reply(reply)
         except OrderRejected as e:
@@ -445,7 +471,12 @@ class FadeComponent:
                 out[plan.cloid] = FillResult("rejected", error=st.error)
             elif st.kind == "resting":  # not for an IOC; cancel rather than leave it
                 with contextlib.suppress(ArenadError):
-                    await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
+                    await self.exchange.cancel_by_cloid(
+                        asset.index,
+                        plan.cloid,
+                        now_ms,
+                        now_ms + int(self.settings.order_expiry_s * 1000),
+                    )
                 out[plan.cloid] = FillResult(
                     "unknown", oid=st.oid, error="IOC order resting; cancelled"
                 )
@@ -462,6 +493,7 @@ class FadeComponent:
         return out
 
     async def apply(self, plan: OrderPlan, result: FillResult) -> None:
+        self.results += 1
         if result.status == "unknown":
             await self.store.record_unknown(plan.cloid, result, self.ctx.clock.now())
             return
@@ -528,11 +560,12 @@ class FadeComponent:
             return None
         if st.get("status") == "unknownOid":
             # A request still in transit when the old process died could land a moment
-            # later: only an intent older than the grace period is known never to arrive.
+            # later — but not after its expiresAfter (intent + order_expiry_s): once that has
+            # passed, with a margin for the two clocks, the venue is known never to take it.
             age = (self.ctx.clock.now() - parse_iso(row["ts"])).total_seconds()
-            if age < UNKNOWN_GRACE_S:
+            if age < self.unknown_grace_s:
                 return None
-            return FillResult("not_sent", error="the venue never received it")
+            return FillResult("not_sent", error="the venue never received it (expired)")
         order = (st.get("order") or {}).get("order") or {}
         status = (st.get("order") or {}).get("status")
         oid = order.get("oid")
@@ -591,6 +624,7 @@ class FadeComponent:
             if await self.store.has_unknown():
                 async with self.lock:
                     await self.reconcile()
+            await self.reconciler.check()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
 
     async def funding_if_due(self) -> None:
@@ -926,6 +960,8 @@ class FadeComponent:
             )
             self.engine.restore_pending(plan)
             limit = self.limit_price(plan) if self.live else None
+            if self.live:
+                self.intent_ms[plan.cloid] = _ms(now)
             await self.store.record_manual_intent(
                 plan,
                 now,
@@ -1016,6 +1052,10 @@ class FadeComponent:
 
 def _s(x: Decimal | None) -> str | None:
     return None if x is None else str(x)
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
 
 
 async def setup(ctx: DaemonContext) -> None:

@@ -3,7 +3,7 @@ properties that must hold whatever the bots do (hypothesis)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from fade_fakes import fill, settings
 from hypothesis import given
@@ -273,7 +273,10 @@ def test_properties_halted_caps_and_books_sum_to_the_account(evs: list) -> None:
             assert abs(p.size) * px <= caps["max_order_notional_usd"]
             after = abs(cur + p.size) * px
             assert after <= caps["default_asset_cap_usd"] or abs(cur + p.size) <= abs(cur)
-            filled = (abs(p.size) * fill_frac).quantize(D("0.001"))
+            # The venue fills whole lots (szDecimals: BTC 3, ETH 2); a sub-lot fill cannot
+            # happen and would let a book sit a fraction of a lot past its cap.
+            lot = D("0.001") if p.coin == "BTC" else D("0.01")
+            filled = (abs(p.size) * fill_frac).quantize(lot, rounding=ROUND_DOWN)
             e.apply_fill(p, FillResult("filled", filled, px), i)
         # The fade books always sum to the account's position, in every coin.
         assert e.drift() == {}
@@ -392,7 +395,10 @@ def test_properties_no_netted_order_passes_a_cap_and_books_sum_to_the_account(bs
             assert sum((d.order_size for d in mine), D(0)) == p.size
             assert all(any(c.name == "netted_order" for c in d.checks) for d in mine)
         for p in plans:
-            filled = (abs(p.size) * fill_frac).quantize(D("0.001"))
+            # The venue fills whole lots (szDecimals: BTC 3, ETH 2); a sub-lot fill cannot
+            # happen and would let a book sit a fraction of a lot past its cap.
+            lot = D("0.001") if p.coin == "BTC" else D("0.01")
+            filled = (abs(p.size) * fill_frac).quantize(lot, rounding=ROUND_DOWN)
             e.apply_fill(p, FillResult("filled", filled, px), i)
         assert e.drift() == {} and not e.pending
         total = sum(abs(e.account.size(c)) * px for c in ("BTC", "ETH"))

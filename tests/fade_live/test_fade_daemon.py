@@ -71,6 +71,12 @@ def venue_positions(url: str, wallet: str) -> dict[str, Decimal]:
     return {p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in st["assetPositions"]}
 
 
+def pause(url: str, paused: bool) -> None:
+    """Freeze (or restart) the simulator's ticker: the bots trade only while it runs, so a
+    convergence check waits on a market that has stopped moving, not on a race with it."""
+    httpx.post(f"{url}/_sim/pause", json={"paused": paused}, timeout=10).raise_for_status()
+
+
 def mirrored(url: str, db: Any) -> bool:
     """Every faded bot's venue position is matched by the inverse in its fade book (to less
     than the $10 minimum order), read in one snapshot of the database."""
@@ -99,12 +105,14 @@ def test_fades_mirror_the_bots_and_the_kill_switch_stops_orders(sim_thread, daem
         30,
         what="fade orders filled",
     )
+    pause(url, True)
     wait_for(
         lambda: mirrored(url, d.db_path),
         30,
         interval=0.2,
         what="fade books holding the inverse of the bots' venue positions",
     )
+    pause(url, False)
     # Every decision carries every guard's verdict and the settings in force.
     dec = q(d.db_path, "SELECT * FROM fade_decisions ORDER BY id LIMIT 1")[0]
     assert {c["name"] for c in json.loads(dec["risk_checks"])} >= {
@@ -217,6 +225,7 @@ def test_dropped_connections_lose_and_duplicate_no_fill(sim_thread, daemon_proc)
         )
         httpx.post(f"{url}/_sim/drop", timeout=10)
     httpx.post(f"{url}/_sim/faults", json={"drop_rate": 0.0}, timeout=10).raise_for_status()
+    pause(url, True)  # no new fills from here: the venue's history and the books stand still
     stored = {}
 
     def all_ingested() -> bool:

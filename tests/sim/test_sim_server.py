@@ -3,13 +3,14 @@ everything released on stop."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
 import httpx
 
 from arenad.sim.server import SimServer
-from fixtures_sim import SimThread, sim_settings
+from fixtures_sim import SimThread, poll_until, sim_settings
 
 
 async def test_both_venues_with_separate_faults(sim_factory: Any) -> None:
@@ -43,6 +44,25 @@ def test_sim_thread_serves_sync_clients(sim_thread: SimThread) -> None:
     assert "BTC" in mids
     bots = httpx.get(f"{sim_thread.hyperliquid_url}/_sim/bots").json()
     assert [b["name"] for b in bots][:2] == ["gpt-5", "gemini-2.5-pro"]
+
+
+async def test_pause_freezes_a_running_ticker(sim_factory: Any) -> None:
+    server: SimServer = await sim_factory(manual_ticks=False, bots_enabled=False)
+    sim = server.hyperliquid
+    async with httpx.AsyncClient(base_url=server.hyperliquid_url) as client:
+        start = sim.market.steps
+        await poll_until(lambda: sim.market.steps > start, what="the ticker stepping")
+        for bad in ({"paused": "yes"}, {}, [True]):
+            r = await client.post("/_sim/pause", json=bad)
+            assert r.status_code == 400 and "paused" in r.json()["error"]
+        frozen = (await client.post("/_sim/pause", json={"paused": True})).json()["steps"]
+        # The ticker runs on this loop: once the answer is back no further step can land, so
+        # ten tick intervals later the count is where the pause left it.
+        await asyncio.sleep(sim.settings.tick_interval_s * 10)
+        assert sim.market.steps == frozen
+        assert (await client.post("/_sim/step", json={"n": 2})).json()["steps"] == frozen + 2
+        await client.post("/_sim/pause", json={"paused": False})
+        await poll_until(lambda: sim.market.steps > frozen + 2, what="the ticker resuming")
 
 
 async def test_step_and_fund_routes(sim_factory: Any) -> None:

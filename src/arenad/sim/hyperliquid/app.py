@@ -12,7 +12,8 @@ it is the account the action applies to. Any signer gets an account funded with
 `POST /_sim/fund`) exist and anyone else gets mainnet's "does not exist" error.
 
 Simulator-only routes (besides the fault routes of `arenad.sim.faults`):
-`GET /_sim/bots` (names and addresses), `POST /_sim/step` `{"n": 1}`, `POST /_sim/fund`
+`GET /_sim/bots` (names and addresses), `POST /_sim/step` `{"n": 1}`, `POST /_sim/pause`
+`{"paused": true|false}` (the ticker steps nothing while paused), `POST /_sim/fund`
 `{"user": "0x…", "usdc": "1000"}`, `POST /_sim/inject_fill` `{"user", "coin", "side": "B"|"A",
 "sz", "px"?}` (a fill on an account behind its owner's back: the position changes, the fill is in
 its history and streams), `GET /_sim/stats`.
@@ -91,6 +92,9 @@ class HyperliquidSim:
         self.auto_fund = settings.auto_fund_signers
         self.late_tasks: set[asyncio.Task[None]] = set()
         self.late = {"applied": 0, "expired": 0}
+        # `POST /_sim/pause`: the ticker keeps running but steps nothing (manual `/_sim/step`
+        # still works), so a test can freeze the bots and then wait for the fade to converge.
+        self.paused = False
 
     # --- time -----------------------------------------------------------------------------
 
@@ -124,7 +128,8 @@ class HyperliquidSim:
     async def run(self) -> None:
         while True:
             await self.clock.sleep(self.settings.tick_interval_s)
-            self.step()
+            if not self.paused:
+                self.step()
 
     # --- /info ----------------------------------------------------------------------------
 
@@ -537,6 +542,17 @@ def build_hyperliquid_app(  # noqa: C901
         acct = sim.house.fund(user, usdc)
         return web.json_response({"user": acct.address, "balance": wire(acct.balance)})
 
+    async def pause(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        paused = body.get("paused") if isinstance(body, dict) else None
+        if not isinstance(paused, bool):
+            return web.json_response({"error": "body must be {paused: true|false}"}, status=400)
+        sim.paused = paused
+        return web.json_response({"paused": sim.paused, "steps": sim.market.steps})
+
     async def inject_fill(request: web.Request) -> web.Response:
         try:
             body = await request.json()
@@ -598,6 +614,7 @@ def build_hyperliquid_app(  # noqa: C901
     app.router.add_post("/_sim/step", step)
     app.router.add_post("/_sim/fund", fund)
     app.router.add_post("/_sim/inject_fill", inject_fill)
+    app.router.add_post("/_sim/pause", pause)
     app.router.add_get("/_sim/stats", stats)
     app.cleanup_ctx.append(ticker)
     return app

@@ -288,11 +288,18 @@ class ArenaComponent:
                 last_calendar = today
             await self.runner.check_time_limits(dict(self.marks))
             await self._reconcile_orders()
+            generation = self.runner.order_generation
+            in_flight = self.runner.in_flight_symbols()
             try:
-                drift = await self.runner.account_drift(await self.executor.positions())
+                account = await self.executor.positions()
             except TemporaryError as e:
                 log.warning("arena: positions unavailable for reconciliation", error=str(e))
                 continue
+            if self.runner.order_generation != generation:
+                continue  # an order moved while the venue answered: compare at the next upkeep
+            drift = await self.runner.account_drift(
+                account, in_flight | self.runner.in_flight_symbols()
+            )
             if drift != self._last_drift:
                 self._last_drift = drift
                 if drift:

@@ -178,6 +178,9 @@ class ArenaRunner:
         self._clients: dict[str, LLMClient] = {}
         self._run_lock = asyncio.Lock()
         self._pending: dict[str, PendingOrder] = {}
+        self.order_generation = 0
+        """Bumped whenever an order is sent or its state booked: a reconciliation that saw it
+        change while it read the venue's positions compared two different moments."""
         self.current_run: str | None = None
         self.paused: set[str] = set()
         """Models the operator paused (skipped by runs until resumed; exits still run).
@@ -630,6 +633,7 @@ class ArenaRunner:
             log.warning("arena order already exists; not sent again", cid=p.cid)
             return False
         self._pending[p.cid] = p
+        self.order_generation += 1
         try:
             res = await self.executor.submit(req)
         except asyncio.CancelledError:
@@ -648,6 +652,7 @@ class ArenaRunner:
         or a replay after a reconnect — books only what is new. The caller holds the lock."""
         led = self.ledgers[p.model_id]
         now = self.clock.now()
+        self.order_generation += 1
         if res.filled_avg_price is not None and res.filled_qty > p.booked_qty:
             delta = res.filled_qty - p.booked_qty
             cost_before = (p.booked_avg or Decimal(0)) * p.booked_qty
@@ -737,10 +742,19 @@ class ArenaRunner:
             n += 1
         return n
 
-    async def account_drift(self, account: Mapping[str, Decimal]) -> dict[str, Decimal]:
-        """The shared account's positions minus the sum of the ledgers (empty: reconciled).
-        Drift is reported as an event by the caller."""
-        return reconcile(self.ledgers.values(), account)
+    def in_flight_symbols(self) -> set[str]:
+        """Symbols with an arena order whose outcome is not final yet."""
+        return {p.symbol for p in self._pending.values()}
+
+    async def account_drift(
+        self, account: Mapping[str, Decimal], in_flight: set[str] | None = None
+    ) -> dict[str, Decimal]:
+        """The shared account's positions minus the sum of the ledgers (empty: reconciled),
+        leaving out the symbols in ``in_flight`` (orders still open explain their difference:
+        the venue may have filled what the ledger books a moment later). Drift is reported as
+        an event by the caller."""
+        drift = reconcile(self.ledgers.values(), account)
+        return {s: d for s, d in drift.items() if s not in (in_flight or set())}
 
     def _emit_decision(
         self, m: ArenaModelSettings, symbol: str, action: str, valid: bool, error: str | None

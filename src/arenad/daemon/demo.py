@@ -25,6 +25,7 @@ from arenad.logs import Redactor, configure_logging
 
 TUI_STOP_TIMEOUT_S = 5.0
 DEMO_MAX_ORDERS_PER_MINUTE = 240
+DEMO_SNAPSHOT_INTERVAL_S = 30.0
 
 
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
@@ -48,9 +49,12 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     # The simulator's six bots make about 70 fills a minute; the shipped order rate limit (30
     # a minute, sized for real money) would skip some 40 % of the fade's decisions and leave
     # its books off target. The demo trades on paper, so its fade may keep up.
+    # Its books are watched for minutes too: a periodic snapshot every 30 s (not 300 s) on top
+    # of the ones on fills, so every fade book has a curve in a two-minute demo.
     fade = s.fade.model_copy(
         update={
-            "max_orders_per_minute": max(s.fade.max_orders_per_minute, DEMO_MAX_ORDERS_PER_MINUTE)
+            "max_orders_per_minute": max(s.fade.max_orders_per_minute, DEMO_MAX_ORDERS_PER_MINUTE),
+            "snapshot_interval_s": min(s.fade.snapshot_interval_s, DEMO_SNAPSHOT_INTERVAL_S),
         }
     )
     return LoadedConfig(

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from eth_account import Account
 
+from arenad.books.layer import Position
+from arenad.books.tables import EquityPoint
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.errors import ArenadError, OrderRejected
 from arenad.fade.accounting import ZERO
@@ -245,6 +247,11 @@ class FadeComponent:
                 {"count": resolved},
             )
         await self.reconciler.check()  # the account against the venue before any new order
+        async with self.lock:
+            rows, out = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+            self.ctx.books.seed_positions(self.positions())
+        await self.ctx.books.snapshot(rows, force=True)  # every book's curve starts here
+        self.last_snapshot.update(out)
         self.ready.set()
 
     async def run_ingest(self) -> None:
@@ -502,7 +509,13 @@ class FadeComponent:
             plan, result, int(now.timestamp() * 1000), self.marks.get(plan.coin)
         )
         await self.store.record_result(plan, result, out, self.engine, now)
+        touched = set(plan.asks)
+        for p in self.positions(touched, coins={plan.coin}, closed=True):
+            self.ctx.books.position(p)
         if result.filled:
+            await self.ctx.health.mark_order()
+            rows, _ = equity_rows(self.engine, self.marks, now)
+            await self.ctx.books.snapshot([r for r in rows if r.book_id in touched])
             self.ctx.bus.publish(
                 "order",
                 {
@@ -671,7 +684,7 @@ class FadeComponent:
         if pnl is not None:
             await self.ctx.guard.report_daily_pnl("fade", pnl)
 
-    def snapshot_due(self) -> tuple[list[tuple[Any, ...]], dict[str, float], datetime] | None:
+    def snapshot_due(self) -> tuple[list[EquityPoint], dict[str, float], datetime] | None:
         """The snapshot rows when one is due (interval passed, or a book moved more than
         ``large_move_pct``): computed under the lock, written after it."""
         now_m = self.ctx.clock.monotonic()
@@ -691,20 +704,59 @@ class FadeComponent:
         self.last_snapshot.update(out)
         return rows, out, now
 
+    async def final_snapshot(self) -> None:
+        """Shutdown: every book's point at the last marks (forced)."""
+        if not self.ready.is_set():
+            return
+        rows, _ = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+        await self.ctx.books.snapshot(rows, force=True)
+
+    def positions(
+        self,
+        book_ids: set[str] | None = None,
+        *,
+        coins: set[str] | None = None,
+        closed: bool = False,
+    ) -> list[Position]:
+        """The fade books' positions (open ones; with ``closed`` also flat ones, size "0")."""
+        out = []
+        for book in self.engine.fades.values():
+            if book_ids is not None and book.book_id not in book_ids:
+                continue
+            for c, p in book.positions.items():
+                if coins is not None and c not in coins:
+                    continue
+                if not p.size and not closed:
+                    continue
+                mark = self.marks.get(c)
+                out.append(
+                    Position(
+                        book_id=book.book_id,
+                        kind="fade",
+                        venue="hyperliquid",
+                        symbol=c,
+                        size=str(p.size) if p.size else "0",
+                        entry_price=str(p.entry) if p.size else None,
+                        mark_price=_s(mark),
+                        notional=float(abs(p.size) * (mark or p.entry)),
+                        unrealized_pnl=float(p.unrealized(mark)),
+                        opened_at=ms_iso(p.opened_ms) if p.opened_ms else None,
+                    )
+                )
+        return out
+
     async def write_snapshot(
-        self, rows: list[tuple[Any, ...]], out: dict[str, float], now: datetime
+        self, rows: list[EquityPoint], out: dict[str, float], now: datetime
     ) -> None:
-        await self.store.write_equity(rows)
+        await self.ctx.books.snapshot(rows)
         btc = self.marks.get("BTC")
         if btc:
             await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd, now)
         fade = sum(v for k, v in out.items() if k.startswith("fade:"))
         bots = sum(v for k, v in out.items() if k.startswith("bot:"))
-        self.ctx.bus.publish(
-            "equity",
-            {"ts": utc_iso(now), "series": {"fade_aggregate": fade, "bots_aggregate": bots}},
+        self.ctx.books.publish_aggregates(
+            utc_iso(now), {"fade_aggregate": fade, "bots_aggregate": bots}
         )
-        self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
     async def fetch_bot_states(self, bot_ids: list[str]) -> dict[str, tuple[float, dict[str, Any]]]:
         out = {}
@@ -988,29 +1040,7 @@ class FadeComponent:
         book_id = args.get("book_id")
         if book_id is not None and not isinstance(book_id, str):
             raise InvalidArgs("book_id must be a string")
-        out = []
-        for book in self.engine.fades.values():
-            if book_id and book.book_id != book_id:
-                continue
-            for c, p in book.positions.items():
-                if not p.size:
-                    continue
-                mark = self.marks.get(c)
-                out.append(
-                    {
-                        "book_id": book.book_id,
-                        "kind": "fade",
-                        "venue": "hyperliquid",
-                        "symbol": c,
-                        "size": str(p.size),
-                        "entry_price": str(p.entry),
-                        "mark_price": _s(mark),
-                        "notional": float(abs(p.size) * (mark or p.entry)),
-                        "unrealized_pnl": float(p.unrealized(mark)),
-                        "opened_at": ms_iso(p.opened_ms) if p.opened_ms else None,
-                    }
-                )
-        return out
+        return [p.wire() for p in self.positions({book_id} if book_id else None)]
 
     async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = args.get("limit", 200)
@@ -1061,4 +1091,5 @@ def _ms(when: datetime) -> int:
 async def setup(ctx: DaemonContext) -> None:
     comp = FadeComponent(ctx)
     await comp.start()
+    ctx.shutdown_hooks.append(comp.final_snapshot)
     ctx.fade = comp  # type: ignore[attr-defined]  # for the latency benchmark and tests

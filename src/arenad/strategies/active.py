@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 import structlog
 from alpaca.trading.models import Order
 
+from arenad.books.tables import activate_book
 from arenad.clock import Clock
 from arenad.control.protocol import InvalidArgs
 from arenad.daemon.events import EventLog
@@ -554,10 +555,11 @@ class Rebalancer:
                     json.dumps(req.variables),
                 ),
             )
-            await conn.execute(
-                "UPDATE books SET venue = 'alpaca', active = 1, "
-                "initial_capital = ? WHERE book_id = ?",
-                (float(req.capital), f"strategy:{req.strategy_id}"),
+            await activate_book(
+                conn,
+                f"strategy:{req.strategy_id}",
+                venue="alpaca",
+                initial_capital=float(req.capital),
             )
             cur = await conn.execute(
                 "SELECT id FROM active_strategies WHERE strategy_id = ? AND mode = ?",

@@ -174,11 +174,8 @@ class BooksLayer:
             self._last_written[p.book_id] = now
         await self.writer.transaction(lambda conn: write_equity(conn, points))
         self.written += len(points)
-        by_ts: dict[str, dict[str, float]] = {}
-        for p in points:
-            by_ts.setdefault(p.ts, {})[p.book_id] = p.equity
-        for ts, series in by_ts.items():  # per-book ticks, in the topic's series shape
-            self.bus.publish("equity", {"ts": ts, "series": series})
+        for p in points:  # per-book ticks (the aggregate ones carry "series")
+            self.bus.publish("equity", {"ts": p.ts, "book_id": p.book_id, "equity": p.equity})
         self.bus.publish("metrics.dirty", {"snapshot": True})
 
     def publish_aggregates(self, ts: str, series: Mapping[str, float]) -> None:
@@ -207,6 +204,10 @@ class BooksLayer:
 
     def known_position(self, book_id: str, symbol: str) -> str | None:
         return self._sizes.get((book_id, symbol))
+
+    def open_positions(self) -> list[tuple[str, str]]:
+        """(book, symbol) of every position published open and not closed since."""
+        return list(self._sizes)
 
     def seed_positions(self, positions: Iterable[Position]) -> None:
         """Positions held at start-up (loaded from the database): published as opens."""

@@ -80,3 +80,30 @@ async def test_position_topic_open_change_close_only(store: Any) -> None:
     while sub._items:
         sizes.append((await sub.get()).data["size"])
     assert sizes == ["0.5", "-0.25", "0"]
+
+
+async def test_a_held_point_is_taken_afresh_when_it_is_written(store: Any) -> None:
+    """With ``recompute`` the coalesced point is the book as of its write: ts and equity of
+    then, so two points of a book are never closer than the interval."""
+    clock, bus = FakeClock(), Bus()
+    layer = BooksLayer(store.writer, bus, clock, min_interval_s=lambda: 10.0)
+    equity = {"fade:a": 100.0}
+
+    def now_points(books: set[str]) -> list[EquityPoint]:
+        return [_pt(clock, b, equity[b]) for b in sorted(books)]
+
+    await layer.snapshot([_pt(clock, "fade:a", 100.0)], recompute=now_points)
+    clock.advance(2)
+    equity["fade:a"] = 101.0
+    await layer.snapshot([_pt(clock, "fade:a", 101.0)], recompute=now_points)  # held
+    clock.advance(8)
+    equity["fade:a"] = 99.5  # the marks moved while it was held
+    assert await layer.flush_due() == 1
+    (first, second) = _points(store.path, "fade:a")
+    from datetime import datetime
+
+    gap = datetime.fromisoformat(second[0].replace("Z", "+00:00")) - datetime.fromisoformat(
+        first[0].replace("Z", "+00:00")
+    )
+    assert gap.total_seconds() == 10.0
+    assert second[1] == 99.5

@@ -107,6 +107,7 @@ class ArenaComponent:
             stats=self.book_stats,
             alert=lambda msg, details: ctx.events.emit("warning", "arena", msg, details),
             books=ctx.books,
+            marks=lambda: self.marks,
         )
         self.marks: dict[str, Decimal] = {}
         self.requests: asyncio.Queue[Slot] = asyncio.Queue(maxsize=1)

@@ -160,7 +160,10 @@ class ArenaRunner:
         environ: Mapping[str, str] | None = None,
         alert: Alert | None = None,
         books: BooksLayer | None = None,
+        marks: Callable[[], Mapping[str, Decimal]] = dict,
     ) -> None:
+        self.marks = marks
+        """The newest price of each symbol seen (the component's market-data stream)."""
         self.settings = settings
         self.books = books
         """The books layer (the daemon's): fill snapshots go through its coalescer and
@@ -230,6 +233,15 @@ class ArenaRunner:
         await self.books.snapshot(
             [equity_point(led, marks, now) for led in self.ledgers.values()], force=force
         )
+
+    def points_now(self, books: set[str]) -> list[EquityPoint]:
+        """The ledgers' points at this instant, at the newest prices seen."""
+        now = self.clock.now()
+        return [
+            equity_point(led, self.marks(), now)
+            for led in self.ledgers.values()
+            if led.book_id in books
+        ]
 
     def positions(self, marks: Mapping[str, Decimal]) -> list[Position]:
         return [
@@ -700,7 +712,9 @@ class ArenaRunner:
             else:
                 await self.store.save_ledger(p.model_id, led, now)
                 self.books.position(position_of(led, p.symbol, {p.symbol: price}))
-                await self.books.snapshot([equity_point(led, {p.symbol: price}, now)])
+                await self.books.snapshot(
+                    [equity_point(led, {p.symbol: price}, now)], recompute=self.points_now
+                )
             if trade is not None:
                 self._emit("metrics.dirty", {"book_id": led.book_id})
             held = led.qty(p.symbol)

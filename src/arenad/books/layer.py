@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import structlog
 
 from arenad.books.tables import BookSpec, EquityPoint, register_book, write_equity
 from arenad.clock import Clock
@@ -27,6 +28,10 @@ from arenad.store.db import utc_iso
 from arenad.store.writer import StoreWriter
 
 PublishFn = Callable[[str, dict[str, Any]], None]
+Recompute = Callable[[set[str]], list[EquityPoint]]
+"""Given book ids, their equity points as of now (an engine's current books and marks)."""
+
+log = structlog.get_logger("arenad.books")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class BooksLayer:
         self._min_interval_s = min_interval_s
         self._last_written: dict[str, float] = {}  # book → monotonic time of its last point
         self._pending: dict[str, EquityPoint] = {}
+        self._recompute: dict[str, Recompute] = {}
         self._sizes: dict[tuple[str, str], str] = {}  # (book, symbol) → last published size
         self._wake = asyncio.Event()
         self.written = 0
@@ -108,8 +114,19 @@ class BooksLayer:
 
     # --- equity -----------------------------------------------------------------------------
 
-    async def snapshot(self, points: Iterable[EquityPoint], *, force: bool = False) -> int:
-        """Offer points; returns how many were written now (the rest wait, coalesced)."""
+    async def snapshot(
+        self,
+        points: Iterable[EquityPoint],
+        *,
+        force: bool = False,
+        recompute: Recompute | None = None,
+    ) -> int:
+        """Offer points; returns how many were written now (the rest wait, coalesced).
+
+        ``recompute(book_ids)`` gives those books' points *now*: a point held back is then
+        taken afresh when it is written (its ts is the write's, its equity at the marks of
+        then), so a book's points are never closer than the interval. Without it the held
+        point is written as it was offered."""
         now = self.clock.monotonic()
         interval = self.min_interval_s
         out: list[EquityPoint] = []
@@ -118,10 +135,13 @@ class BooksLayer:
             if force or last is None or now - last >= interval:
                 out.append(p)
                 self._pending.pop(p.book_id, None)
+                self._recompute.pop(p.book_id, None)
             else:
                 if p.book_id in self._pending:
                     self.coalesced += 1
                 self._pending[p.book_id] = p
+                if recompute is not None:
+                    self._recompute[p.book_id] = recompute
                 self._wake.set()
         await self._write(out, now)
         return len(out)
@@ -131,14 +151,26 @@ class BooksLayer:
         now = self.clock.monotonic()
         interval = self.min_interval_s
         due = [
-            p
-            for b, p in self._pending.items()
+            b
+            for b in self._pending
             if force or now - self._last_written.get(b, -float("inf")) >= interval
         ]
-        for p in due:
-            del self._pending[p.book_id]
-        await self._write(due, now)
-        return len(due)
+        out: dict[str, EquityPoint] = {}
+        fns: dict[int, tuple[Recompute, set[str]]] = {}
+        for b in due:
+            out[b] = self._pending.pop(b)
+            fn = self._recompute.pop(b, None)
+            if fn is not None:
+                fns.setdefault(id(fn), (fn, set()))[1].add(b)
+        for fn, books in fns.values():
+            try:
+                fresh = fn(books)
+            except Exception as exc:  # the held point is still true for its own instant
+                log.warning("books: recomputing held snapshots failed", error=repr(exc))
+                continue
+            out.update({p.book_id: p for p in fresh if p.book_id in books})
+        await self._write(list(out.values()), now)
+        return len(out)
 
     def next_due_in(self) -> float | None:
         """Seconds until the earliest pending point may be written (None: nothing pending)."""

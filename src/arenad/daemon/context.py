@@ -66,9 +66,10 @@ class Health:
     async def all_disconnected(self) -> None:
         """Shutdown: no feed is connected any more (``system_status`` tells the truth after
         the daemon stops)."""
-        for feed in list(self.connections):
-            if self.connections[feed].get("connected"):
-                await self.set_connection(feed, False, reason="shutdown")
+        for feed, cur in list(self.connections.items()):
+            if cur.get("connected"):
+                detail = {k: v for k, v in cur.items() if k not in ("connected", "checked_at")}
+                await self.set_connection(feed, False, **(detail | {"reason": "shutdown"}))
 
     async def mark_order(self) -> None:
         self.last_order_time = utc_iso(self.clock.now())

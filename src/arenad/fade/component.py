@@ -515,7 +515,9 @@ class FadeComponent:
         if result.filled:
             await self.ctx.health.mark_order()
             rows, _ = equity_rows(self.engine, self.marks, now)
-            await self.ctx.books.snapshot([r for r in rows if r.book_id in touched])
+            await self.ctx.books.snapshot(
+                [r for r in rows if r.book_id in touched], recompute=self.points_now
+            )
             self.ctx.bus.publish(
                 "order",
                 {
@@ -631,14 +633,33 @@ class FadeComponent:
             async with self.lock:
                 await self.check_bots(states)
                 snap = self.snapshot_due()
+                # A bot book's curve is its venue account value: a point at each read.
+                read = self.points_now(
+                    {self.engine.bots[b].book_id for b in states if b in self.engine.bots}
+                )
             if snap is not None:
                 await self.write_snapshot(*snap)
+            if read:
+                await self.ctx.books.snapshot(read, recompute=self.points_now)
             await self.report_day()
+            await self.report_ingest()
             if await self.store.has_unknown():
                 async with self.lock:
                     await self.reconcile()
             await self.reconciler.check()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
+
+    async def report_ingest(self) -> None:
+        """The ingest's counters (fills delivered per source, gaps) into the connection's
+        status as they change, not only as they were when the connection last changed."""
+        if self.ingest is None:
+            return
+        st = self.ingest.status()
+        cur = self.ctx.health.connections.get("hyperliquid")
+        if cur is None:
+            return
+        if cur.get("delivered") != st["delivered"] or cur.get("gaps") != st["gaps"]:
+            await self.ctx.health.set_connection("hyperliquid", bool(cur.get("connected")), **st)
 
     async def funding_if_due(self) -> None:
         """Hyperliquid pays funding every hour on the hour: at each new hour, the rates are
@@ -704,6 +725,11 @@ class FadeComponent:
         self.last_snapshot.update(out)
         return rows, out, now
 
+    def points_now(self, books: set[str]) -> list[EquityPoint]:
+        """The books' points at this instant (a coalesced snapshot taken when it is written)."""
+        rows, _ = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+        return [r for r in rows if r.book_id in books]
+
     async def final_snapshot(self) -> None:
         """Shutdown: every book's point at the last marks (forced)."""
         if not self.ready.is_set():
@@ -748,7 +774,7 @@ class FadeComponent:
     async def write_snapshot(
         self, rows: list[EquityPoint], out: dict[str, float], now: datetime
     ) -> None:
-        await self.ctx.books.snapshot(rows)
+        await self.ctx.books.snapshot(rows, recompute=self.points_now)
         btc = self.marks.get("BTC")
         if btc:
             await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd, now)

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.books.tables import HOLDS
 from arenad.metrics.board import (
     BookData,
     BookInfo,
@@ -22,6 +23,8 @@ from arenad.metrics.board import (
     Standing,
 )
 from arenad.store.db import parse_iso
+
+_HOLDS = ", ".join(f"'{v}'" for v in sorted(HOLDS))
 
 
 def _epoch(ts: str) -> float:
@@ -151,8 +154,12 @@ class BookSet:
             )
             changed.add(book_id)
         cur = await conn.execute(
-            "SELECT book_id, count(*), sum(lower(decision) = 'hold'), sum(confidence), "
-            "count(confidence), max(id) FROM decision_log WHERE id > ? GROUP BY book_id",
+            # Confidence is averaged over the decisions that act: a HOLD (a fade skip) is no
+            # view, whichever engine recorded it and whatever confidence it carried.
+            "SELECT book_id, count(*), sum(lower(decision) = 'hold'), "  # noqa: S608 - fixed verbs
+            f"sum(confidence) FILTER (WHERE lower(decision) NOT IN ({_HOLDS})), "
+            f"count(confidence) FILTER (WHERE lower(decision) NOT IN ({_HOLDS})), max(id) "
+            "FROM decision_log WHERE id > ? GROUP BY book_id",
             (self._decision_id,),
         )
         for book_id, n, holds, csum, cn, max_id in await cur.fetchall():

@@ -144,6 +144,10 @@ class BooksLayer:
                     self._recompute[p.book_id] = recompute
                 self._wake.set()
         await self._write(out, now)
+        if force and out:
+            # Start-up and shutdown points: worth a recompute now. Coalesced points wait for
+            # the metrics' own interval (a recompute per fill would crowd the writer).
+            self.bus.publish("metrics.dirty", {"snapshot": True})
         return len(out)
 
     async def flush_due(self, *, force: bool = False) -> int:
@@ -208,7 +212,6 @@ class BooksLayer:
         self.written += len(points)
         for p in points:  # per-book ticks (the aggregate ones carry "series")
             self.bus.publish("equity", {"ts": p.ts, "book_id": p.book_id, "equity": p.equity})
-        self.bus.publish("metrics.dirty", {"snapshot": True})
 
     def publish_aggregates(self, ts: str, series: Mapping[str, float]) -> None:
         """The aggregate tick the TUI's chart draws (``{"ts", "series": {name: equity}}``)."""

@@ -26,6 +26,7 @@ from arenad.logs import Redactor, configure_logging
 TUI_STOP_TIMEOUT_S = 5.0
 DEMO_MAX_ORDERS_PER_MINUTE = 240
 DEMO_SNAPSHOT_INTERVAL_S = 30.0
+DEMO_STRATEGY_CHECK_S = 10.0
 
 
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
@@ -57,8 +58,23 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
             "snapshot_interval_s": min(s.fade.snapshot_interval_s, DEMO_SNAPSHOT_INTERVAL_S),
         }
     )
+    # An activated strategy is checked every 10 s (not every minute): its orders fill and its
+    # book's curve moves while the demo is watched.
+    strategies = s.strategies.model_copy(
+        update={
+            "check_interval_s": min(s.strategies.check_interval_s, DEMO_STRATEGY_CHECK_S),
+        }
+    )
     return LoadedConfig(
-        s.model_copy(update={"daemon": daemon, "mode": "simulation", "arena": arena, "fade": fade}),
+        s.model_copy(
+            update={
+                "daemon": daemon,
+                "mode": "simulation",
+                "arena": arena,
+                "fade": fade,
+                "strategies": strategies,
+            }
+        ),
         loaded.path,
         loaded.raw,
     )

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import sys
 from typing import TextIO
+from urllib.parse import urlparse
 
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
@@ -110,14 +111,14 @@ async def _start_simulator(
     if sim.alpaca_port is not None:
         bound["alpaca_port"] = sim.alpaca_port
     updates: dict[str, object] = {"sim": s.sim.model_copy(update=bound)}
-    # Strategies name their Alpaca URLs explicitly; those aimed at the configured simulator
-    # port follow it to the port actually bound.
-    configured = f"http://{s.sim.host}:{s.sim.alpaca_port}"
+    # Strategies name their Alpaca URLs explicitly; those aimed at the simulator's host follow
+    # it to the port actually bound (port 0 in `[sim]` binds a free one, so the configured
+    # port — the shipped 8766 — names nothing the demo serves).
     if sim.alpaca_url:
         urls = {
             k: sim.alpaca_url
             for k in ("alpaca_trading_url", "alpaca_data_url")
-            if getattr(s.strategies, k).rstrip("/") == configured
+            if urlparse(getattr(s.strategies, k)).hostname in (s.sim.host, "127.0.0.1", "localhost")
         }
         if urls:
             updates["strategies"] = s.strategies.model_copy(update=urls)

@@ -69,6 +69,7 @@ def _q(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(c.execute(sql, args))
 
 
+@pytest.mark.timeout(DURATION_S + 240)
 def test_headless_demo_puts_every_kind_of_book_on_one_board(tmp_path: Path) -> None:
     cfg = (REPO / "config.toml").read_text()
     cfg = cfg.replace("recompute_interval_s = 60", "recompute_interval_s = 5")

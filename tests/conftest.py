@@ -151,6 +151,16 @@ class DaemonProc:
         assert r.returncode == 0, f"{r.stderr}\n--- daemon log (tail) ---\n{self.log()[-4000:]}"
         return json.loads(r.stdout)  # type: ignore[no-any-return]
 
+    def audit(self) -> dict:  # type: ignore[type-arg]
+        """`arenad audit --json` on this daemon's database (live or stopped): assert it is ok
+        (issue #13: every end-to-end scenario ends with the books' invariants checked)."""
+        r = self.cli("audit", "--db", str(self.db_path), "--json", timeout=120)
+        out = json.loads(r.stdout) if r.stdout.strip() else {}
+        assert r.returncode == 0 and out.get("ok") is True, (
+            f"arenad audit failed (exit {r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
+        )
+        return out  # type: ignore[no-any-return]
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal the daemon and wait for its exit. The daemon bounds its own shutdown; the
         generous wait is for a loaded machine, and a daemon that overstays it is shown."""

@@ -229,3 +229,10 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             slow = next(r for r in board if r["book_id"] == "arena:slow-llm")
             assert f"{slow['trades']} closed trades" in prompt["prompt"]
         await asyncio.to_thread(d.stop)
+        # every arena book has a curve from start-up to shutdown: the books' invariants hold
+        await asyncio.to_thread(d.audit)
+        (n,) = q(
+            d.db_path,
+            "SELECT count(*) AS n FROM equity_snapshots WHERE book_id = 'arena:buy-and-hold'",
+        )
+        assert n["n"] >= 2

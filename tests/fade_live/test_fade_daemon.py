@@ -165,6 +165,7 @@ def test_fades_mirror_the_bots_and_the_kill_switch_stops_orders(sim_thread, daem
     assert st["trading_state"] == "HALTED" and st["kill_switch"]["engaged"]
     assert st["connections"]["hyperliquid"]["connected"]
     d.stop()
+    d.audit()
 
 
 @pytest.mark.slow
@@ -346,6 +347,7 @@ def test_kill9_between_intent_and_answer_sends_no_second_order(  # type: ignore[
 
     wait_for(books_match_venue, 30, interval=0.2, what="the account to match the venue")
     d.stop()
+    d.audit()
 
 
 @pytest.mark.slow
@@ -548,3 +550,4 @@ def test_kill9_restarts_raise_no_false_drift_warning(busy_sim, daemon_proc) -> N
     assert judged >= (RESTARTS + 1) * len(BOTS)
     # The restarts did have fills to catch up on (made while the daemon was down).
     assert q(d.db_path, "SELECT 1 FROM fade_bot_events WHERE source = 'backfill' LIMIT 1")
+    d.audit()  # after the last kill -9: the books' invariants hold on what was left

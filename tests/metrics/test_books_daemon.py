@@ -101,6 +101,7 @@ def test_an_import_into_a_running_daemon_is_ranked_within_an_interval(daemon_pro
         raise AssertionError(f"{e}\n{d.log()[-4000:]}") from None
     cli = json.loads(d.cli("leaderboard", "--json").stdout)
     assert nof1 <= {b["book"] for b in cli if b["rank"] is not None}
+    d.audit()
 
 
 @pytest.mark.slow

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from arenad.books.layer import BooksLayer
 from arenad.clock import FakeClock
 from arenad.control.protocol import InvalidArgs
+from arenad.daemon.bus import Bus
 from arenad.daemon.events import EventLog
 from arenad.errors import OperationalError
 from arenad.guards.trading import GuardVerdict, TradingState, judge
@@ -61,6 +63,7 @@ class Rig:
     reb: Rebalancer
     rest: AlpacaREST
     state: list[TradingState] = field(default_factory=lambda: [TradingState.ACTIVE])
+    bus: Bus = field(default_factory=Bus)
 
     @property
     def venue(self) -> Any:
@@ -84,8 +87,12 @@ class Rig:
         return sid, res["active_strategy_id"]
 
     def market(self, seconds: float) -> None:
-        """Move the simulated market forward and let it fill what is due."""
+        """Move the simulated market (and the rebalancer's clock with it) forward and let it
+        fill what is due."""
         self.venue.step(seconds)
+        clock = self.reb.clock
+        assert isinstance(clock, FakeClock)
+        clock.advance(seconds)
 
 
 @pytest.fixture
@@ -102,18 +109,21 @@ async def rig(store: Store) -> AsyncIterator[Rig]:
     def guard(reduces: bool) -> GuardVerdict:
         return judge(state[0], reduces)
 
+    clock = FakeClock(MONDAY_10AM_NY)
+    bus = Bus()
     reb = Rebalancer(
         writer=store.writer,
         db_path=store.path,
-        clock=FakeClock(MONDAY_10AM_NY),
+        clock=clock,
         events=EventLog(store.writer),
         guard=guard,
         settings=lambda: settings,
         rest_factory=lambda: AlpacaREST(url, url, *KEY),
+        books=BooksLayer(store.writer, bus, clock, min_interval_s=lambda: 0.0),
     )
     rest = AlpacaREST(url, url, *KEY)
     try:
-        yield Rig(store, sim, reb, rest, state)
+        yield Rig(store, sim, reb, rest, state, bus=bus)
     finally:
         await reb.close()
         await rest.close()
@@ -162,6 +172,59 @@ async def test_rebalance_places_orders_records_fills_and_snapshots(rig: Rig) -> 
     assert listed[0]["last_snapshot"]["equity"] == snap["equity"]
     (book,) = rig.rows("SELECT venue, initial_capital FROM books")
     assert tuple(book) == ("alpaca", 10000.0)
+
+
+async def test_the_strategy_book_has_a_curve_round_trips_and_positions(rig: Rig) -> None:
+    """Issue #13: the strategy's book gets an equity point at each step (one right after a
+    rebalance), a round trip for each sell at its average entry, and position messages."""
+    positions = rig.bus.subscribe(["position"])
+    sid, _ = await rig.activate(SIXTY_FORTY, rebalance="monthly")
+    book = f"strategy:{sid}"
+    await rig.reb.step()
+    rig.market(60)
+    await rig.reb.step()
+    curve = rig.rows("SELECT ts, equity FROM equity_snapshots WHERE book_id = ?", (book,))
+    assert len(curve) >= 1
+    assert curve[-1]["equity"] == pytest.approx(10000, rel=0.01)
+    assert not rig.rows("SELECT * FROM trade_log")
+    buys = {
+        r["symbol"]: r for r in rig.rows("SELECT * FROM execution_orders WHERE status = 'filled'")
+    }
+    # February: the strategy now holds SPY only, so all of TLT is sold.
+    await db.save_strategy(
+        rig.store.writer,
+        parse_strategy(
+            {"name": "60/40", "elements": [{"type": "ticker", "ticker": "SPY", "weight": "1"}]}
+        ),
+        now=MONDAY_10AM_NY,
+    )
+    rig.market((datetime(2025, 2, 3, 15, 0, tzinfo=UTC) - rig.venue.now()).total_seconds())
+    await rig.reb.step()
+    rig.market(60)
+    await rig.reb.step()
+    (sell,) = rig.rows(
+        "SELECT * FROM execution_orders WHERE symbol = 'TLT' AND side = 'sell'"
+        " AND status = 'filled'"
+    )
+    (trip,) = rig.rows("SELECT * FROM trade_log WHERE book_id = ?", (book,))
+    tlt = buys["TLT"]
+    assert (trip["symbol"], trip["direction"], trip["source"]) == ("TLT", "long", "strategy")
+    assert Decimal(trip["quantity"]) == Decimal(tlt["filled_quantity"])
+    assert Decimal(trip["entry_price"]) == Decimal(tlt["filled_price"])
+    assert Decimal(trip["exit_price"]) == Decimal(sell["filled_price"])
+    want = Decimal(tlt["filled_quantity"]) * (
+        Decimal(sell["filled_price"]) - Decimal(tlt["filled_price"])
+    )
+    assert trip["realized_pnl"] == pytest.approx(float(want))
+    assert len(rig.rows("SELECT * FROM equity_snapshots WHERE book_id = ?", (book,))) > len(curve)
+    await rig.reb.step()  # recording again adds no second round trip
+    assert len(rig.rows("SELECT * FROM trade_log")) == 1
+    seen: dict[str, str] = {}
+    while positions._items:
+        m = (await positions.get()).data
+        assert m["book_id"] == book and m["kind"] == "strategy"
+        seen[m["symbol"]] = m["size"]
+    assert seen["TLT"] == "0" and Decimal(seen["SPY"]) > 0
 
 
 async def test_next_month_rebalances_again_with_new_ids(rig: Rig) -> None:

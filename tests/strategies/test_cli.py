@@ -391,6 +391,24 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
     wait_for(finished, timeout=60, what="the daemon's sweep to finish")
     jobs = d.cli("strategies", "jobs")
     assert "server finished 6/6" in jobs.stdout
+    # The strategy's book is on the leaderboard's tables: a curve (>= 2 points: one at the
+    # rebalance, more as the loop goes on) — and the books' invariants hold.
+    book = f"strategy:{sid}"
+
+    def curve() -> int:
+        conn = sqlite3.connect(d.db_path)
+        try:
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM equity_snapshots WHERE book_id = ?", (book,)
+                ).fetchone()[0]
+            )
+        finally:
+            conn.close()
+
+    wait_for(lambda: curve() >= 2, timeout=60, what=f"{book} equity points")
+    assert d.stop() == 0
+    d.audit()
 
 
 def test_saved_variable_lists_feed_a_sweep(

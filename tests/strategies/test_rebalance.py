@@ -126,3 +126,25 @@ def test_plans_never_overspend_never_short_and_reach_the_targets(
         # within one step of the target, the cash buffer (0.5%), its own $1 minimum, and
         # the < $1 sells of up to 5 symbols skipped as too small (the buys shrink by that)
         assert abs(got - target) <= step * prices[s] + equity * Decimal("0.005") + 1 + 5
+
+
+def test_round_trips_at_average_cost() -> None:
+    """Buys average in; each final sell closes its quantity at the average entry; a sell of
+    an order still filling waits; a holding sold out starts afresh."""
+    from arenad.strategies.rebalance import BookedFill, trips_and_costs
+
+    D = Decimal
+    fills = [
+        BookedFill("SPY", "buy", D(10), D(100), "t1", "b1", True),
+        BookedFill("SPY", "buy", D(10), D(110), "t2", "b2", True),
+        BookedFill("SPY", "sell", D(5), D(120), "t3", "s1", True),
+        BookedFill("SPY", "sell", D(5), D(90), "t4", "s2", False),  # still filling
+        BookedFill("SPY", "sell", D(10), D(100), "t5", "s3", True),
+        BookedFill("SPY", "buy", D(2), D(50), "t6", "b3", True),
+    ]
+    trips, costs = trips_and_costs(fills)
+    assert [(t.client_order_id, t.qty, t.entry_price, t.pnl, t.opened_at) for t in trips] == [
+        ("s1", D(5), D(105), D(75), "t1"),
+        ("s3", D(10), D(105), D(-50), "t1"),
+    ]
+    assert costs == {"SPY": (D(50), "t6")}

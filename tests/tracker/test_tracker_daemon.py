@@ -164,3 +164,7 @@ def test_daemon_polls_nof1_and_serves_chats(daemon_proc, nof1_http: str) -> None
 
     wait_for(connected, timeout=30, what="system_status.nof1_connected")
     assert d.stop() == 0
+    d.audit()
+    # after shutdown no venue is said to be connected
+    with sqlite3.connect(d.db_path) as conn:
+        assert conn.execute("SELECT nof1_connected FROM system_status").fetchone() == (0,)

@@ -38,7 +38,7 @@ from arenad.config.settings import Settings
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.daemon.context import DaemonContext
 from arenad.errors import ArenadError, TemporaryError
-from arenad.store.db import open_reader, utc_iso
+from arenad.store.db import open_reader
 from arenad.venues.alpaca.rest import AlpacaREST
 from arenad.venues.alpaca.streams import MarketDataStream, TradeUpdatesStream
 
@@ -106,6 +106,8 @@ class ArenaComponent:
             publish=ctx.bus.publish,
             stats=self.book_stats,
             alert=lambda msg, details: ctx.events.emit("warning", "arena", msg, details),
+            books=ctx.books,
+            marks=lambda: self.marks,
         )
         self.marks: dict[str, Decimal] = {}
         self.requests: asyncio.Queue[Slot] = asyncio.Queue(maxsize=1)
@@ -172,12 +174,20 @@ class ArenaComponent:
             return
         if not (self.settings.enabled and self.settings.models):
             return
+        # Every arena book's curve starts at start-up (positions at cost until a price is
+        # seen) and ends with a point at shutdown.
+        await self.runner.snapshot_all(self.marks, force=True)
+        self.ctx.books.seed_positions(self.runner.positions(self.marks))
+        self.ctx.shutdown_hooks.append(self.final_snapshot)
         sup = self.ctx.supervisor
         sup.add("arena-schedule", self.schedule_loop, trading=True)
         sup.add("arena-run-now", self.run_now_loop, trading=True)
         sup.add("arena-trade-updates", self.trade_updates_loop, trading=True)
         sup.add("arena-market-data", self.market_data_loop, trading=True)
         sup.add("arena-upkeep", self.upkeep_loop, trading=True)
+
+    async def final_snapshot(self) -> None:
+        await self.runner.snapshot_all(dict(self.marks), force=True)
 
     async def _on_settings(self, old: Settings, new: Settings) -> None:
         if old.arena != new.arena:
@@ -406,28 +416,11 @@ class ArenaComponent:
         book = args.get("book_id")
         if book is not None and not isinstance(book, str):
             raise InvalidArgs("book_id must be a string")
-        out: list[dict[str, Any]] = []
-        for led in self.runner.ledgers.values():
-            if book and led.book_id != book:
-                continue
-            for p in led.positions.values():
-                mark = self.marks.get(p.symbol)
-                px = mark if mark is not None else p.avg_price
-                out.append(
-                    {
-                        "book_id": led.book_id,
-                        "kind": "arena_model",
-                        "venue": "alpaca",
-                        "symbol": p.symbol,
-                        "size": str(p.qty),
-                        "entry_price": str(p.avg_price),
-                        "mark_price": str(mark) if mark is not None else None,
-                        "notional": float(abs(p.qty) * px),
-                        "unrealized_pnl": float((px - p.avg_price) * p.qty),
-                        "opened_at": utc_iso(p.opened_at),
-                    }
-                )
-        return out
+        return [
+            p.wire()
+            for p in self.runner.positions(self.marks)
+            if p.size != "0" and (not book or p.book_id == book)
+        ]
 
     async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = _limit(args, 200)

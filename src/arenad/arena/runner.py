@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -48,11 +49,14 @@ from arenad.arena.rails import (
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings, ArenaSettings
 from arenad.arena.store import ArenaStore
+from arenad.books.layer import BooksLayer, Position
+from arenad.books.tables import EquityPoint
 from arenad.clock import Clock, SystemClock
 from arenad.errors import ArenadError, TemporaryError
 from arenad.guards.trading import TradingState
 from arenad.llm.base import ChatRequest, LLMClient
 from arenad.llm.factory import make_client
+from arenad.store.db import utc_iso
 
 log = structlog.get_logger("arenad.arena")
 
@@ -155,8 +159,16 @@ class ArenaRunner:
         publish: Publish | None = None,
         environ: Mapping[str, str] | None = None,
         alert: Alert | None = None,
+        books: BooksLayer | None = None,
+        marks: Callable[[], Mapping[str, Decimal]] = dict,
     ) -> None:
+        self.marks = marks
+        """The newest price of each symbol seen (the component's market-data stream)."""
         self.settings = settings
+        self.books = books
+        """The books layer (the daemon's): fill snapshots go through its coalescer and
+        position changes out on its topic; without one (unit tests) a fill's snapshot is
+        written with the ledger."""
         self.store = store
         self.market = market
         self.executor = executor
@@ -215,6 +227,31 @@ class ArenaRunner:
         stopped = await self.store.stop_interrupted(self.clock.now())
         if stopped:
             log.warning("arena runs interrupted by a restart marked stopped", runs=stopped)
+
+    async def snapshot_all(self, marks: Mapping[str, Decimal], *, force: bool) -> None:
+        """Every ledger's point at ``marks`` (start-up and shutdown: forced)."""
+        if self.books is None:
+            return
+        now = self.clock.now()
+        await self.books.snapshot(
+            [equity_point(led, marks, now) for led in self.ledgers.values()], force=force
+        )
+
+    def points_now(self, books: set[str]) -> list[EquityPoint]:
+        """The ledgers' points at this instant, at the newest prices seen."""
+        now = self.clock.now()
+        return [
+            equity_point(led, self.marks(), now)
+            for led in self.ledgers.values()
+            if led.book_id in books
+        ]
+
+    def positions(self, marks: Mapping[str, Decimal]) -> list[Position]:
+        return [
+            position_of(led, sym, marks)
+            for led in self.ledgers.values()
+            for sym in sorted(led.positions)
+        ]
 
     async def close(self) -> None:
         for pool in self._pools.values():
@@ -673,9 +710,16 @@ class ArenaRunner:
             p.booked_qty, p.booked_avg = res.filled_qty, res.filled_avg_price
             if trade is not None:
                 await self.store.record_trade(trade, p.model_id, p.run_id, p.timeframe)
-            await self.store.save_ledger(
-                p.model_id, led, now, snapshot_equity=float(led.equity({p.symbol: price}))
-            )
+            if self.books is None:
+                await self.store.save_ledger(
+                    p.model_id, led, now, snapshot_equity=float(led.equity({p.symbol: price}))
+                )
+            else:
+                await self.store.save_ledger(p.model_id, led, now)
+                self.books.position(position_of(led, p.symbol, {p.symbol: price}))
+                await self.books.snapshot(
+                    [equity_point(led, {p.symbol: price}, now)], recompute=self.points_now
+                )
             if trade is not None:
                 self._emit("metrics.dirty", {"book_id": led.book_id})
             held = led.qty(p.symbol)
@@ -833,3 +877,39 @@ class ArenaRunner:
         for sym, price in marks.items():
             taken += await self.on_price(sym, price)
         return taken
+
+
+def equity_point(led: Ledger, marks: Mapping[str, Decimal], now: datetime) -> EquityPoint:
+    """The ledger's equity snapshot at ``marks`` (a position without a mark at its cost)."""
+    equity = float(led.equity(marks))
+    return EquityPoint(
+        led.book_id,
+        utc_iso(now),
+        equity,
+        cash=float(led.cash),
+        positions_value=equity - float(led.cash),
+        positions_count=len(led.positions),
+        realized_pnl=float(led.realized_pnl),
+        unrealized_pnl=float(led.unrealized(marks)),
+    )
+
+
+def position_of(led: Ledger, symbol: str, marks: Mapping[str, Decimal]) -> Position:
+    """The control protocol's Position of ``symbol`` in the ledger (size "0": none held)."""
+    p = led.positions.get(symbol)
+    if p is None or p.qty == 0:
+        return Position(led.book_id, "arena_model", "alpaca", symbol, "0")
+    mark = marks.get(symbol)
+    px = mark if mark is not None else p.avg_price
+    return Position(
+        led.book_id,
+        "arena_model",
+        "alpaca",
+        symbol,
+        str(p.qty),
+        entry_price=str(p.avg_price),
+        mark_price=None if mark is None else str(mark),
+        notional=float(abs(p.qty) * px),
+        unrealized_pnl=float((px - p.avg_price) * p.qty),
+        opened_at=utc_iso(p.opened_at),
+    )

@@ -24,8 +24,19 @@ from arenad.arena.ledger import ClosedTrade, Ledger, Position
 from arenad.arena.rails import Verdict
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings
+from arenad.books.tables import (
+    BookSpec,
+    DecisionEntry,
+    EquityPoint,
+    RoundTrip,
+    benchmark_snapshot,
+    mark_executed,
+    mirror_decisions,
+    register_book,
+    round_trip_statement,
+    write_equity,
+)
 from arenad.llm.base import Attempt
-from arenad.metrics.store import INSERT_ROUND_TRIP, benchmark_snapshot, round_trip
 from arenad.store.db import connect_sync, open_reader, parse_iso, utc_iso
 from arenad.store.writer import StoreWriter
 
@@ -46,31 +57,27 @@ class ArenaStore:
     # --- books and ledgers -----------------------------------------------------------
 
     async def ensure_books(self, models: Sequence[ArenaModelSettings], now: datetime) -> None:
+        specs = [
+            BookSpec(
+                m.book_id,
+                "arena_model",
+                m.display_name,
+                provider=m.provider,
+                venue="alpaca",
+                initial_capital=float(m.initial_capital),
+                active=m.enabled,
+                details={
+                    "model_id": m.id,
+                    "model": m.model,
+                    "baseline": m.baseline.model_dump(mode="json") if m.baseline else None,
+                },
+            )
+            for m in models
+        ]
+
         async def fn(conn: aiosqlite.Connection) -> None:
-            for m in models:
-                details = json.dumps(
-                    {
-                        "model_id": m.id,
-                        "model": m.model,
-                        "baseline": m.baseline.model_dump(mode="json") if m.baseline else None,
-                    }
-                )
-                await conn.execute(
-                    "INSERT INTO books (book_id, kind, name, provider, venue, initial_capital,"
-                    " active, details, created_at) VALUES (?, 'arena_model', ?, ?, 'alpaca', ?,"
-                    " ?, ?, ?) ON CONFLICT (book_id) DO UPDATE SET name = excluded.name,"
-                    " provider = excluded.provider, active = excluded.active,"
-                    " details = excluded.details",
-                    (
-                        m.book_id,
-                        m.display_name,
-                        m.provider,
-                        float(m.initial_capital),
-                        int(m.enabled),
-                        details,
-                        utc_iso(now),
-                    ),
-                )
+            for spec in specs:
+                await register_book(conn, spec, utc_iso(now))
 
         await self.writer.transaction(fn)
 
@@ -182,18 +189,19 @@ class ArenaStore:
                 ],
             )
             if equity is not None:
-                await conn.execute(
-                    "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
-                    " positions_value, positions_count, realized_pnl) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        led.book_id,
-                        ts,
-                        equity,
-                        float(led.cash),
-                        equity - float(led.cash),
-                        len(led.positions),
-                        float(led.realized_pnl),
-                    ),
+                await write_equity(
+                    conn,
+                    [
+                        EquityPoint(
+                            led.book_id,
+                            ts,
+                            equity,
+                            cash=float(led.cash),
+                            positions_value=equity - float(led.cash),
+                            positions_count=len(led.positions),
+                            realized_pnl=float(led.realized_pnl),
+                        )
+                    ],
                 )
 
         await self.writer.transaction(fn)
@@ -413,14 +421,37 @@ class ArenaStore:
         arena's own table stays the full record. A HOLD goes without its confidence: the
         leaderboard's average confidence is over the decisions that act (a baseline's HOLD
         says 0.0 and means "no view", not "no confidence")."""
-        await conn.execute(
-            "INSERT INTO decision_log (book_id, model_id, symbol, ts, decision, reasoning,"
-            " confidence, current_price, position_size, entry_price, stop_loss, take_profit,"
-            " timeframe, executed, source, source_id) SELECT book_id, model_id, symbol, ts,"
-            " action, reasoning, CASE WHEN action = 'HOLD' THEN NULL ELSE confidence END,"
-            " current_price, quantity, entry_price, stop_loss, take_profit, timeframe, 0,"
-            " 'arena', id FROM arena_decisions WHERE id = ?",
+        cur = await conn.execute(
+            "SELECT book_id, model_id, symbol, ts, action, reasoning, confidence, current_price,"
+            " quantity, entry_price, stop_loss, take_profit, timeframe FROM arena_decisions"
+            " WHERE id = ?",
             (decision_id,),
+        )
+        r = await cur.fetchone()
+        if r is None:
+            return
+        await mirror_decisions(
+            conn,
+            [
+                DecisionEntry(
+                    book_id=r[0],
+                    ts=r[3],
+                    decision=r[4],
+                    source="arena",
+                    source_id=str(decision_id),
+                    model_id=r[1],
+                    symbol=r[2],
+                    reasoning=r[5],
+                    confidence=r[6],
+                    current_price=_text(r[7]),
+                    position_size=_text(r[8]),
+                    entry_price=_text(r[9]),
+                    stop_loss=_text(r[10]),
+                    take_profit=_text(r[11]),
+                    timeframe=r[12],
+                )
+            ],
+            or_ignore=False,
         )
 
     async def record_verdict(self, decision_id: int, v: Verdict) -> None:
@@ -563,11 +594,15 @@ class ArenaStore:
             ).fetchone()
             if row is not None:
                 price, at, st, did, asked = row
-                await conn.execute(
-                    "UPDATE decision_log SET executed = 1, execution_price = ?,"
-                    " execution_time = ?, execution_status = ?, entry_price = ?"
-                    " WHERE source = 'arena' AND source_id = ?",
-                    (price, at, st, asked if asked is not None else price, str(did)),
+                await mark_executed(
+                    conn,
+                    "arena",
+                    [str(did)],
+                    executed=True,
+                    price=price,
+                    at=at,
+                    status=st,
+                    entry_price=asked if asked is not None else price,
                 )
 
         await self.writer.transaction(fn)
@@ -577,24 +612,25 @@ class ArenaStore:
     ) -> None:
         """The round trip, in the arena's table and in the leaderboard's trade_log."""
         await self.writer.submit(
-            INSERT_ROUND_TRIP,
-            round_trip(
-                book_id=t.book_id,
-                symbol=t.symbol,
-                direction=t.side,
-                quantity=str(t.qty),
-                entry_time=utc_iso(t.opened_at),
-                entry_price=str(t.entry_price),
-                exit_time=utc_iso(t.closed_at),
-                exit_price=str(t.exit_price),
-                realized_pnl=float(t.pnl),
-                pnl_pct=t.pnl_pct,
-                exit_reason=t.exit_reason,
-                timeframe=timeframe,
-                source="arena",
-                source_id=f"{t.entry_client_order_id}>{t.exit_client_order_id}",
-                details={"model_id": model_id, "run_id": run_id},
-            ),
+            *round_trip_statement(
+                RoundTrip(
+                    book_id=t.book_id,
+                    symbol=t.symbol,
+                    direction=t.side,
+                    quantity=str(t.qty),
+                    entry_time=utc_iso(t.opened_at),
+                    entry_price=str(t.entry_price),
+                    exit_time=utc_iso(t.closed_at),
+                    exit_price=str(t.exit_price),
+                    realized_pnl=float(t.pnl),
+                    pnl_pct=t.pnl_pct,
+                    exit_reason=t.exit_reason,
+                    timeframe=timeframe,
+                    source="arena",
+                    source_id=f"{t.entry_client_order_id}>{t.exit_client_order_id}",
+                    details={"model_id": model_id, "run_id": run_id},
+                )
+            )
         )
         await self.writer.execute(
             "INSERT OR IGNORE INTO arena_trades (book_id, model_id, symbol, side, qty, entry_price,"
@@ -678,3 +714,8 @@ def list_runs(db_path: Path, limit: int = 20) -> list[RunRow]:
         )
         for r in rows
     ]
+
+
+def _text(v: Any) -> str | None:
+    """A decision's number as decision_log's exact TEXT (the arena stores TEXT already)."""
+    return None if v is None else str(v)

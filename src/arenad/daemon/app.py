@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from arenad import __version__
+from arenad.books.layer import BooksLayer
 from arenad.clock import Clock, SystemClock
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
@@ -51,6 +52,8 @@ log = structlog.get_logger("arenad.daemon")
 ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 RELOAD_DRAIN_S = 1.0
+SHUTDOWN_HOOK_TIMEOUT_S = 1.0
+"""How long one engine's shutdown hook (its final snapshot) may take."""
 """How long shutdown waits for a SIGHUP reload already running before cancelling it."""
 _LEVELS = ("debug", "info", "warning", "error")
 
@@ -151,6 +154,12 @@ class Daemon:
                 supervisor,
                 reloader,
                 Health(writer, self.clock),
+                BooksLayer(
+                    writer,
+                    bus,
+                    self.clock,
+                    min_interval_s=lambda: holder.current.metrics.min_snapshot_interval_s,
+                ),
             )
             holder.on_change(self._apply_settings)
             self._register_commands(ctx)
@@ -164,6 +173,7 @@ class Daemon:
             await reloader.snapshot("startup", {})
             supervisor.add("config-watch", reloader.watch)
             supervisor.add("heartbeat", self._heartbeat)
+            supervisor.add("books-flush", ctx.books.run)
             await events.emit(
                 "info",
                 "system",
@@ -190,6 +200,7 @@ class Daemon:
             self._install_signals(reloader)
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)
+            await self._shutdown_hooks()
             await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
             return 0
         finally:
@@ -221,6 +232,23 @@ class Daemon:
             stragglers = [n for n, t in supervisor.tasks.items() if t.state == "running"]
             log.warning("tasks did not stop in time; abandoning them", tasks=stragglers)
         stop_wait.cancel()
+
+    async def _shutdown_hooks(self) -> None:
+        """Final snapshots of the engines, pending coalesced points, connections false."""
+        assert self.ctx is not None
+        for hook in self.ctx.shutdown_hooks:
+            try:
+                async with asyncio.timeout(SHUTDOWN_HOOK_TIMEOUT_S):
+                    await hook()
+            except Exception as exc:  # one engine's final snapshot must not stop the rest
+                log.error(
+                    "shutdown hook failed", hook=getattr(hook, "__qualname__", "?"), exc_info=exc
+                )
+        try:
+            await self.ctx.books.close()
+        except Exception as exc:
+            log.error("books: final flush failed", exc_info=exc)
+        await self.ctx.health.all_disconnected()
 
     def _install_signals(self, reloader: ConfigReloader) -> None:
         loop = asyncio.get_running_loop()

@@ -8,11 +8,12 @@ is all it takes to run inside ``arenad run``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arenad.books.layer import BooksLayer
 from arenad.clock import Clock
 from arenad.config.settings import Settings
 from arenad.control.server import ControlServer
@@ -62,6 +63,14 @@ class Health:
             "UPDATE system_status SET last_event_time = ? WHERE id = 1", (self.last_event_time,)
         )
 
+    async def all_disconnected(self) -> None:
+        """Shutdown: no feed is connected any more (``system_status`` tells the truth after
+        the daemon stops)."""
+        for feed, cur in list(self.connections.items()):
+            if cur.get("connected"):
+                detail = {k: v for k, v in cur.items() if k not in ("connected", "checked_at")}
+                await self.set_connection(feed, False, **(detail | {"reason": "shutdown"}))
+
     async def mark_order(self) -> None:
         self.last_order_time = utc_iso(self.clock.now())
         await self.writer.submit(
@@ -84,6 +93,10 @@ class DaemonContext:
     supervisor: Supervisor
     reloader: ConfigReloader
     health: Health
+    books: BooksLayer
+    """The one writer of the shared book tables (snapshots, positions topic)."""
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run in order after the loops stopped and before the writer drains (final snapshots)."""
     status_sections: dict[str, Callable[[], Any]] = field(default_factory=dict)
     """Extra sections of `status`, by key, from components (e.g. the fade `account_drift`)."""
 

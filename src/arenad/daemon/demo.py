@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import sys
 from typing import TextIO
+from urllib.parse import urlparse
 
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
@@ -25,6 +26,8 @@ from arenad.logs import Redactor, configure_logging
 
 TUI_STOP_TIMEOUT_S = 5.0
 DEMO_MAX_ORDERS_PER_MINUTE = 240
+DEMO_SNAPSHOT_INTERVAL_S = 30.0
+DEMO_STRATEGY_CHECK_S = 10.0
 
 
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
@@ -48,13 +51,31 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
     # The simulator's six bots make about 70 fills a minute; the shipped order rate limit (30
     # a minute, sized for real money) would skip some 40 % of the fade's decisions and leave
     # its books off target. The demo trades on paper, so its fade may keep up.
+    # Its books are watched for minutes too: a periodic snapshot every 30 s (not 300 s) on top
+    # of the ones on fills, so every fade book has a curve in a two-minute demo.
     fade = s.fade.model_copy(
         update={
-            "max_orders_per_minute": max(s.fade.max_orders_per_minute, DEMO_MAX_ORDERS_PER_MINUTE)
+            "max_orders_per_minute": max(s.fade.max_orders_per_minute, DEMO_MAX_ORDERS_PER_MINUTE),
+            "snapshot_interval_s": min(s.fade.snapshot_interval_s, DEMO_SNAPSHOT_INTERVAL_S),
+        }
+    )
+    # An activated strategy is checked every 10 s (not every minute): its orders fill and its
+    # book's curve moves while the demo is watched.
+    strategies = s.strategies.model_copy(
+        update={
+            "check_interval_s": min(s.strategies.check_interval_s, DEMO_STRATEGY_CHECK_S),
         }
     )
     return LoadedConfig(
-        s.model_copy(update={"daemon": daemon, "mode": "simulation", "arena": arena, "fade": fade}),
+        s.model_copy(
+            update={
+                "daemon": daemon,
+                "mode": "simulation",
+                "arena": arena,
+                "fade": fade,
+                "strategies": strategies,
+            }
+        ),
         loaded.path,
         loaded.raw,
     )
@@ -90,14 +111,14 @@ async def _start_simulator(
     if sim.alpaca_port is not None:
         bound["alpaca_port"] = sim.alpaca_port
     updates: dict[str, object] = {"sim": s.sim.model_copy(update=bound)}
-    # Strategies name their Alpaca URLs explicitly; those aimed at the configured simulator
-    # port follow it to the port actually bound.
-    configured = f"http://{s.sim.host}:{s.sim.alpaca_port}"
+    # Strategies name their Alpaca URLs explicitly; those aimed at the simulator's host follow
+    # it to the port actually bound (port 0 in `[sim]` binds a free one, so the configured
+    # port — the shipped 8766 — names nothing the demo serves).
     if sim.alpaca_url:
         urls = {
             k: sim.alpaca_url
             for k in ("alpaca_trading_url", "alpaca_data_url")
-            if getattr(s.strategies, k).rstrip("/") == configured
+            if urlparse(getattr(s.strategies, k)).hostname in (s.sim.host, "127.0.0.1", "localhost")
         }
         if urls:
             updates["strategies"] = s.strategies.model_copy(update=urls)

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from eth_account import Account
 
+from arenad.books.layer import Position
+from arenad.books.tables import EquityPoint
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.errors import ArenadError, OrderRejected
 from arenad.fade.accounting import ZERO
@@ -245,6 +247,11 @@ class FadeComponent:
                 {"count": resolved},
             )
         await self.reconciler.check()  # the account against the venue before any new order
+        async with self.lock:
+            rows, out = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+            self.ctx.books.seed_positions(self.positions())
+        await self.ctx.books.snapshot(rows, force=True)  # every book's curve starts here
+        self.last_snapshot.update(out)
         self.ready.set()
 
     async def run_ingest(self) -> None:
@@ -502,7 +509,15 @@ class FadeComponent:
             plan, result, int(now.timestamp() * 1000), self.marks.get(plan.coin)
         )
         await self.store.record_result(plan, result, out, self.engine, now)
+        touched = set(plan.asks)
+        for p in self.positions(touched, coins={plan.coin}, closed=True):
+            self.ctx.books.position(p)
         if result.filled:
+            await self.ctx.health.mark_order()
+            rows, _ = equity_rows(self.engine, self.marks, now)
+            await self.ctx.books.snapshot(
+                [r for r in rows if r.book_id in touched], recompute=self.points_now
+            )
             self.ctx.bus.publish(
                 "order",
                 {
@@ -618,14 +633,33 @@ class FadeComponent:
             async with self.lock:
                 await self.check_bots(states)
                 snap = self.snapshot_due()
+                # A bot book's curve is its venue account value: a point at each read.
+                read = self.points_now(
+                    {self.engine.bots[b].book_id for b in states if b in self.engine.bots}
+                )
             if snap is not None:
                 await self.write_snapshot(*snap)
+            if read:
+                await self.ctx.books.snapshot(read, recompute=self.points_now)
             await self.report_day()
+            await self.report_ingest()
             if await self.store.has_unknown():
                 async with self.lock:
                     await self.reconcile()
             await self.reconciler.check()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
+
+    async def report_ingest(self) -> None:
+        """The ingest's counters (fills delivered per source, gaps) into the connection's
+        status as they change, not only as they were when the connection last changed."""
+        if self.ingest is None:
+            return
+        st = self.ingest.status()
+        cur = self.ctx.health.connections.get("hyperliquid")
+        if cur is None:
+            return
+        if cur.get("delivered") != st["delivered"] or cur.get("gaps") != st["gaps"]:
+            await self.ctx.health.set_connection("hyperliquid", bool(cur.get("connected")), **st)
 
     async def funding_if_due(self) -> None:
         """Hyperliquid pays funding every hour on the hour: at each new hour, the rates are
@@ -671,7 +705,7 @@ class FadeComponent:
         if pnl is not None:
             await self.ctx.guard.report_daily_pnl("fade", pnl)
 
-    def snapshot_due(self) -> tuple[list[tuple[Any, ...]], dict[str, float], datetime] | None:
+    def snapshot_due(self) -> tuple[list[EquityPoint], dict[str, float], datetime] | None:
         """The snapshot rows when one is due (interval passed, or a book moved more than
         ``large_move_pct``): computed under the lock, written after it."""
         now_m = self.ctx.clock.monotonic()
@@ -691,20 +725,64 @@ class FadeComponent:
         self.last_snapshot.update(out)
         return rows, out, now
 
+    def points_now(self, books: set[str]) -> list[EquityPoint]:
+        """The books' points at this instant (a coalesced snapshot taken when it is written)."""
+        rows, _ = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+        return [r for r in rows if r.book_id in books]
+
+    async def final_snapshot(self) -> None:
+        """Shutdown: every book's point at the last marks (forced)."""
+        if not self.ready.is_set():
+            return
+        rows, _ = equity_rows(self.engine, self.marks, self.ctx.clock.now())
+        await self.ctx.books.snapshot(rows, force=True)
+
+    def positions(
+        self,
+        book_ids: set[str] | None = None,
+        *,
+        coins: set[str] | None = None,
+        closed: bool = False,
+    ) -> list[Position]:
+        """The fade books' positions (open ones; with ``closed`` also flat ones, size "0")."""
+        out = []
+        for book in self.engine.fades.values():
+            if book_ids is not None and book.book_id not in book_ids:
+                continue
+            for c, p in book.positions.items():
+                if coins is not None and c not in coins:
+                    continue
+                if not p.size and not closed:
+                    continue
+                mark = self.marks.get(c)
+                out.append(
+                    Position(
+                        book_id=book.book_id,
+                        kind="fade",
+                        venue="hyperliquid",
+                        symbol=c,
+                        size=str(p.size) if p.size else "0",
+                        entry_price=str(p.entry) if p.size else None,
+                        mark_price=_s(mark),
+                        notional=float(abs(p.size) * (mark or p.entry)),
+                        unrealized_pnl=float(p.unrealized(mark)),
+                        opened_at=ms_iso(p.opened_ms) if p.opened_ms else None,
+                    )
+                )
+        return out
+
     async def write_snapshot(
-        self, rows: list[tuple[Any, ...]], out: dict[str, float], now: datetime
+        self, rows: list[EquityPoint], out: dict[str, float], now: datetime
     ) -> None:
-        await self.store.write_equity(rows)
+        await self.ctx.books.snapshot(rows, recompute=self.points_now)
         btc = self.marks.get("BTC")
         if btc:
             await self.store.benchmark_snapshot("BTC", btc, self.settings.initial_capital_usd, now)
         fade = sum(v for k, v in out.items() if k.startswith("fade:"))
         bots = sum(v for k, v in out.items() if k.startswith("bot:"))
-        self.ctx.bus.publish(
-            "equity",
-            {"ts": utc_iso(now), "series": {"fade_aggregate": fade, "bots_aggregate": bots}},
+        self.ctx.books.publish_aggregates(
+            utc_iso(now), {"fade_aggregate": fade, "bots_aggregate": bots}
         )
-        self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
     async def fetch_bot_states(self, bot_ids: list[str]) -> dict[str, tuple[float, dict[str, Any]]]:
         out = {}
@@ -988,29 +1066,7 @@ class FadeComponent:
         book_id = args.get("book_id")
         if book_id is not None and not isinstance(book_id, str):
             raise InvalidArgs("book_id must be a string")
-        out = []
-        for book in self.engine.fades.values():
-            if book_id and book.book_id != book_id:
-                continue
-            for c, p in book.positions.items():
-                if not p.size:
-                    continue
-                mark = self.marks.get(c)
-                out.append(
-                    {
-                        "book_id": book.book_id,
-                        "kind": "fade",
-                        "venue": "hyperliquid",
-                        "symbol": c,
-                        "size": str(p.size),
-                        "entry_price": str(p.entry),
-                        "mark_price": _s(mark),
-                        "notional": float(abs(p.size) * (mark or p.entry)),
-                        "unrealized_pnl": float(p.unrealized(mark)),
-                        "opened_at": ms_iso(p.opened_ms) if p.opened_ms else None,
-                    }
-                )
-        return out
+        return [p.wire() for p in self.positions({book_id} if book_id else None)]
 
     async def cmd_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         limit = args.get("limit", 200)
@@ -1061,4 +1117,5 @@ def _ms(when: datetime) -> int:
 async def setup(ctx: DaemonContext) -> None:
     comp = FadeComponent(ctx)
     await comp.start()
+    ctx.shutdown_hooks.append(comp.final_snapshot)
     ctx.fade = comp  # type: ignore[attr-defined]  # for the latency benchmark and tests

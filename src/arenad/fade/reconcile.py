@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 import structlog
 
+from arenad.books.tables import DecisionEntry, mark_executed, mirror_decisions
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.errors import ArenadError
 from arenad.fade.accounting import ZERO
@@ -444,6 +445,8 @@ class AccountReconciler:
                 await record_trips(conn, trips, f"resync:{ts}")
 
             await comp.ctx.writer.transaction(fn)
+            for p in comp.positions({book_id}, coins=set(diffs), closed=True):
+                comp.ctx.books.position(p)
         return out
 
 
@@ -465,23 +468,26 @@ async def _audit(conn: aiosqlite.Connection, corrections: list[dict[str, Any]]) 
                 f"{c['size']} booked on {book} at the mark"
             )
             size, price = c["size"], c["price"]
-        await conn.execute(
-            "INSERT INTO decision_log (book_id, model_id, symbol, ts, decision, reasoning,"
-            " current_price, position_size, executed, execution_price, execution_time,"
-            " execution_status, source, source_id, details) VALUES (?, ?, ?, ?, 'resync', ?,"
-            " ?, ?, 1, ?, ?, ?, 'fade', ?, ?)",
-            (
-                book,
-                book.partition(":")[2] or None,
-                c["coin"],
-                ts,
-                why,
-                price,
-                size,
-                price,
-                ts,
-                c["kind"],
-                f"resync:{ts}:{i}:{c['coin']}",
-                json.dumps(c),
-            ),
+        sid = f"resync:{ts}:{i}:{c['coin']}"
+        await mirror_decisions(
+            conn,
+            [
+                DecisionEntry(
+                    book_id=book,
+                    ts=ts,
+                    decision="resync",
+                    source="fade",
+                    source_id=sid,
+                    model_id=book.partition(":")[2] or None,
+                    symbol=c["coin"],
+                    reasoning=why,
+                    current_price=price,
+                    position_size=size,
+                    details=c,
+                )
+            ],
+            or_ignore=False,
+        )
+        await mark_executed(
+            conn, "fade", [sid], executed=True, price=price, at=ts, status=c["kind"]
         )

@@ -22,10 +22,21 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.books.tables import (
+    BookSpec,
+    DecisionEntry,
+    EquityPoint,
+    RoundTrip,
+    benchmark_snapshot,
+    mark_executed,
+    mirror_decisions,
+    record_round_trips,
+    register_book,
+    write_equity,
+)
 from arenad.fade.accounting import ZERO, Book, Trip
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, Outcome
 from arenad.fade.settings import FadeSettings
-from arenad.metrics.store import INSERT_ROUND_TRIP, benchmark_snapshot, round_trip
 from arenad.store.db import open_reader, utc_iso
 from arenad.store.writer import StoreWriter
 from arenad.venues.hyperliquid.wire import BotFill
@@ -59,29 +70,33 @@ class FadeStore:
         capital follow the config."""
         ts = utc_iso(now)
 
+        specs: list[BookSpec] = []
+        for b in settings.bots:
+            specs.append(
+                BookSpec(
+                    b.book_id,
+                    "bot",
+                    b.display_name,
+                    provider="hyperliquid",
+                    venue="hyperliquid",
+                    details={"wallet": b.wallet, "bot_id": b.id},
+                )
+            )
+            specs.append(
+                BookSpec(
+                    b.fade_book_id,
+                    "fade",
+                    f"Fade {b.display_name}",
+                    provider="fade",
+                    venue="hyperliquid",
+                    initial_capital=float(settings.initial_capital_usd),
+                    details={"bot_id": b.id, "multiplier": str(b.leverage_multiplier)},
+                )
+            )
+
         async def fn(conn: aiosqlite.Connection) -> None:
-            for b in settings.bots:
-                details = json.dumps({"wallet": b.wallet, "bot_id": b.id})
-                await conn.execute(
-                    "INSERT INTO books (book_id, kind, name, provider, venue, details, created_at)"
-                    " VALUES (?, 'bot', ?, 'hyperliquid', 'hyperliquid', ?, ?)"
-                    " ON CONFLICT (book_id) DO UPDATE SET name = excluded.name,"
-                    " details = excluded.details, active = 1",
-                    (b.book_id, b.display_name, details, ts),
-                )
-                await conn.execute(
-                    "INSERT INTO books (book_id, kind, name, provider, venue, initial_capital,"
-                    " details, created_at) VALUES (?, 'fade', ?, 'fade', 'hyperliquid', ?, ?, ?)"
-                    " ON CONFLICT (book_id) DO UPDATE SET name = excluded.name,"
-                    " details = excluded.details, active = 1",
-                    (
-                        b.fade_book_id,
-                        f"Fade {b.display_name}",
-                        float(settings.initial_capital_usd),
-                        json.dumps({"bot_id": b.id, "multiplier": str(b.leverage_multiplier)}),
-                        ts,
-                    ),
-                )
+            for spec in specs:
+                await register_book(conn, spec, ts, update=("name", "details", "active"))
 
         await self.writer.transaction(fn)
 
@@ -238,23 +253,26 @@ class FadeStore:
                     ),
                 )
                 d.id = cur.lastrowid
-                await conn.execute(
-                    "INSERT OR IGNORE INTO decision_log (book_id, model_id, symbol, ts, decision,"
-                    " reasoning, current_price, position_size, direction, executed, source,"
-                    " source_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'fade', ?, ?)",
-                    (
-                        d.book_id,
-                        d.bot_id,
-                        d.coin,
-                        ts,
-                        d.decision,
-                        d.reason,
-                        None if d.mark is None else str(d.mark),
-                        str(d.order_size),
-                        None if not d.order_size else ("long" if d.order_size > 0 else "short"),
-                        str(d.id),
-                        json.dumps({"event_id": d.event_id, "target": str(d.target)}),
-                    ),
+                await mirror_decisions(
+                    conn,
+                    [
+                        DecisionEntry(
+                            book_id=d.book_id,
+                            ts=ts,
+                            decision=d.decision,
+                            source="fade",
+                            source_id=str(d.id),
+                            model_id=d.bot_id,
+                            symbol=d.coin,
+                            reasoning=d.reason,
+                            current_price=None if d.mark is None else str(d.mark),
+                            position_size=str(d.order_size),
+                            direction=None
+                            if not d.order_size
+                            else ("long" if d.order_size > 0 else "short"),
+                            details={"event_id": d.event_id, "target": str(d.target)},
+                        )
+                    ],
                 )
             for p in plans:
                 if not p.size:
@@ -362,12 +380,19 @@ class FadeStore:
                     await _save_book(conn, book, ts, [plan.coin])
             await _save_book(conn, engine.account, ts, [plan.coin])
             if order_id is not None:
-                await conn.execute(
-                    "UPDATE decision_log SET executed = ?, execution_price = ?,"
-                    " execution_time = ?, execution_status = ? WHERE source = 'fade'"
-                    " AND source_id IN (SELECT CAST(decision_id AS TEXT) FROM fade_order_books"
-                    " WHERE order_id = ? AND decision_id IS NOT NULL)",
-                    (int(result.filled > 0), _s(result.avg_price), ts, result.status, order_id),
+                cur = await conn.execute(
+                    "SELECT decision_id FROM fade_order_books WHERE order_id = ?"
+                    " AND decision_id IS NOT NULL",
+                    (order_id,),
+                )
+                await mark_executed(
+                    conn,
+                    "fade",
+                    [str(r[0]) for r in await cur.fetchall()],
+                    executed=result.filled > 0,
+                    price=_s(result.avg_price),
+                    at=ts,
+                    status=result.status,
                 )
             await record_trips(conn, outcome.trips, plan.cloid)
 
@@ -468,46 +493,37 @@ class FadeStore:
         self, engine: FadeEngine, marks: Mapping[str, Decimal], now: datetime
     ) -> dict[str, float]:
         """One equity snapshot per fade book (and per bot whose account value is known), all
-        at the same instant so the aggregates line up."""
+        at the same instant so the aggregates line up; written at once (no coalescing — the
+        daemon goes through ``BooksLayer.snapshot``)."""
         rows, out = equity_rows(engine, marks, now)
-        await self.write_equity(rows)
+        await self.writer.transaction(lambda conn: write_equity(conn, rows))
         return out
-
-    async def write_equity(self, rows: list[tuple[Any, ...]]) -> None:
-        await self.writer.transaction(
-            lambda conn: conn.executemany(
-                "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash,"
-                " positions_value, positions_count, realized_pnl, unrealized_pnl, fees, funding)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        )
 
 
 def equity_rows(
     engine: FadeEngine, marks: Mapping[str, Decimal], now: datetime
-) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
-    """The snapshot rows of every fade book and known bot at ``now`` (pure: taken under the
-    engine's lock, written after it)."""
+) -> tuple[list[EquityPoint], dict[str, float]]:
+    """The snapshot points of every fade book and known bot at ``now`` (pure: taken under the
+    engine's lock, offered to the books layer after it)."""
     ts = utc_iso(now)
     m = dict(marks)
-    rows: list[tuple[Any, ...]] = []
+    rows: list[EquityPoint] = []
     out: dict[str, float] = {}
     for bot_id, book in engine.fades.items():
         eq = book.equity(m)
         out[book.book_id] = float(eq)
         rows.append(
-            (
+            EquityPoint(
                 book.book_id,
                 ts,
                 float(eq),
-                float(book.capital + book.realized - book.fees + book.funding),
-                float(book.notional(m)),
-                sum(1 for p in book.positions.values() if p.size),
-                float(book.realized),
-                float(book.unrealized(m)),
-                float(book.fees),
-                float(book.funding),
+                cash=float(book.capital + book.realized - book.fees + book.funding),
+                positions_value=float(book.notional(m)),
+                positions_count=sum(1 for p in book.positions.values() if p.size),
+                realized_pnl=float(book.realized),
+                unrealized_pnl=float(book.unrealized(m)),
+                fees=float(book.fees),
+                funding=float(book.funding),
             )
         )
         bot_eq = engine.bot_equity.get(bot_id)
@@ -515,27 +531,25 @@ def equity_rows(
         if bot_eq is not None and bot is not None:
             out[bot.book_id] = float(bot_eq)
             rows.append(
-                (
+                EquityPoint(
                     bot.book_id,
                     ts,
                     float(bot_eq),
-                    None,
-                    float(bot.notional(m)),
-                    sum(1 for p in bot.positions.values() if p.size),
-                    float(bot.realized),
-                    float(bot.unrealized(m)),
-                    float(bot.fees),
-                    None,
+                    positions_value=float(bot.notional(m)),
+                    positions_count=sum(1 for p in bot.positions.values() if p.size),
+                    realized_pnl=float(bot.realized),
+                    unrealized_pnl=float(bot.unrealized(m)),
+                    fees=float(bot.fees),
                 )
             )
     return rows, out
 
 
 async def record_trips(conn: aiosqlite.Connection, trips: Iterable[Trip], cloid: str) -> None:
-    for t in trips:
-        await conn.execute(
-            INSERT_ROUND_TRIP,
-            round_trip(
+    await record_round_trips(
+        conn,
+        [
+            RoundTrip(
                 book_id=t.book_id,
                 symbol=t.coin,
                 direction=t.direction,
@@ -551,8 +565,10 @@ async def record_trips(conn: aiosqlite.Connection, trips: Iterable[Trip], cloid:
                 source="fade",
                 source_id=f"{t.book_id}:{cloid}",
                 details={"gross_pnl": str(t.gross_pnl), "cloid": cloid},
-            ),
-        )
+            )
+            for t in trips
+        ],
+    )
 
 
 async def _save_book(

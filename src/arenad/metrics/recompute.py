@@ -14,12 +14,12 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.books.tables import downsample
 from arenad.metrics.board import PERIODS, TIMEFRAMES, PeriodSummary, Standing, leaderboard
 from arenad.metrics.board import period_summaries as summarize
 from arenad.metrics.settings import MetricsSettings
 from arenad.metrics.store import (
     BookSet,
-    downsample,
     previous_ranks,
     write_leaderboard_snapshot,
     write_standings,

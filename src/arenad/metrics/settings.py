@@ -25,6 +25,10 @@ class MetricsSettings(Section):
     leaderboard_snapshot_interval_s: float = Field(default=3600.0, ge=60.0, le=7 * 86_400.0)
     """How often the ranking of each timeframe is stored in leaderboard_snapshots; rank
     changes are measured against the previous stored ranking."""
+    min_snapshot_interval_s: float = Field(default=10.0, ge=0.0, le=86_400.0)
+    """Fewest seconds between two equity snapshots of one book taken on its changes (fills,
+    order results, rebalances); changes inside the interval are coalesced into the next
+    point. Snapshots at start-up and shutdown are always written."""
     full_resolution_days: float = Field(default=30.0, ge=1.0, le=3650.0)
     """Equity snapshots younger than this keep full resolution; older ones are thinned to the
     last snapshot of each hour."""

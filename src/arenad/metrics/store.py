@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import aiosqlite
 
+from arenad.books.tables import HOLDS
 from arenad.metrics.board import (
     BookData,
     BookInfo,
     PeriodSummary,
     Standing,
 )
-from arenad.store.db import parse_iso, utc_iso
+from arenad.store.db import parse_iso
+
+_HOLDS = ", ".join(f"'{v}'" for v in sorted(HOLDS))
 
 
 def _epoch(ts: str) -> float:
@@ -153,8 +154,12 @@ class BookSet:
             )
             changed.add(book_id)
         cur = await conn.execute(
-            "SELECT book_id, count(*), sum(lower(decision) = 'hold'), sum(confidence), "
-            "count(confidence), max(id) FROM decision_log WHERE id > ? GROUP BY book_id",
+            # Confidence is averaged over the decisions that act: a HOLD (a fade skip) is no
+            # view, whichever engine recorded it and whatever confidence it carried.
+            "SELECT book_id, count(*), sum(lower(decision) = 'hold'), "  # noqa: S608 - fixed verbs
+            f"sum(confidence) FILTER (WHERE lower(decision) NOT IN ({_HOLDS})), "
+            f"count(confidence) FILTER (WHERE lower(decision) NOT IN ({_HOLDS})), max(id) "
+            "FROM decision_log WHERE id > ? GROUP BY book_id",
             (self._decision_id,),
         )
         for book_id, n, holds, csum, cn, max_id in await cur.fetchall():
@@ -325,111 +330,3 @@ async def write_summaries(
         rows,
     )
     return len(rows)
-
-
-async def downsample(conn: aiosqlite.Connection, cutoff: datetime) -> int:
-    """Retention: raw snapshots older than ``cutoff`` (floored to the hour) are thinned to the
-    last one of each hour of each book, which is kept and marked 'hourly'. Returns rows
-    removed."""
-    edge = utc_iso(cutoff.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
-    cur = await conn.execute(
-        "DELETE FROM equity_snapshots WHERE resolution = 'raw' AND ts < ? AND ts <> ("
-        " SELECT max(x.ts) FROM equity_snapshots x WHERE x.book_id = equity_snapshots.book_id"
-        " AND substr(x.ts, 1, 13) = substr(equity_snapshots.ts, 1, 13))",
-        (edge,),
-    )
-    removed = cur.rowcount
-    await conn.execute(
-        "UPDATE equity_snapshots SET resolution = 'hourly' WHERE resolution = 'raw' AND ts < ?",
-        (edge,),
-    )
-    return max(removed, 0)
-
-
-async def benchmark_snapshot(
-    conn: aiosqlite.Connection,
-    symbol: str,
-    price: Decimal,
-    capital: Decimal,
-    ts: str,
-    venue: str,
-) -> float:
-    """Buy and hold: ``capital`` in ``symbol`` at the price of the book's first snapshot
-    (kept in its details), valued at ``price``; book `benchmark:<symbol>`. Returns equity."""
-    book_id = f"benchmark:{symbol}"
-    await conn.execute(
-        "INSERT OR IGNORE INTO books (book_id, kind, name, venue, initial_capital, details,"
-        " created_at) VALUES (?, 'benchmark', ?, ?, ?, ?, ?)",
-        (
-            book_id,
-            f"Buy and hold {symbol}",
-            venue,
-            float(capital),
-            json.dumps({"symbol": symbol, "base_price": str(price)}),
-            ts,
-        ),
-    )
-    cur = await conn.execute(
-        "SELECT json_extract(details, '$.base_price'), initial_capital FROM books"
-        " WHERE book_id = ?",
-        (book_id,),
-    )
-    row = await cur.fetchone()
-    base = Decimal(str(row[0])) if row and row[0] else price
-    cap = Decimal(str(row[1])) if row and row[1] else capital
-    eq = float(cap * price / base)
-    await conn.execute(
-        "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, cash, positions_value,"
-        " positions_count) VALUES (?, ?, ?, 0, ?, 1)",
-        (book_id, ts, eq, eq),
-    )
-    return eq
-
-
-INSERT_ROUND_TRIP = (
-    "INSERT OR IGNORE INTO trade_log (book_id, symbol, direction, quantity, entry_time,"
-    " entry_price, exit_time, exit_price, realized_pnl, pnl_pct, fees, exit_reason, timeframe,"
-    " source, source_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-"""Every engine records its round trips with this (UNIQUE source + source_id: re-recording a
-trade is a no-op); build the parameters with ``round_trip``."""
-
-
-def round_trip(
-    *,
-    book_id: str,
-    symbol: str,
-    direction: str,
-    quantity: str,
-    entry_time: str,
-    entry_price: str,
-    exit_time: str,
-    exit_price: str,
-    realized_pnl: float,
-    source: str,
-    source_id: str,
-    pnl_pct: float | None = None,
-    fees: float = 0.0,
-    exit_reason: str | None = None,
-    timeframe: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> tuple[Any, ...]:
-    """The parameters of ``INSERT_ROUND_TRIP`` (prices and sizes exact TEXT, P&L net of fees)."""
-    return (
-        book_id,
-        symbol,
-        direction,
-        quantity,
-        entry_time,
-        entry_price,
-        exit_time,
-        exit_price,
-        realized_pnl,
-        pnl_pct,
-        fees,
-        exit_reason,
-        timeframe,
-        source,
-        source_id,
-        json.dumps(details or {}),
-    )

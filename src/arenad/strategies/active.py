@@ -33,6 +33,8 @@ from urllib.parse import urlparse
 import structlog
 from alpaca.trading.models import Order
 
+from arenad.books.layer import BooksLayer, Position
+from arenad.books.tables import EquityPoint, RoundTrip, activate_book, record_round_trips
 from arenad.clock import Clock
 from arenad.control.protocol import InvalidArgs
 from arenad.daemon.events import EventLog
@@ -50,6 +52,8 @@ from arenad.strategies.engine import latest_weights
 from arenad.strategies.prices import PriceError, PriceTable
 from arenad.strategies.rebalance import (
     NY,
+    BookedFill,
+    ClosedTrip,
     Fill,
     Ledger,
     OrderPlan,
@@ -58,6 +62,7 @@ from arenad.strategies.rebalance import (
     ledger_from_fills,
     plan_orders,
     snapshot_returns,
+    trips_and_costs,
 )
 from arenad.strategies.settings import StrategiesSettings
 from arenad.venues.alpaca.rest import AlpacaREST, DuplicateClientOrderId, OrderSpec
@@ -109,7 +114,12 @@ class Rebalancer:
         allow_live: bool = False,
         publish: Callable[[str, dict[str, Any]], None] | None = None,
         mark_order: Callable[[], Any] | None = None,
+        books: BooksLayer | None = None,
     ) -> None:
+        self.books = books
+        """The books layer: each strategy book's equity point (every step, coalesced; forced
+        at a rebalance), its round trips and its positions."""
+        self.rebalanced: set[int] = set()  # active ids rebalanced since their last snapshot
         self.writer = writer
         self.db_path = db_path
         self.clock = clock
@@ -179,6 +189,7 @@ class Rebalancer:
                 market_open=venue_clock.is_open,
             ):
                 await self.rebalance(a, market_now)
+                self.rebalanced.add(a.id)
         if actives:
             await self.snapshot(actives, today)
 
@@ -457,6 +468,7 @@ class Rebalancer:
                 await _upsert_snapshot(conn, *row)
 
             await self.writer.transaction(txn)
+            await self._book(a, ledger, prices, equity)
             self.publish(
                 "strategies.snapshot",
                 {
@@ -467,6 +479,77 @@ class Rebalancer:
                     "cumulative_return": str(cumulative),
                 },
             )
+
+    async def _book(
+        self, a: Active, ledger: Ledger, prices: Mapping[str, Decimal], equity: Decimal
+    ) -> None:
+        """The strategy's book on the leaderboard: its equity point, round trips, positions."""
+        if self.books is None:
+            return
+        book = f"strategy:{a.strategy_id}"
+        trips, costs = trips_and_costs(await self.booked_fills(a.id))
+        if trips:
+            await self.books.transaction(
+                lambda conn: record_round_trips(conn, [_round_trip(book, t) for t in trips])
+            )
+        value = sum((q * prices[s] for s, q in ledger.holdings.items()), Decimal(0))
+        unrealized = sum(
+            (q * (prices[s] - costs[s][0]) for s, q in ledger.holdings.items() if s in costs),
+            Decimal(0),
+        )
+        await self.books.snapshot(
+            [
+                EquityPoint(
+                    book,
+                    utc_iso(self.clock.now()),
+                    float(equity),
+                    cash=float(ledger.cash),
+                    positions_value=float(value),
+                    positions_count=len(ledger.holdings),
+                    realized_pnl=float(sum((t.pnl for t in trips), Decimal(0))),
+                    unrealized_pnl=float(unrealized),
+                )
+            ],
+            force=a.id in self.rebalanced,
+        )
+        self.rebalanced.discard(a.id)
+        shown = {s for (b, s) in self.books.open_positions() if b == book}
+        for sym in sorted(shown | set(ledger.holdings)):
+            q = ledger.holdings.get(sym, Decimal(0))
+            px = prices.get(sym)
+            entry = costs.get(sym)
+            self.books.position(
+                Position(
+                    book,
+                    "strategy",
+                    "alpaca",
+                    sym,
+                    str(q) if q else "0",
+                    entry_price=None if entry is None else str(entry[0]),
+                    mark_price=None if px is None else str(px),
+                    notional=None if px is None else float(abs(q) * px),
+                    unrealized_pnl=None
+                    if px is None or entry is None
+                    else float(q * (px - entry[0])),
+                    opened_at=entry[1] if entry and entry[1] else None,
+                )
+            )
+
+    async def booked_fills(self, active_id: int) -> list[BookedFill]:
+        async with open_reader(self.db_path) as conn:
+            cur = await conn.execute(
+                "SELECT symbol, side, filled_quantity, filled_price, COALESCE(filled_at,"
+                " submitted_at), client_order_id, status FROM execution_orders"
+                " WHERE active_strategy_id = ? AND filled_quantity IS NOT NULL"
+                " AND filled_price IS NOT NULL ORDER BY id",
+                (active_id,),
+            )
+            rows = await cur.fetchall()
+        return [
+            BookedFill(r[0], r[1], Decimal(r[2]), Decimal(r[3]), r[4], r[5], r[6] in FINAL)
+            for r in rows
+            if Decimal(r[2]) != 0
+        ]
 
     async def _previous_equity(self, active_id: int, today: date) -> Decimal | None:
         async with open_reader(self.db_path) as conn:
@@ -554,10 +637,11 @@ class Rebalancer:
                     json.dumps(req.variables),
                 ),
             )
-            await conn.execute(
-                "UPDATE books SET venue = 'alpaca', active = 1, "
-                "initial_capital = ? WHERE book_id = ?",
-                (float(req.capital), f"strategy:{req.strategy_id}"),
+            await activate_book(
+                conn,
+                f"strategy:{req.strategy_id}",
+                venue="alpaca",
+                initial_capital=float(req.capital),
             )
             cur = await conn.execute(
                 "SELECT id FROM active_strategies WHERE strategy_id = ? AND mode = ?",
@@ -632,6 +716,24 @@ class Activation:
     rebalance: str
     at: time
     variables: dict[str, str]
+
+
+def _round_trip(book: str, t: ClosedTrip) -> RoundTrip:
+    return RoundTrip(
+        book_id=book,
+        symbol=t.symbol,
+        direction="long",
+        quantity=str(t.qty),
+        entry_time=t.opened_at,
+        entry_price=str(t.entry_price),
+        exit_time=t.closed_at,
+        exit_price=str(t.exit_price),
+        realized_pnl=float(t.pnl),
+        pnl_pct=float((t.exit_price / t.entry_price - 1) * 100) if t.entry_price else None,
+        exit_reason="rebalance",
+        source="strategy",
+        source_id=t.client_order_id,
+    )
 
 
 def parse_activation(args: Mapping[str, Any], s: StrategiesSettings) -> Activation:
@@ -724,6 +826,7 @@ async def setup(ctx: Any) -> None:
         allow_live=ctx.allow_live,
         publish=ctx.bus.publish,
         mark_order=ctx.health.mark_order,
+        books=ctx.books,
     )
     ctx.supervisor.add("strategies-rebalancer", reb.run, trading=True)
     ctx.control.register(

@@ -173,3 +173,71 @@ def snapshot_returns(
     if previous_equity is not None and previous_equity > 0:
         daily = (equity / previous_equity - 1).quantize(q)
     return daily, (equity / initial_capital - 1).quantize(q)
+
+
+@dataclass(frozen=True, slots=True)
+class BookedFill:
+    """A fill of a strategy's order with what a round trip needs (time, id, final)."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    at: str
+    client_order_id: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrip:
+    symbol: str
+    qty: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    opened_at: str
+    closed_at: str
+    pnl: Decimal
+    client_order_id: str
+
+
+def trips_and_costs(
+    fills: Iterable[BookedFill],
+) -> tuple[list[ClosedTrip], dict[str, tuple[Decimal, str]]]:
+    """Round trips of a long-only ledger at average cost: every sell closes that much of the
+    holding at its average entry (a sell of an order still filling is left until its order is
+    final, so a round trip is recorded once, whole). Returns the trips and, per symbol still
+    held, (average entry price, opened at)."""
+    held: dict[str, Decimal] = {}
+    cost: dict[str, Decimal] = {}
+    opened: dict[str, str] = {}
+    trips: list[ClosedTrip] = []
+    for f in fills:
+        q = held.get(f.symbol, ZERO)
+        if f.side == "buy":
+            if q <= 0:
+                opened[f.symbol] = f.at
+                cost[f.symbol] = ZERO
+                q = ZERO
+            cost[f.symbol] = cost.get(f.symbol, ZERO) + f.qty * f.price
+            held[f.symbol] = q + f.qty
+            continue
+        closed = min(f.qty, q) if q > 0 else ZERO
+        avg = cost[f.symbol] / q if q > 0 else f.price
+        if closed > 0 and f.final:
+            trips.append(
+                ClosedTrip(
+                    f.symbol,
+                    closed,
+                    avg,
+                    f.price,
+                    opened.get(f.symbol, f.at),
+                    f.at,
+                    closed * (f.price - avg),
+                    f.client_order_id,
+                )
+            )
+        held[f.symbol] = q - f.qty
+        if q > 0:
+            cost[f.symbol] = avg * max(held[f.symbol], ZERO)
+    costs = {s: (cost[s] / q, opened.get(s, "")) for s, q in held.items() if q > 0 and cost.get(s)}
+    return trips, costs

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.books.tables import BookSpec, register_book
 from arenad.store.db import open_reader, utc_iso
 from arenad.store.writer import StoreWriter
 from arenad.strategies.batch import BatchPlan, BatchResult
@@ -68,11 +69,18 @@ async def save_strategy(writer: StoreWriter, sf: StrategyFile, *, now: datetime)
                 f"UPDATE strategies SET {sets}, updated_at = ? WHERE id = ?",  # noqa: S608 - fixed column names
                 (*cols.values(), ts, sid),
             )
-        await conn.execute(
-            "INSERT INTO books (book_id, kind, name, provider, venue, details, created_at) "
-            "VALUES (?, 'strategy', ?, 'allocation', 'backtest', ?, ?) "
-            "ON CONFLICT (book_id) DO UPDATE SET name = excluded.name",
-            (book_id(sid), sf.name, _dumps({"strategy_id": sid}), ts),
+        await register_book(
+            conn,
+            BookSpec(
+                book_id(sid),
+                "strategy",
+                sf.name,
+                provider="allocation",
+                venue="backtest",
+                details={"strategy_id": sid},
+            ),
+            ts,
+            update=("name",),
         )
         return sid
 

@@ -22,7 +22,16 @@ from typing import Any
 
 import aiosqlite
 
-from arenad.metrics.store import INSERT_ROUND_TRIP, round_trip
+from arenad.books.tables import (
+    BookSpec,
+    DecisionEntry,
+    EquityPoint,
+    RoundTrip,
+    mirror_decisions,
+    record_round_trips,
+    register_book,
+    write_equity,
+)
 from arenad.store.writer import StoreWriter
 from arenad.tracker.models import FadeBotRef, ModelIdentity, identify
 from arenad.tracker.parse import (
@@ -147,20 +156,21 @@ class TrackerStore:
             "fade_bot_id": m.fade_bot_id,
             "source": "nof1",
         }
-        await conn.execute(
-            "INSERT OR IGNORE INTO books (book_id, kind, name, provider, venue, initial_capital,"
-            " season, active, details, created_at) VALUES (?, ?, ?, ?, 'nof1', ?, ?, ?, ?, ?)",
-            (
+        await register_book(
+            conn,
+            BookSpec(
                 m.book_id,
                 m.kind,
                 m.name,
-                m.provider,
-                st.initial_capital,
-                str(st.season),
-                int(m.active),
-                json.dumps(details),
-                now,
+                provider=m.provider,
+                venue="nof1",
+                initial_capital=st.initial_capital,
+                season=str(st.season),
+                active=bool(m.active),
+                details=details,
             ),
+            now,
+            update=(),
         )
         report.add("books", await _changes(conn) - before)
 
@@ -188,10 +198,18 @@ class TrackerStore:
         new = (float(equity), _f(realized), _f(unrealized), positions)
         if old is not None and tuple(old) == new:
             return
-        await conn.execute(
-            "INSERT OR REPLACE INTO equity_snapshots (book_id, ts, equity, realized_pnl,"
-            " unrealized_pnl, positions_count) VALUES (?, ?, ?, ?, ?, ?)",
-            (book_id, ts, *new),
+        await write_equity(
+            conn,
+            [
+                EquityPoint(
+                    book_id,
+                    ts,
+                    new[0],
+                    realized_pnl=new[1],
+                    unrealized_pnl=new[2],
+                    positions_count=positions,
+                )
+            ],
         )
         report.add("equity_snapshots", 1)
         report.books.add(book_id)
@@ -330,31 +348,33 @@ async def _w_trades(
         if net is None and t.realized_gross_pnl is not None:
             net = t.realized_gross_pnl - (t.total_commission or Decimal(0))
         before = await _changes(conn)
-        await conn.execute(
-            INSERT_ROUND_TRIP,
-            round_trip(
-                book_id=book,
-                symbol=t.symbol,
-                direction=t.side,
-                quantity=format(abs(t.quantity), "f"),
-                entry_time=t.opened_at,
-                entry_price=format(t.entry_price, "f"),
-                exit_time=t.closed_at,
-                exit_price=format(t.exit_price, "f"),
-                realized_pnl=float(net or 0),
-                pnl_pct=t.pnl_percent,
-                fees=float(t.total_commission or 0),
-                exit_reason="liquidation" if t.exit_liquidation is not None else None,
-                source="nof1",
-                source_id=t.trade_id,
-                details={
-                    "model_id": t.model_id,
-                    "leverage": t.leverage,
-                    "confidence": _f(t.confidence),
-                    "exit_plan": json.loads(t.exit_plan),
-                    "nof1_id": t.nof1_id,
-                },
-            ),
+        await record_round_trips(
+            conn,
+            [
+                RoundTrip(
+                    book_id=book,
+                    symbol=t.symbol,
+                    direction=t.side,
+                    quantity=format(abs(t.quantity), "f"),
+                    entry_time=t.opened_at,
+                    entry_price=format(t.entry_price, "f"),
+                    exit_time=t.closed_at,
+                    exit_price=format(t.exit_price, "f"),
+                    realized_pnl=float(net or 0),
+                    pnl_pct=t.pnl_percent,
+                    fees=float(t.total_commission or 0),
+                    exit_reason="liquidation" if t.exit_liquidation is not None else None,
+                    source="nof1",
+                    source_id=t.trade_id,
+                    details={
+                        "model_id": t.model_id,
+                        "leverage": t.leverage,
+                        "confidence": _f(t.confidence),
+                        "exit_plan": json.loads(t.exit_plan),
+                        "nof1_id": t.nof1_id,
+                    },
+                )
+            ],
         )
         n = await _changes(conn) - before
         report.add("trade_log", n)
@@ -430,35 +450,33 @@ async def _w_conversations(
             report.add("nof1_chat_decisions", await _changes(conn) - before)
             direction = {"buy": "long", "sell": "short"}.get(d.decision)
             before = await _changes(conn)
-            await conn.execute(
-                "INSERT OR IGNORE INTO decision_log (book_id, model_id, symbol, ts, decision,"
-                " reasoning, confidence, position_size, stop_loss, take_profit, direction,"
-                " executed, source, source_id, details)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'nof1', ?, ?)",
-                (
-                    book,
-                    c.model_id,
-                    d.coin,
-                    c.ts,
-                    d.decision,
-                    d.justification or c.summary,
-                    d.confidence01,
-                    D(d.quantity),
-                    D(d.stop_loss),
-                    D(d.profit_target),
-                    direction,
-                    f"{c.chat_id}:{d.coin}",
-                    json.dumps(
-                        {
+            await mirror_decisions(
+                conn,
+                [
+                    DecisionEntry(
+                        book_id=book,
+                        ts=c.ts,
+                        decision=d.decision,
+                        source="nof1",
+                        source_id=f"{c.chat_id}:{d.coin}",
+                        model_id=c.model_id,
+                        symbol=d.coin,
+                        reasoning=d.justification or c.summary,
+                        confidence=d.confidence01,
+                        position_size=D(d.quantity),
+                        stop_loss=D(d.stop_loss),
+                        take_profit=D(d.profit_target),
+                        direction=direction,
+                        details={
                             "signal": d.signal,
                             "leverage": _f(d.leverage),
                             "risk_usd": _f(d.risk_usd),
                             "invalidation_condition": d.invalidation_condition,
                             "chat_id": c.chat_id,
                             "cycle_id": c.cycle_id,
-                        }
-                    ),
-                ),
+                        },
+                    )
+                ],
             )
             report.add("decision_log", await _changes(conn) - before)
 

@@ -107,6 +107,9 @@ class StreamBuffer:
     def _put_equity(self, event: dict[str, Any], data: dict[str, Any]) -> None:
         series = data.get("series")
         ts = data.get("ts", event.get("ts"))
+        if series is None and "book_id" in data:
+            self.ignored += 1  # a per-book tick: the chart draws the aggregates
+            return
         if not isinstance(series, dict) or not isinstance(ts, str):
             self.malformed += 1
             return

@@ -131,7 +131,10 @@ def test_undefined_figures_are_none_with_a_flag() -> None:
     assert s.min_track_record_length is None
     assert s.flags["min_track_record_length"] == "sharpe_not_positive"
     assert s.verdict == "unproven" and s.psr is not None and s.psr < 0.05
-    assert s.flags["psr_vs_benchmark"] == "no_benchmark"
+    vs = sig.vs_benchmark(losing, np.zeros(200), 30)
+    assert vs.psr is None and vs.why == "benchmark_no_variance"
+    vs = sig.vs_benchmark(losing, goog_returns()[:200], 30)
+    assert vs.psr is not None and vs.beta is not None and vs.why is None
     for v in s.as_dict().values():
         assert not (isinstance(v, float) and not math.isfinite(v))
 

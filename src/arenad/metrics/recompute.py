@@ -14,7 +14,14 @@ from typing import Any
 
 import aiosqlite
 
-from arenad.metrics.board import PERIODS, TIMEFRAMES, PeriodSummary, Standing, leaderboard
+from arenad.metrics.board import (
+    PERIODS,
+    TIMEFRAMES,
+    PeriodSummary,
+    SignificanceOptions,
+    Standing,
+    leaderboard,
+)
 from arenad.metrics.board import period_summaries as summarize
 from arenad.metrics.settings import MetricsSettings
 from arenad.metrics.store import (
@@ -47,6 +54,14 @@ class Recomputer:
         self.books = BookSet()
         self.boards: dict[str, list[Standing]] = {}
         self._reload = True
+        self.sig_cache: dict[tuple[bytes, int, int, float], Any] = {}
+        """Bootstrap intervals by returns: only books whose curve changed are resampled."""
+
+    def significance(self) -> SignificanceOptions:
+        st = self.settings
+        return SignificanceOptions(
+            reps=st.bootstrap_resamples, seed=st.bootstrap_seed, cache=self.sig_cache
+        )
 
     def request_reload(self) -> None:
         """Read every book again on the next run (a writer back-filled old rows)."""
@@ -78,6 +93,7 @@ class Recomputer:
                 risk_free=st.risk_free_rate,
                 min_points=st.min_points,
                 min_trades=st.min_trades,
+                significance=self.significance(),
             )
             for tf in TIMEFRAMES
         }
@@ -129,7 +145,12 @@ class Recomputer:
 
 
 async def board_once(
-    db_path: Path, settings: MetricsSettings, now: datetime, timeframe: str
+    db_path: Path,
+    settings: MetricsSettings,
+    now: datetime,
+    timeframe: str,
+    *,
+    rank_by: str = "return",
 ) -> list[Standing]:
     """One read-only pass: the board of ``timeframe`` now, with rank changes against the
     newest stored ranking (``arenad leaderboard``)."""
@@ -145,4 +166,6 @@ async def board_once(
         risk_free=settings.risk_free_rate,
         min_points=settings.min_points,
         min_trades=settings.min_trades,
+        rank_by=rank_by,
+        significance=rc.significance(),
     )

@@ -33,7 +33,7 @@ they would with any fixed seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -223,8 +223,10 @@ def intervals(
     seed: int = DEFAULT_SEED,
     level: float = 0.95,
     block: float | None = None,
+    rf: float = 0.0,
 ) -> Intervals:
-    """Stationary-bootstrap percentile intervals of the Sharpe and of the compounded return."""
+    """Stationary-bootstrap percentile intervals of the per-period Sharpe (of the returns
+    less ``rf`` per period) and of the compounded return."""
     r = np.asarray(returns, dtype=np.float64)
     if len(r) < 3 or not np.all(np.isfinite(r)) or np.any(r <= -1.0):
         return Intervals()
@@ -233,7 +235,7 @@ def intervals(
     sample = r[idx]
     sd = sample.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sr = np.where(sd > 0, sample.mean(axis=1) / sd, np.nan)
+        sr = np.where(sd > 0, (sample.mean(axis=1) - rf) / sd, np.nan)
     growth = np.expm1(np.log1p(sample).sum(axis=1))
     return Intervals(
         sharpe_ci=_percentile(sr, level),
@@ -342,28 +344,57 @@ def cross_section(sharpes: Sequence[float | None]) -> tuple[int, float]:
     return len(xs), float(np.var(xs, ddof=1))
 
 
+@dataclass
+class VsBenchmark:
+    psr: float | None = None
+    alpha: float | None = None
+    alpha_ci: list[float] | None = None
+    beta: float | None = None
+    beta_ci: list[float] | None = None
+    why: str | None = None
+    """Why the figures are None, when they are."""
+
+
+def vs_benchmark(
+    returns: FloatArray, benchmark_returns: FloatArray, min_points: int
+) -> VsBenchmark:
+    """PSR against the benchmark's Sharpe and alpha/beta, over periods both cover (aligned
+    by the caller, excess returns when there is a risk-free rate)."""
+    if len(returns) < max(min_points, 3):
+        return VsBenchmark(why="sample_too_small")
+    m, b = moments(returns), moments(benchmark_returns)
+    if b is None:
+        return VsBenchmark(why="benchmark_no_variance")
+    if m is None:
+        return VsBenchmark(why="no_variance")
+    ab = alpha_beta(returns, benchmark_returns)
+    return VsBenchmark(
+        psr_from_stats(m.sr, m.n, m.skew, m.kurt, b.sr), ab.alpha, ab.alpha_ci, ab.beta, ab.beta_ci
+    )
+
+
 def significance(
     returns: FloatArray,
     *,
     n_trials: int,
     var_sr: float,
     min_points: int,
-    benchmark_returns: FloatArray | None = None,
-    benchmark: str | None = None,
+    rf: float = 0.0,
     reps: int = DEFAULT_REPS,
     seed: int = DEFAULT_SEED,
+    intervals_fn: Callable[[FloatArray], Intervals] | None = None,
 ) -> Significance:
-    """Every significance figure of one book. ``benchmark_returns`` (aligned with
-    ``returns``, same length) gives ``psr_vs_benchmark`` and alpha/beta."""
-    out = Significance(dsr_trials=n_trials, benchmark=benchmark)
+    """PSR, DSR, minimum track record, intervals and verdict of one book's per-period
+    ``returns`` (Sharpe on the returns less ``rf`` per period). Against a benchmark:
+    ``vs_benchmark``. ``intervals_fn`` replaces the bootstrap call (a cache)."""
+    out = Significance(dsr_trials=n_trials)
     flags = out.flags
     n = len(returns)
-    m = moments(returns) if n >= min_points else None
+    m = moments(returns - rf) if n >= min_points else None
     if m is None:
         why = "sample_too_small" if n < max(min_points, 3) else "no_variance"
         for k in ("psr", "dsr", "min_track_record_length", "sharpe_ci", "return_ci"):
             flags[k] = why
-        flags["psr_vs_benchmark"] = why
         out.verdict = verdict(None, n, min_points)
         return out
     out.psr = psr_from_stats(m.sr, m.n, m.skew, m.kurt)
@@ -371,28 +402,12 @@ def significance(
     out.min_track_record_length = min_trl_from_stats(m.sr, m.skew, m.kurt)
     if out.min_track_record_length is None:
         flags["min_track_record_length"] = "sharpe_not_positive"
-    for k in ("psr", "dsr"):
-        if getattr(out, k) is None:
-            flags[k] = "undefined"
-    iv = intervals(returns, reps=reps, seed=seed)
+    iv = intervals_fn(returns) if intervals_fn else intervals(returns, reps=reps, seed=seed, rf=rf)
     out.sharpe_ci, out.return_ci = iv.sharpe_ci, iv.return_ci
     out.block_length, out.bootstrap_reps = iv.block_length, iv.reps
-    for k in ("sharpe_ci", "return_ci"):
+    for k in ("psr", "dsr", "sharpe_ci", "return_ci"):
         if getattr(out, k) is None:
             flags[k] = "undefined"
-    if benchmark_returns is not None and len(benchmark_returns) == n and n >= 3:
-        b = moments(benchmark_returns)
-        out.psr_vs_benchmark = (
-            None if b is None else psr_from_stats(m.sr, m.n, m.skew, m.kurt, b.sr)
-        )
-        if out.psr_vs_benchmark is None:
-            flags["psr_vs_benchmark"] = "benchmark_no_variance"
-        ab = alpha_beta(returns, benchmark_returns)
-        out.alpha, out.alpha_ci, out.beta, out.beta_ci = ab.alpha, ab.alpha_ci, ab.beta, ab.beta_ci
-        if ab.alpha is None:
-            flags["alpha"] = flags["beta"] = "benchmark_no_variance"
-    else:
-        flags["psr_vs_benchmark"] = flags["alpha"] = flags["beta"] = "no_benchmark"
     out.verdict = verdict(out.dsr, n, min_points)
     return out
 

@@ -156,6 +156,30 @@ async def _write(store: Any, bs: list[BookData]) -> None:
     await store.writer.transaction(fn)
 
 
+async def _positions(store: Any) -> None:
+    ts = utc_iso(NOW)
+
+    async def fn(conn: Any) -> None:
+        await conn.executemany(
+            "INSERT INTO fade_positions (book_id, coin, size, realized_pnl, fees, funding,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                ("fade:strong", "BTC", "-0.5", "120.5", "10.25", "-2.25", ts),
+                ("fade:strong", "SOL", "0", "30", "1", "0.5", ts),  # flat: costs count
+                ("fade:noise", "BTC", "-1", "0", "0", "0", ts),
+                ("fade:noise", "ETH", "2", "0", "0", "0", ts),
+                ("account", "BTC", "-1.5", "0", "0", "0", ts),  # the account is no book
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO arena_positions (book_id, symbol, qty, avg_price, timeframe, opened_at,"
+            " updated_at) VALUES ('arena:a', 'AAPL', '3', '100', 'swing', ?, ?)",
+            (ts, ts),
+        )
+
+    await store.writer.transaction(fn)
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "arenad", *args], capture_output=True, text=True, timeout=120
@@ -165,6 +189,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_leaderboard_json_and_rank_by_end_to_end(store: Any, tmp_path: Path) -> None:
     bs = books()
     await _write(store, bs)
+    await _positions(store)
     rc = Recomputer(store.path, MetricsSettings())
     await rc.run(store.writer.transaction, NOW + timedelta(seconds=1), snapshot=True)
     cfg = tmp_path / "c.toml"
@@ -180,7 +205,17 @@ async def test_leaderboard_json_and_rank_by_end_to_end(store: Any, tmp_path: Pat
     )
     s = by["fade:strong"]
     assert s["verdict"] == "skill" and len(s["sharpe_ci"]) == 2 and len(s["return_ci"]) == 2
-    assert "fadeability" in s and "cost_per_decision_usd" not in s
+    assert "cost_per_decision_usd" not in s
+    f = s["fadeability"]
+    assert f["fees"] == 11.25 and f["funding"] == -1.75 and f["realized_pnl"] == 150.5
+    assert f["net_realized_pnl"] == 150.5 - 11.25 - 1.75
+    assert math.isclose(f["net_return"], (150.5 - 11.25 - 1.75) / 10_000)
+    assert f["psr"] == s["psr"] and f["verdict"] == "skill"
+    # Crowding: strong's one position is shared by noise, not by arena:a.
+    assert s["crowding"] == 0.5 and by["fade:noise"]["crowding"] == 0.25
+    assert by["arena:a"]["crowding"] == 0.0
+    assert by["fade:loser"]["crowding"] is None
+    assert by["fade:loser"]["significance_flags"]["crowding"] == "no_open_position"
     assert by["fade:young"]["verdict"] == "insufficient" and by["fade:young"]["psr"] is None
     assert "cost_per_decision_usd" in by["arena:a"] and "fadeability" not in by["arena:a"]
     text = _cli("leaderboard", "--config", str(cfg))

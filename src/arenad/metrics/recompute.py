@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from arenad.metrics.behaviour import Extras, attach, load_extras
 from arenad.metrics.board import (
     PERIODS,
     TIMEFRAMES,
@@ -54,6 +55,8 @@ class Recomputer:
         self.books = BookSet()
         self.boards: dict[str, list[Standing]] = {}
         self._reload = True
+        self.extras = Extras()
+        """Cost, behaviour, calibration, fade costs and crowding, read at each refresh."""
         self.sig_cache: dict[tuple[bytes, int, int, float], Any] = {}
         """Bootstrap intervals by returns: only books whose curve changed are resampled."""
 
@@ -69,6 +72,7 @@ class Recomputer:
 
     async def refresh(self) -> set[str]:
         async with open_reader(self.db_path) as conn:
+            self.extras = await load_extras(conn)
             if self._reload:
                 self._reload = False
                 return await self.books.load(conn)
@@ -97,6 +101,7 @@ class Recomputer:
             )
             for tf in TIMEFRAMES
         }
+        attach(self.boards, self.extras)
         return self.boards
 
     def summaries(self, changed: set[str]) -> list[PeriodSummary]:
@@ -158,7 +163,7 @@ async def board_once(
     await rc.refresh()
     async with open_reader(db_path) as conn:
         prev = await previous_ranks(conn, timeframe, utc_iso(now))
-    return leaderboard(
+    board = leaderboard(
         rc.books.values(),
         timeframe,
         now.timestamp(),
@@ -169,3 +174,16 @@ async def board_once(
         rank_by=rank_by,
         significance=rc.significance(),
     )
+    whole = board
+    if timeframe != "all_time":
+        whole = leaderboard(
+            rc.books.values(),
+            "all_time",
+            now.timestamp(),
+            risk_free=settings.risk_free_rate,
+            min_points=settings.min_points,
+            min_trades=settings.min_trades,
+            significance=rc.significance(),
+        )
+    attach({timeframe: board, "all_time": whole}, rc.extras)
+    return board

@@ -438,7 +438,8 @@ def reliability_table(
     o = np.asarray(outcome, dtype=np.float64)
     if len(c) != len(o):
         raise ValueError("confidence and outcome differ in length")
-    which = np.minimum((c * bins).astype(np.int64), bins - 1) if len(c) else c.astype(np.int64)
+    # A confidence on an edge (0.7) belongs to the bin it opens, whatever 0.7 * 10 rounds to.
+    which = np.minimum(np.floor(c * bins + 1e-9).astype(np.int64), bins - 1)
     rows = []
     for k in range(bins):
         sel = which == k

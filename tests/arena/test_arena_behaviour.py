@@ -79,6 +79,16 @@ async def test_parse_failure_rate_and_cost_per_decision(store: Any, tmp_path: Pa
     assert hodl["parse_failure_rate"] == 0.0
     assert "return_per_inference_usd" in hodl["flags"]
 
+    import sqlite3
+
+    with sqlite3.connect(store.path) as db:
+        view = dict(
+            db.execute(
+                "SELECT model_id, parse_failure_rate FROM model_performance"
+                " WHERE kind = 'arena_model'"
+            ).fetchall()
+        )
+    assert math.isclose(view["arena:flaky"], 0.30) and view["arena:hodl"] == 0.0
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[daemon]\ndb_path = "{store.path}"\n')
     r = subprocess.run(

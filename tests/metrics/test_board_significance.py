@@ -180,6 +180,16 @@ async def _positions(store: Any) -> None:
     await store.writer.transaction(fn)
 
 
+def cur_metrics(path: Path, book_id: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        (m,) = db.execute(
+            "SELECT metrics FROM current_standings WHERE book_id = ?", (book_id,)
+        ).fetchone()
+    return str(m)
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "arenad", *args], capture_output=True, text=True, timeout=120
@@ -228,8 +238,22 @@ async def test_leaderboard_json_and_rank_by_end_to_end(store: Any, tmp_path: Pat
         (m,) = db.execute(
             "SELECT metrics FROM current_standings WHERE book_id = 'fade:strong'"
         ).fetchone()
+        db.row_factory = sqlite3.Row
+        perf = {r["model_id"]: r for r in db.execute("SELECT * FROM model_performance")}
     stored = json.loads(m)
     assert stored["verdict"] == "skill" and stored["psr"] == s["psr"]
+    # The seed view's significance block (migration 0013).
+    p = perf["fade:strong"]
+    assert p["psr"] == s["psr"] and p["dsr"] == s["dsr"] and p["verdict"] == "skill"
+    assert [p["sharpe_ci_lo"], p["sharpe_ci_hi"]] == s["sharpe_ci"]
+    assert p["fadeability_net_return"] == s["fadeability"]["net_return"]
+    assert p["crowding"] == 0.5 and p["benchmark"] == "benchmark:BTC"
+    y = perf["fade:young"]
+    assert y["psr"] is None and y["verdict"] == "insufficient"
+    assert json.loads(y["significance_flags"])["psr"] == "sample_too_small"
+    assert perf["arena:a"]["cost_per_decision_usd"] is None  # no decision at all: NULL
+    flags = json.loads(cur_metrics(store.path, "arena:a"))["behaviour"]["flags"]
+    assert flags["cost_per_decision_usd"] == "no_decision"
 
 
 def test_metrics_csv_json_carries_psr_and_min_trl(tmp_path: Path) -> None:

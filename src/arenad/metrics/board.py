@@ -25,7 +25,7 @@ number, and never ranked on. Max drawdown is measured on every stored point.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -415,16 +415,34 @@ def _aligned(a: WindowReturns, b: WindowReturns) -> tuple[FloatArray, FloatArray
     return a.r[ia[keep]], b.r[ib[keep]]
 
 
-def _intervals(r: FloatArray, opts: SignificanceOptions, rf: float) -> sig.Intervals:
-    key = (r.tobytes(), opts.reps, opts.seed, rf)
-    if opts.cache is not None and key in opts.cache:
-        return opts.cache[key]
-    iv = sig.intervals(r, reps=opts.reps, seed=opts.seed, rf=rf)
-    if opts.cache is not None:
-        if len(opts.cache) > 4096:
-            opts.cache.clear()
-        opts.cache[key] = iv
-    return iv
+def _interval_key(
+    r: FloatArray, opts: SignificanceOptions, rf: float
+) -> tuple[bytes, int, int, float]:
+    return (r.tobytes(), opts.reps, opts.seed, rf)
+
+
+def _all_intervals(
+    returns: Sequence[FloatArray], opts: SignificanceOptions, rf: float
+) -> list[sig.Intervals]:
+    """Every series' intervals: cached ones reused, the others bootstrapped with their block
+    lengths estimated in one arch call per length."""
+    cache = opts.cache if opts.cache is not None else {}
+    if len(cache) > 4096:
+        cache.clear()
+    keys = [_interval_key(r, opts, rf) for r in returns]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    ok = [i for i in todo if len(returns[i]) >= 3 and np.all(np.isfinite(returns[i]))]
+    blocks = sig.optimal_blocks([returns[i] for i in ok])
+    block_of = dict(zip(ok, blocks, strict=True))
+    for i in todo:
+        cache[keys[i]] = sig.intervals(
+            returns[i], reps=opts.reps, seed=opts.seed, rf=rf, block=block_of.get(i, 1.0)
+        )
+    return [cache[k] for k in keys]
+
+
+def _const(iv: sig.Intervals) -> Callable[[FloatArray], sig.Intervals]:
+    return lambda _r: iv
 
 
 def add_significance(
@@ -443,21 +461,25 @@ def add_significance(
     rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if ppy and risk_free else 0.0
     by_id = {i.book_id: k for k, i in enumerate(infos)}
     benchmarks = [i for i in infos if i.kind == "benchmark"]
-    # Per-period Sharpe of each book with enough returns, for N and V[SR] per kind.
+    # Per-period moments of each book with enough returns; N and V[SR] per kind.
+    mom = [sig.moments(wr.r - rf) if len(wr.r) >= min_points else None for _, wr in pairs]
     per_sr: dict[str, list[float | None]] = {}
-    for info, (_, wr) in zip(infos, pairs, strict=True):
-        m = sig.moments(wr.r - rf) if len(wr.r) >= min_points else None
+    for info, m in zip(infos, mom, strict=True):
         per_sr.setdefault(info.kind, []).append(None if m is None else m.sr)
     cross = {k: sig.cross_section(v) for k, v in per_sr.items()}
-    for info, (s, wr) in zip(infos, pairs, strict=True):
+    need = [k for k, m in enumerate(mom) if m is not None]
+    ivs = dict(zip(need, _all_intervals([pairs[k][1].r for k in need], opts, rf), strict=True))
+    for k, (info, (s, wr)) in enumerate(zip(infos, pairs, strict=True)):
         n_trials, var_sr = cross[info.kind]
+        iv = ivs.get(k)
         res = sig.significance(
             wr.r,
             rf=rf,
             n_trials=max(n_trials, 1),
             var_sr=var_sr,
             min_points=min_points,
-            intervals_fn=lambda x: _intervals(x, opts, rf),
+            intervals_fn=_const(iv) if iv is not None else None,
+            m=mom[k],
         )
         bench = _benchmark_for(info, benchmarks)
         if info.kind == "benchmark":
@@ -465,15 +487,23 @@ def add_significance(
         elif bench is None or bench.book_id not in by_id:
             why = "no_benchmark"
         else:
-            mine, theirs = _aligned(wr, pairs[by_id[bench.book_id]][1])
-            vs = sig.vs_benchmark(mine - rf, theirs - rf, min_points)
+            bwr = pairs[by_id[bench.book_id]][1]
+            mine, theirs = _aligned(wr, bwr)
+            full = len(mine) == len(wr.r) and len(theirs) == len(bwr.r)
+            vs = sig.vs_benchmark(
+                mine - rf,
+                theirs - rf,
+                min_points,
+                m=mom[k] if full else None,
+                b=mom[by_id[bench.book_id]] if full else None,
+            )
             res.benchmark = bench.book_id
             res.psr_vs_benchmark, res.alpha, res.alpha_ci = vs.psr, vs.alpha, vs.alpha_ci
             res.beta, res.beta_ci = vs.beta, vs.beta_ci
             why = vs.why
-        for k in ("psr_vs_benchmark", "alpha", "beta"):
-            if getattr(res, k) is None:
-                res.flags[k] = why or "undefined"
+        for key in ("psr_vs_benchmark", "alpha", "beta"):
+            if getattr(res, key) is None:
+                res.flags[key] = why or "undefined"
         scale = math.sqrt(ppy) if ppy else 1.0
         s.psr, s.dsr, s.dsr_trials = res.psr, res.dsr, res.dsr_trials
         s.psr_vs_benchmark = res.psr_vs_benchmark

@@ -25,9 +25,10 @@ The bootstrap: arch's ``StationaryBootstrap`` with its Politis–White optimal b
 intervals. A leaderboard of a hundred books cannot afford a Python call per resample per
 book, so the resample *indices* — which depend only on the sample size, the block length and
 the seed — are drawn from arch once per (n, block length rounded to 0.5) and reused for every
-book with the same pair; the statistics are then evaluated on the whole index matrix in one
-numpy pass. Books of one length and block length therefore share their resampling draws, as
-they would with any fixed seed.
+book with the same pair. Mean, variance and compounded return of a resample depend only on
+how often it drew each observation, so the indices are kept as a count matrix and every
+resample's statistics are one matrix product. Books of one length and block length share
+their resampling draws, as they would with any fixed seed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -52,8 +54,27 @@ DEFAULT_SEED = 20120701
 VERDICTS = ("skill", "unproven", "insufficient")
 
 
+_NORMAL = NormalDist()
+
+
 def _fin(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
+
+
+def norm_cdf(x: float) -> float:
+    """Φ(x) (as scipy.stats.norm.cdf, without its per-call overhead: the board calls it for
+    every book of every timeframe)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def norm_ppf(p: float) -> float:
+    """Φ⁻¹(p) (Wichura's AS241, as scipy's ndtri, to double precision)."""
+    return _NORMAL.inv_cdf(p)
+
+
+@lru_cache(maxsize=4096)
+def _t_ppf(q: float, df: int) -> float:
+    return float(stats.t.ppf(q, df))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +90,27 @@ def moments(returns: Sequence[float] | FloatArray) -> Moments | None:
     """SR, γ₃, γ₄ of per-period returns; None with fewer than 3 returns, a non-finite return,
     or zero variance (no Sharpe)."""
     r = np.asarray(returns, dtype=np.float64)
-    if len(r) < 3 or not np.all(np.isfinite(r)):
+    n = len(r)
+    if n < 3 or not np.all(np.isfinite(r)):
         return None
-    sd = float(np.std(r, ddof=1))
-    if not sd > 0 or not math.isfinite(sd):
+    # The central moments scipy's skew(bias=True) / kurtosis(fisher=False, bias=True) use,
+    # in one pass of numpy (scipy's wrappers cost more than the arithmetic here).
+    mean = float(r.mean())
+    d = r - mean
+    d2 = d * d
+    m2 = float(d2.mean())
+    if not m2 > 0 or not math.isfinite(m2):
         return None
-    sr = float(np.mean(r)) / sd
-    skew = float(stats.skew(r, bias=True))
-    kurt = float(stats.kurtosis(r, fisher=False, bias=True))
+    # A constant series in floating point leaves m2 at rounding noise: no Sharpe then.
+    if m2 <= (abs(mean) * 1e-14) ** 2 + 1e-300:
+        return None
+    m3 = float((d2 * d).mean())
+    m4 = float((d2 * d2).mean())
+    sd = math.sqrt(m2 * n / (n - 1))
+    sr, skew, kurt = mean / sd, m3 / m2**1.5, m4 / (m2 * m2)
     if not (math.isfinite(sr) and math.isfinite(skew) and math.isfinite(kurt)):
         return None
-    return Moments(len(r), sr, skew, kurt)
+    return Moments(n, sr, skew, kurt)
 
 
 def _sr_var_term(sr: float, skew: float, kurt: float) -> float:
@@ -93,7 +124,7 @@ def psr_from_stats(
     v = _sr_var_term(sr, skew, kurt)
     if n < 2 or not v > 0:
         return None
-    return _fin(float(stats.norm.cdf((sr - sr_star) * math.sqrt(n - 1) / math.sqrt(v))))
+    return _fin(norm_cdf((sr - sr_star) * math.sqrt(n - 1) / math.sqrt(v)))
 
 
 def psr(returns: Sequence[float] | FloatArray, sr_star: float = 0.0) -> float | None:
@@ -121,10 +152,9 @@ def expected_max_sharpe(n_trials: int, var_sr: float) -> float:
     competitors whose Sharpe ratios spread with variance ``var_sr``."""
     if n_trials < 2 or not var_sr > 0:
         return 0.0
-    nd = stats.norm
     return math.sqrt(var_sr) * (
-        (1.0 - EULER_GAMMA) * float(nd.ppf(1.0 - 1.0 / n_trials))
-        + EULER_GAMMA * float(nd.ppf(1.0 - 1.0 / (n_trials * math.e)))
+        (1.0 - EULER_GAMMA) * norm_ppf(1.0 - 1.0 / n_trials)
+        + EULER_GAMMA * norm_ppf(1.0 - 1.0 / (n_trials * math.e))
     )
 
 
@@ -148,7 +178,7 @@ def min_trl_from_stats(
     v = _sr_var_term(sr, skew, kurt)
     if not sr > sr_star or not v > 0:
         return None
-    return _fin(1.0 + v * (float(stats.norm.ppf(prob)) / (sr - sr_star)) ** 2)
+    return _fin(1.0 + v * (norm_ppf(prob) / (sr - sr_star)) ** 2)
 
 
 def min_track_record_length(
@@ -166,17 +196,42 @@ def min_track_record_length(
 def optimal_block(returns: FloatArray) -> float:
     """Politis–White (with Patton's correction) optimal mean block length of the stationary
     bootstrap, from arch; at least 1."""
+    return optimal_blocks([returns])[0]
+
+
+def optimal_blocks(series: Sequence[FloatArray]) -> list[float]:
+    """``optimal_block`` of many series, one arch call per length (arch computes each column
+    alone; the call's DataFrame is the cost, so equal-length series share one)."""
     from arch.bootstrap import optimal_block_length
 
-    b = float(optimal_block_length(returns)["stationary"].iloc[0])
-    return b if math.isfinite(b) and b >= 1.0 else 1.0
+    out: list[float] = [1.0] * len(series)
+    by_len: dict[int, list[int]] = {}
+    for i, r in enumerate(series):
+        by_len.setdefault(len(r), []).append(i)
+    for _, idx in by_len.items():
+        table = optimal_block_length(np.column_stack([series[i] for i in idx]))
+        for i, b in zip(idx, table["stationary"].to_numpy(dtype=np.float64).tolist(), strict=True):
+            out[i] = b if math.isfinite(b) and b >= 1.0 else 1.0
+    return out
 
 
 def _quantize(block: float) -> float:
     return max(1.0, round(block * 2.0) / 2.0)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
+def _counts(n: int, block: float, reps: int, seed: int) -> FloatArray:
+    """``reps`` × ``n``: how often each observation appears in each of arch's
+    stationary-bootstrap resamples. Mean, variance and compounded return of a resample are
+    functions of these counts alone, so one matrix product evaluates every resample."""
+    idx = _indices(n, block, reps, seed)
+    rows = np.repeat(np.arange(reps, dtype=np.int64), n)
+    c = np.bincount(rows * n + idx.ravel(), minlength=reps * n).astype(np.float64)
+    out = c.reshape(reps, n)
+    out.setflags(write=False)
+    return out
+
+
 def _indices(n: int, block: float, reps: int, seed: int) -> npt.NDArray[np.int64]:
     """``reps`` × ``n`` stationary-bootstrap resample indices drawn by arch."""
     from arch.bootstrap import StationaryBootstrap
@@ -187,7 +242,6 @@ def _indices(n: int, block: float, reps: int, seed: int) -> npt.NDArray[np.int64
     out = np.empty((reps, n), dtype=np.int64)
     for i in range(reps):
         out[i] = bs.update_indices()
-    out.setflags(write=False)
     return out
 
 
@@ -230,17 +284,24 @@ def intervals(
     r = np.asarray(returns, dtype=np.float64)
     if len(r) < 3 or not np.all(np.isfinite(r)) or np.any(r <= -1.0):
         return Intervals()
-    b = optimal_block(r) if block is None else block
-    idx = bootstrap_indices(len(r), b, reps, seed)
-    sample = r[idx]
-    sd = sample.std(axis=1, ddof=1)
+    b = _quantize(optimal_block(r) if block is None else block)
+    n = len(r)
+    c = _counts(n, b, reps, seed)
+    # Centre on the sample mean first: the resample variance is then a difference of
+    # small numbers only as large as the spread itself.
+    mu = float(r.mean())
+    d = r - mu
+    # Three matrix-vector products (gemv): OpenBLAS's threaded gemm on a 3-column matrix is
+    # ten times slower on a loaded machine.
+    s1, s2, lg = c @ d, c @ (d * d), c @ np.log1p(r)
+    m = s1 / n
+    var = (s2 - n * m * m) / (n - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sr = np.where(sd > 0, (sample.mean(axis=1) - rf) / sd, np.nan)
-    growth = np.expm1(np.log1p(sample).sum(axis=1))
+        sr = np.where(var > 0, (m + mu - rf) / np.sqrt(np.maximum(var, 0.0)), np.nan)
     return Intervals(
         sharpe_ci=_percentile(sr, level),
-        return_ci=_percentile(growth, level),
-        block_length=_quantize(b),
+        return_ci=_percentile(np.expm1(lg), level),
+        block_length=b,
         reps=reps,
     )
 
@@ -283,10 +344,16 @@ def alpha_beta(
     n = len(y)
     if n < 3 or not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))) or np.ptp(x) == 0:
         return AlphaBeta()
-    fit = stats.linregress(x, y)
-    t = float(stats.t.ppf(0.5 + level / 2.0, n - 2))
-    a, b = float(fit.intercept), float(fit.slope)
-    sa, sb = float(fit.intercept_stderr), float(fit.stderr)
+    xm, ym = float(x.mean()), float(y.mean())
+    dx, dy = x - xm, y - ym
+    sxx = float(dx @ dx)
+    b = float(dx @ dy) / sxx
+    a = ym - b * xm
+    resid = dy - b * dx
+    s2 = float(resid @ resid) / (n - 2)
+    sb = math.sqrt(s2 / sxx)
+    sa = math.sqrt(s2 * (1.0 / n + xm * xm / sxx))
+    t = _t_ppf(0.5 + level / 2.0, n - 2)
 
     def ci(v: float, s: float) -> list[float] | None:
         lo, hi = _fin(v - t * s), _fin(v + t * s)
@@ -356,13 +423,19 @@ class VsBenchmark:
 
 
 def vs_benchmark(
-    returns: FloatArray, benchmark_returns: FloatArray, min_points: int
+    returns: FloatArray,
+    benchmark_returns: FloatArray,
+    min_points: int,
+    m: Moments | None = None,
+    b: Moments | None = None,
 ) -> VsBenchmark:
     """PSR against the benchmark's Sharpe and alpha/beta, over periods both cover (aligned
-    by the caller, excess returns when there is a risk-free rate)."""
+    by the caller, excess returns when there is a risk-free rate). ``m``/``b``: the two
+    series' moments when the caller has them."""
     if len(returns) < max(min_points, 3):
         return VsBenchmark(why="sample_too_small")
-    m, b = moments(returns), moments(benchmark_returns)
+    m = m or moments(returns)
+    b = b or moments(benchmark_returns)
     if b is None:
         return VsBenchmark(why="benchmark_no_variance")
     if m is None:
@@ -383,6 +456,7 @@ def significance(
     reps: int = DEFAULT_REPS,
     seed: int = DEFAULT_SEED,
     intervals_fn: Callable[[FloatArray], Intervals] | None = None,
+    m: Moments | None = None,
 ) -> Significance:
     """PSR, DSR, minimum track record, intervals and verdict of one book's per-period
     ``returns`` (Sharpe on the returns less ``rf`` per period). Against a benchmark:
@@ -390,8 +464,9 @@ def significance(
     out = Significance(dsr_trials=n_trials)
     flags = out.flags
     n = len(returns)
-    m = moments(returns - rf) if n >= min_points else None
-    if m is None:
+    if m is None and n >= min_points:
+        m = moments(returns - rf)
+    if m is None or n < min_points:
         why = "sample_too_small" if n < max(min_points, 3) else "no_variance"
         for k in ("psr", "dsr", "min_track_record_length", "sharpe_ci", "return_ci"):
             flags[k] = why

@@ -238,8 +238,19 @@ async def test_leaderboard_json_and_rank_by_end_to_end(store: Any, tmp_path: Pat
         (m,) = db.execute(
             "SELECT metrics FROM current_standings WHERE book_id = 'fade:strong'"
         ).fetchone()
+        (snap,) = db.execute(
+            "SELECT metrics FROM leaderboard_snapshots WHERE book_id = 'fade:strong'"
+            " AND timeframe = 'all_time'"
+        ).fetchone()
         db.row_factory = sqlite3.Row
         perf = {r["model_id"]: r for r in db.execute("SELECT * FROM model_performance")}
+    # A stored ranking keeps the headline figures, not the bulky all-time blocks.
+    lean = json.loads(snap)
+    assert lean["verdict"] == "skill" and lean["sharpe_ci"] == s["sharpe_ci"]
+    assert (
+        "fadeability" not in lean
+        and lean["fadeability_net_return"] == s["fadeability"]["net_return"]
+    )
     stored = json.loads(m)
     assert stored["verdict"] == "skill" and stored["psr"] == s["psr"]
     # The seed view's significance block (migration 0013).

@@ -6,6 +6,7 @@ arrays in memory between runs; ``arenad leaderboard`` builds one for a single re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +89,7 @@ class Recomputer:
         st = self.settings
         at = now.timestamp()
         books = self.books.values()
-        self.boards = {
+        boards = {
             tf: leaderboard(
                 books,
                 tf,
@@ -101,8 +102,9 @@ class Recomputer:
             )
             for tf in TIMEFRAMES
         }
-        attach(self.boards, self.extras)
-        return self.boards
+        attach(boards, self.extras)
+        self.boards = boards  # whole boards only: a reader never sees one half-made
+        return boards
 
     def summaries(self, changed: set[str]) -> list[PeriodSummary]:
         out: list[PeriodSummary] = []
@@ -127,7 +129,10 @@ class Recomputer:
         asked) in one transaction."""
         changed = await self.refresh()
         prev = await self.previous(now)
-        boards = self.compute(now, prev)
+        # The bootstrap makes a full recompute of 100 books take a few hundred milliseconds:
+        # off the event loop, so the trading loops keep their turn (numpy releases the GIL in
+        # its kernels; the component's lock keeps recomputes from overlapping).
+        boards = await asyncio.to_thread(self.compute, now, prev)
         sums = self.summaries(changed)
         at = utc_iso(now)
         full_res = timedelta(days=self.settings.full_resolution_days)

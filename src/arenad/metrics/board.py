@@ -355,6 +355,7 @@ def rank(
     rest.sort(key=lambda s: s.book_id)
     for s in rest:
         s.rank = None
+        s.rank_change = None  # unranked: no move to report (a re-ranked copy keeps none)
     prev = previous or {}
     for s in ranked:
         p = prev.get(s.book_id)

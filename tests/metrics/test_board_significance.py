@@ -295,3 +295,57 @@ def test_metrics_csv_json_carries_psr_and_min_trl(tmp_path: Path) -> None:
     out = json.loads(_cli("metrics", str(falling), "--json").stdout)
     assert out["min_track_record_length"] is None
     assert out["significance_flags"]["min_track_record_length"] == "sharpe_not_positive"
+
+
+async def test_nof1_chat_calibration_where_outcomes_are_known(store: Any) -> None:
+    from arenad.metrics.store import INSERT_ROUND_TRIP, round_trip
+
+    t0 = NOW - timedelta(days=2)
+
+    def at(minutes: float) -> str:
+        return utc_iso(t0 + timedelta(minutes=minutes))
+
+    # (decision minute, side, confidence) and (entry minute, side, pnl) on BTC.
+    decisions = [(0, "long", 0.9), (30, "short", 0.7), (60, "long", 0.4), (200, "long", 0.8)]
+    trips = [(2, "long", 50.0), (33, "short", -20.0), (61, "long", -5.0), (300, "long", 9.0)]
+
+    async def fn(conn: Any) -> None:
+        await conn.execute(
+            "INSERT INTO books (book_id, kind, name, created_at) VALUES"
+            " ('bot:nof1-m', 'bot', 'm', ?)",
+            (at(0),),
+        )
+        for i, (m, side, conf) in enumerate(decisions):
+            await conn.execute(
+                "INSERT INTO decision_log (book_id, model_id, symbol, ts, decision, confidence,"
+                " direction, source, source_id) VALUES ('bot:nof1-m', 'm', 'BTC', ?, ?, ?, ?,"
+                " 'nof1', ?)",
+                (at(m), "buy" if side == "long" else "sell", conf, side, f"c{i}"),
+            )
+        for i, (m, side, pnl) in enumerate(trips):
+            await conn.execute(
+                INSERT_ROUND_TRIP,
+                round_trip(
+                    book_id="bot:nof1-m",
+                    symbol="BTC",
+                    direction=side,
+                    quantity="1",
+                    entry_time=at(m),
+                    entry_price="100",
+                    exit_time=at(m + 20),
+                    exit_price="101",
+                    realized_pnl=pnl,
+                    source="nof1",
+                    source_id=f"t{i}",
+                ),
+            )
+
+    await store.writer.transaction(fn)
+    rc = Recomputer(store.path, MetricsSettings())
+    res = await rc.run(store.writer.transaction, NOW)
+    s = {x.book_id: x for x in res.boards["all_time"]}["bot:nof1-m"]
+    cal = s.calibration
+    # The trip at minute 300 entered 100 minutes after the last decision: not matched.
+    assert cal is not None and cal["trips"] == 3
+    assert math.isclose(cal["brier"], ((0.9 - 1) ** 2 + (0.7 - 0) ** 2 + (0.4 - 0) ** 2) / 3)
+    assert standing_wire(s)["calibration"] == cal["brier"]

@@ -17,7 +17,8 @@ All figures are all-time. Definitions:
 - ``return_per_inference_usd``: the book's all-time P&L (USD) per inference dollar.
 - Calibration: for every decision that opened a round trip (its order's id is the trip's
   entry order), the stated confidence against the outcome (P&L > 0): Brier score and a
-  reliability table over confidence deciles.
+  reliability table over confidence deciles. The tracker's nof1 models likewise, where a
+  chat's decision to enter is followed by a closed trip (matched in time: ``NOF1_MATCH_S``).
 - Fadeability of ``fade:<bot>``: realized P&L − fees + funding received, over the fade
   book's capital (slippage is in the fill prices), with the board's PSR/DSR/verdict.
 - Crowding of a book: the mean, over every other book with an open position, of the share
@@ -39,6 +40,7 @@ import numpy as np
 
 from arenad.metrics.board import Standing
 from arenad.metrics.significance import brier, reliability_table
+from arenad.store.db import parse_iso
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -143,8 +145,56 @@ async def model_behaviour(conn: aiosqlite.Connection) -> dict[str, ModelBehaviou
     return {k: v.finish() for k, v in out.items()}
 
 
+NOF1_MATCH_S = 600.0
+"""A nof1 chat decision opened a round trip when the trip (same book, symbol and side)
+entered at most this long after it: the chats name no order, so the entry is matched in time
+(nof1 decides every few minutes; the trade is placed within the cycle)."""
+
+
+async def _nof1_pairs(conn: aiosqlite.Connection) -> dict[str, tuple[list[float], list[int]]]:
+    """The tracker's nof1 chats where the outcome is known: each closed round trip of a nof1
+    book paired with the latest decision to enter it (same symbol and side, stated
+    confidence) in the ``NOF1_MATCH_S`` before its entry; each decision opens at most one."""
+    cur = await conn.execute(
+        "SELECT book_id, symbol, direction, ts, confidence FROM decision_log"
+        " WHERE source = 'nof1' AND confidence IS NOT NULL AND direction IS NOT NULL"
+        " ORDER BY book_id, symbol, ts"
+    )
+    decisions: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    for book_id, symbol, direction, ts, conf in await cur.fetchall():
+        decisions.setdefault((book_id, symbol, direction), []).append(
+            (parse_iso(ts).timestamp(), float(conf))
+        )
+    cur = await conn.execute(
+        "SELECT book_id, symbol, direction, entry_time, realized_pnl FROM trade_log"
+        " WHERE source = 'nof1' ORDER BY book_id, entry_time, id"
+    )
+    used: set[tuple[tuple[str, str, str], int]] = set()
+    out: dict[str, tuple[list[float], list[int]]] = {}
+    for book_id, symbol, direction, entry, pnl in await cur.fetchall():
+        key = (book_id, symbol, direction)
+        ds = decisions.get(key)
+        if not ds:
+            continue
+        t = parse_iso(entry).timestamp()
+        best = None
+        for i, (dt, _) in enumerate(ds):
+            if dt > t:
+                break
+            if t - dt <= NOF1_MATCH_S and (key, i) not in used:
+                best = i
+        if best is None:
+            continue
+        used.add((key, best))
+        c, o = out.setdefault(book_id, ([], []))
+        c.append(ds[best][1])
+        o.append(int(float(pnl) > 0))
+    return out
+
+
 async def calibration(conn: aiosqlite.Connection) -> dict[str, dict[str, Any]]:
-    """Brier score and reliability table of each arena book's round-trip-opening decisions."""
+    """Brier score and reliability table of each arena book's round-trip-opening decisions,
+    and of the nof1 models' chats whose trades have closed."""
     cur = await conn.execute(
         "SELECT d.book_id, d.confidence, t.pnl FROM arena_trades t"
         " JOIN arena_decisions d ON d.client_order_id = t.entry_client_order_id"
@@ -159,6 +209,8 @@ async def calibration(conn: aiosqlite.Connection) -> dict[str, dict[str, Any]]:
         c, o = pairs.setdefault(book_id, ([], []))
         c.append(float(conf))
         o.append(won)
+    for book_id, co in (await _nof1_pairs(conn)).items():
+        pairs.setdefault(book_id, co)
     return {
         book_id: {
             "brier": brier(c, o),
@@ -276,6 +328,8 @@ def _attach_one(s: Standing, extras: Extras, whole: Standing) -> None:
         s.calibration = extras.calibration.get(s.book_id)
         if s.calibration is None:
             flags["calibration"] = "no_round_trip_with_confidence"
+    elif s.kind == "bot":
+        s.calibration = extras.calibration.get(s.book_id)  # nof1 chats with known outcomes
     elif s.kind == "fade":
         costs = extras.fade_costs.get(
             s.book_id, {"realized_pnl": 0.0, "fees": 0.0, "funding": 0.0, "net_realized_pnl": 0.0}

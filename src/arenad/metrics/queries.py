@@ -57,6 +57,9 @@ def significance_wire(s: Standing) -> dict[str, Any]:
         out["calibration_table"] = s.calibration
     if s.kind == "fade":
         out["fadeability"] = s.fadeability
+    if s.kind == "bot" and s.calibration is not None:  # nof1 chats with known outcomes
+        out["calibration"] = s.calibration.get("brier")
+        out["calibration_table"] = s.calibration
     return finite(out)
 
 

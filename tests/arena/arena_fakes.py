@@ -5,7 +5,8 @@ The fake server's behaviour is chosen by the ``model`` field of the request, so 
 serves every scenario at once: ``valid``, ``fenced``, ``prose``, ``truncated``,
 ``wrong_schema``, ``big`` (a 2 MB body), ``slow`` (answers after 2 s), ``rate_limited`` (429
 with Retry-After first, then valid), ``error500`` (always 500), ``flaky500`` (500 then valid),
-``delay200`` (valid after 200 ms, for the benchmark).
+``delay200`` (valid after 200 ms, for the benchmark), ``parse30`` (prose instead of a decision
+on the 3rd, 6th and 9th of every 10 calls: 30 % of answers fail to parse).
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ class FakeLLMServer:
                 content_type="application/json",
             )
         prompt = body["messages"][-1]["content"]
+        if scenario == "parse30":
+            scenario = "prose" if n % 10 in (3, 6, 9) else "valid"
         return scenario, self._text(scenario, _symbol_of(prompt)), body
 
     async def _openai(self, request: web.Request) -> web.Response:

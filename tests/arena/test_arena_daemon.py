@@ -228,6 +228,8 @@ async def test_run_now_kill9_restart_no_duplicate_order(sim_server, daemon_proc)
             )
             slow = next(r for r in board if r["book_id"] == "arena:slow-llm")
             assert f"{slow['trades']} closed trades" in prompt["prompt"]
+            # ... and its verdict on skill versus luck, the board's (issue 15).
+            assert f"Verdict: {slow['verdict']}" in prompt["prompt"]
         await asyncio.to_thread(d.stop)
         # every arena book has a curve from start-up to shutdown: the books' invariants hold
         await asyncio.to_thread(d.audit)

@@ -162,5 +162,19 @@ def test_schema_is_strict_mode_compatible_and_prompt_carries_it() -> None:
         prompt_bars=10,
     )
     assert "Decide for: AAPL" in text and "Sharpe so far: 1.25" in text
+    assert "Verdict" not in text  # no verdict known: none invented
+    told = user_prompt(
+        symbol="AAPL",
+        now=bars["AAPL"][-1].t,
+        bars=bars,
+        indicators={"AAPL": indicators(bars["AAPL"])},
+        ledger=led,
+        marks={"AAPL": bars["AAPL"][-1].close},
+        stats=BookStats(sharpe=1.4, sharpe_ci=(-0.6, 3.1), verdict="unproven", psr=0.81),
+        prompt_bars=10,
+    )
+    # The example: "your Sharpe is 1.4" comes with "95 % interval -0.6 to 3.1, unproven".
+    assert "Sharpe so far: 1.40 (95 % interval -0.60 to 3.10)" in told
+    assert "Verdict: unproven" in told and "above 0: 81%" in told
     assert "AAPL 5 @ 100.00" in text and "stop 90" in text and "target 120" in text
     assert text.count("\n2025-") == 10  # ten bar rows

@@ -86,3 +86,68 @@ def test_cli_json_and_bad_input(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and "basis points" in r.stderr
+
+
+def _oracle_psr(x: list[float]) -> float:
+    import math
+
+    import numpy as np
+    from scipy.stats import kurtosis, norm, skew
+
+    r = np.asarray(x)
+    sr = r.mean() / r.std(ddof=1)
+    g3, g4 = skew(r, bias=True), kurtosis(r, fisher=False, bias=True)
+    z = sr * math.sqrt(len(r) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
+    return float(norm.cdf(z))
+
+
+def test_fadeability_per_bot_net_of_costs_with_its_psr() -> None:
+    import math
+
+    from arenad.fade.replay import fadeability
+
+    results, _, _ = replay(load_trades(TRADES), fee_bps=Decimal("4.5"), slippage_bps=Decimal(2))
+    fadeability(results, Decimal(10_000), min_points=10)
+    want = recorded()
+    enough = [r for r in results if r.trades >= 10]
+    assert enough
+    for r in results:
+        f = r.fadeability
+        assert f is not None and f["trips"] == want[r.bot][0] == r.trades
+        # Every cent of the fade's net P&L (fees and slippage in) is in one round trip.
+        assert abs(sum(r.trip_series()) - r.fade_realized_pnl) < Decimal("1e-9")
+        assert math.isclose(f["net_return"], float(r.fade_realized_pnl) / 10_000)
+        if r.trades >= 10:
+            series = [float(x) / 10_000 for x in r.trip_series()]
+            assert math.isclose(f["psr"], _oracle_psr(series), rel_tol=1e-9)
+            assert f["dsr_trials"] == len(enough) and f["verdict"] in ("skill", "unproven")
+        else:
+            assert f["psr"] is None and f["verdict"] == "insufficient"
+            assert f["flags"]["psr"] == "sample_too_small"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arenad",
+            "replay",
+            "nof1",
+            str(TRADES),
+            "--json",
+            "--min-points=10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = {x["bot"]: x for x in json.loads(r.stdout)}
+    assert all(
+        "psr" in x["fadeability"] and "net_return" in x["fadeability"] for x in rows.values()
+    )
+    text = subprocess.run(
+        [sys.executable, "-m", "arenad", "replay", "nof1", str(TRADES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert text.returncode == 0 and "verdict" in text.stdout.splitlines()[0]

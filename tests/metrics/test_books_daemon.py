@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from arenad.control.client import ControlClient
+from arenad.control.client import ControlClient, ControlError
 from arenad.store.db import utc_iso
 from conftest import MINIMAL_CONFIG, TEST_DATA, wait_for
 
@@ -142,6 +142,14 @@ def test_rankings_are_stored_at_the_first_recompute_with_books_and_on_demand(dae
         assert perf == 0
     board = _call(d, "leaderboard")
     assert all(s["rank_change"] == 0 for s in board if s["rank"] is not None)
+    # Re-ranked on another figure: a copy; the stored ranking and rank changes stay by return.
+    by_psr = _call(d, "leaderboard", rank_by="psr")
+    assert {s["book_id"] for s in by_psr} == {s["book_id"] for s in board}
+    assert all(s["rank_change"] is None for s in by_psr)
+    assert all(s["verdict"] in ("skill", "unproven", "insufficient") for s in by_psr)
+    assert _call(d, "leaderboard") == board
+    with pytest.raises(ControlError, match="rank_by"):
+        _call(d, "leaderboard", rank_by="luck")
     # The audit on the live database, through the daemon.
     audit = _call(d, "books.audit")
     assert audit["ok"] is True and audit["failures"] == [] and len(audit["checks"]) == 5

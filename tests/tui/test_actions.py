@@ -170,6 +170,34 @@ async def test_leaderboard_kind_filter_and_decisions_of_a_book() -> None:
         assert app.screen.query_one("#arena-tabs", TabbedContent).active == "tab-decisions"
 
 
+async def test_leaderboard_shows_verdicts_intervals_cost_and_ranks_by_dsr() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: _rows(app, "#leaderboard") == 3)
+        table = app.screen.query_one("#leaderboard", DataTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert {"95% interval", "DSR", "verdict", "cost/dec"} <= set(labels)
+        row = dict(zip(labels, table.get_row("fade:qwen3-max"), strict=True))
+        assert row["95% interval"] == "-0.60…3.10" and str(row["verdict"]) == "unproven!"
+        assert row["cost/dec"] == "–"  # not an arena book
+        arena = dict(zip(labels, table.get_row("arena:momentum"), strict=True))
+        assert arena["cost/dec"] == "$0.0000" and str(arena["verdict"]) == "insufficient"
+        app.screen.query_one("#rank-by", Select).value = "dsr"
+        await wait_until(
+            pilot,
+            lambda: {"timeframe": "all_time", "rank_by": "dsr"} in d.commands("leaderboard"),
+        )
+        # Ranked on DSR: the book without one is unranked, last.
+        await wait_until(
+            pilot,
+            lambda: str(table.get_row_at(2)[2]) == "Momentum" and _rows(app, "#leaderboard") == 3,
+        )
+        assert str(table.get_row_at(2)[0]) == "–"
+
+
 async def test_close_a_position_with_confirmation() -> None:
     d = FakeDaemon()
     app = make(d)

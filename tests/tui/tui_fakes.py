@@ -304,6 +304,12 @@ LEADERBOARD: list[dict[str, Any]] = [
         "trades": 42,
         "equity": 11230.0,
         "insufficient": False,
+        "sharpe_ci": [-0.6, 3.1],
+        "psr": 0.81,
+        "dsr": 0.41,
+        "verdict": "unproven",
+        "unproven_leader": True,
+        "fadeability": {"net_return": 0.123, "psr": 0.81, "dsr": 0.41, "verdict": "unproven"},
     },
     {
         "rank": 2,
@@ -320,6 +326,13 @@ LEADERBOARD: list[dict[str, Any]] = [
         "equity": 10410.0,
         "insufficient": True,
         "insufficient_figures": ["sharpe", "sortino", "win_rate", "profit_factor"],
+        "sharpe_ci": None,
+        "psr": None,
+        "dsr": None,
+        "verdict": "insufficient",
+        "unproven_leader": False,
+        "cost_per_decision_usd": 0.0,
+        "parse_failure_rate": 0.0,
     },
     {
         "rank": 3,
@@ -335,8 +348,26 @@ LEADERBOARD: list[dict[str, Any]] = [
         "trades": 40,
         "equity": 9020.0,
         "insufficient": False,
+        "sharpe_ci": [-2.9, 0.8],
+        "psr": 0.12,
+        "dsr": 0.02,
+        "verdict": "unproven",
+        "unproven_leader": False,
     },
 ]
+
+
+def _ranked(rows: list[dict[str, Any]], rank_by: str) -> list[dict[str, Any]]:
+    """The daemon's `rank_by`: rows with the figure first, highest first, re-ranked."""
+    if rank_by == "return":
+        return rows
+    key = {"sharpe": "sharpe", "psr": "psr", "dsr": "dsr"}[rank_by]
+    have = sorted((r for r in rows if r.get(key) is not None), key=lambda r: -r[key])
+    rest = [r for r in rows if r.get(key) is None]
+    return [{**r, "rank": i, "rank_change": None} for i, r in enumerate(have, 1)] + [
+        {**r, "rank": None, "rank_change": None} for r in rest
+    ]
+
 
 ARENA_RUNS = [
     {
@@ -477,9 +508,10 @@ class FakeDaemon:
                 "fade.decisions": lambda a: FADE_DECISIONS,
                 "fade.pause": lambda a: self._set(self.bots, "bot_id", a, True),
                 "fade.resume": lambda a: self._set(self.bots, "bot_id", a, False),
-                "leaderboard": lambda a: [
-                    r for r in LEADERBOARD if not a.get("kind") or r["kind"] == a["kind"]
-                ],
+                "leaderboard": lambda a: _ranked(
+                    [r for r in LEADERBOARD if not a.get("kind") or r["kind"] == a["kind"]],
+                    a.get("rank_by", "return"),
+                ),
                 "arena.runs": lambda a: ARENA_RUNS,
                 "arena.models": lambda a: self.models,
                 "arena.run_now": lambda a: {"run_id": "r-1500", "status": "running"},

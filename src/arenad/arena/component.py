@@ -118,8 +118,12 @@ class ArenaComponent:
         a figure resting on too small a sample is left out rather than shown as meaningful."""
         async with open_reader(self.ctx.db_path) as conn:
             cur = await conn.execute(
-                "SELECT sharpe, max_drawdown, trades, win_rate, insufficient FROM"
-                " current_standings WHERE book_id = ?",
+                "SELECT sharpe, max_drawdown, trades, win_rate, insufficient,"
+                " json_extract(metrics, '$.sharpe_ci[0]') AS ci_lo,"
+                " json_extract(metrics, '$.sharpe_ci[1]') AS ci_hi,"
+                " json_extract(metrics, '$.verdict') AS verdict,"
+                " json_extract(metrics, '$.psr') AS psr"
+                " FROM current_standings WHERE book_id = ?",
                 (book_id,),
             )
             row = await cur.fetchone()
@@ -134,6 +138,13 @@ class ArenaComponent:
             max_drawdown_pct=None if row["max_drawdown"] is None else row["max_drawdown"] * 100,
             trades=row["trades"],
             win_rate=None if "win_rate" in few else row["win_rate"],
+            sharpe_ci=(
+                (float(row["ci_lo"]), float(row["ci_hi"]))
+                if row["ci_lo"] is not None and row["ci_hi"] is not None
+                else None
+            ),
+            verdict=row["verdict"],
+            psr=row["psr"],
         )
 
     @property

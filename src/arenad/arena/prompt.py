@@ -48,6 +48,43 @@ class BookStats:
     max_drawdown_pct: float | None = None
     trades: int | None = None
     win_rate: float | None = None
+    sharpe_ci: tuple[float, float] | None = None
+    """95 % bootstrap interval of the Sharpe (same scale as ``sharpe``)."""
+    verdict: str | None = None
+    """skill | unproven | insufficient (arenad.metrics.significance)."""
+    psr: float | None = None
+    """Probability that the true Sharpe is above 0."""
+
+
+VERDICT_TEXT = {
+    "skill": "skill (deflated Sharpe >= 0.95: unlikely to be luck, even among every competitor)",
+    "unproven": "unproven (your lead or loss may still be luck)",
+    "insufficient": "insufficient (too few observations to tell skill from luck)",
+}
+
+
+def standing_line(stats: BookStats) -> str:
+    """The model's own standing with its uncertainty: a Sharpe is never shown without the
+    interval it could really be in, nor without the verdict on skill versus luck."""
+    text = "Sharpe so far: " + (
+        "n/a (too few observations)" if stats.sharpe is None else f"{stats.sharpe:.2f}"
+    )
+    if stats.sharpe is not None and stats.sharpe_ci is not None:
+        lo, hi = stats.sharpe_ci
+        text += f" (95 % interval {lo:.2f} to {hi:.2f})"
+    if stats.max_drawdown_pct is not None:
+        text += f"; max drawdown {stats.max_drawdown_pct:.2f}%"
+    if stats.trades is not None:
+        text += f"; {stats.trades} closed trades"
+    if stats.win_rate is not None:
+        text += f", win rate {stats.win_rate:.0%}"
+    text += "."
+    if stats.verdict:
+        text += " Verdict: " + VERDICT_TEXT.get(stats.verdict, stats.verdict)
+        if stats.psr is not None:
+            text += f"; probability your true Sharpe is above 0: {stats.psr:.0%}"
+        text += "."
+    return text
 
 
 def system_prompt(name: str, rails: RailsSettings) -> str:
@@ -96,16 +133,7 @@ def user_prompt(
         f"Cash: {ledger.cash:.2f} USD. Equity: {eq:.2f} USD (start {ledger.initial_capital}, "
         f"return {ret:.2f}%). Realized P&L: {ledger.realized_pnl:.2f}. "
         f"Today's P&L: {ledger.day_pnl(marks):.2f}.",
-        "Sharpe so far: "
-        + ("n/a (too few observations)" if stats.sharpe is None else f"{stats.sharpe:.2f}")
-        + (
-            f"; max drawdown {stats.max_drawdown_pct:.2f}%"
-            if stats.max_drawdown_pct is not None
-            else ""
-        )
-        + (f"; {stats.trades} closed trades" if stats.trades is not None else "")
-        + (f", win rate {stats.win_rate:.0%}" if stats.win_rate is not None else "")
-        + ".",
+        standing_line(stats),
     ]
     if sitting_out:
         lines.append("You hit the daily loss limit: only exits are possible today.")

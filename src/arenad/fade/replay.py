@@ -43,6 +43,16 @@ class BotResult:
     fade_fees: Decimal = ZERO
     fade_orders: int = 0
     skipped: list[str] = field(default_factory=list)
+    trip_net: dict[str, Decimal] = field(default_factory=dict)
+    """The fade's P&L net of its fees per recorded round trip of the bot (both legs)."""
+    trip_exit_ms: dict[str, int] = field(default_factory=dict)
+    fadeability: dict[str, Any] | None = None
+    """Set by ``fadeability``: the fade's net return and whether it is luck."""
+
+    def trip_series(self) -> list[Decimal]:
+        """``trip_net`` in the order the bot's trips closed."""
+        order = sorted(self.trip_net, key=lambda k: (self.trip_exit_ms.get(k, 0), k))
+        return [self.trip_net[k] for k in order]
 
     @property
     def fade_realized_pnl(self) -> Decimal:
@@ -58,6 +68,7 @@ class BotResult:
             "fade_gross_pnl": float(self.fade_gross_pnl),
             "fade_fees": float(self.fade_fees),
             "fade_orders": self.fade_orders,
+            "fadeability": self.fadeability,
         }
 
 
@@ -226,6 +237,10 @@ def replay(
             raw={},
         )
         marks = {g.coin: g.px}
+        res = results[g.model]
+        res.trip_net.setdefault(g.trade_id, ZERO)
+        if g.is_exit:
+            res.trip_exit_ms[g.trade_id] = g.time_ms
         decisions, plans = engine.on_bot_fills(
             bot_id,
             [fill],
@@ -250,6 +265,8 @@ def replay(
                 r.fade_gross_pnl += realized
                 r.fade_fees += out.fees[book_id]
                 r.fade_orders += 1
+                if r is res:
+                    res.trip_net[g.trade_id] += realized - out.fees[book_id]
     return [results[m] for m in sorted(results)], errors, len(leg_list)
 
 
@@ -257,3 +274,36 @@ def replay(
 def _bot_id(model: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in model.lower())
     return cleaned[:40] or "bot"
+
+
+def fadeability(results: list[BotResult], capital: Decimal, min_points: int) -> list[BotResult]:
+    """Per bot: the fade's return net of fees and slippage (its realized P&L over
+    ``capital``), and — on its per-round-trip net returns — PSR, DSR among the bots
+    replayed (N = bots with a Sharpe, V[SR] their variance), minimum track record and the
+    verdict (arenad.metrics.significance). Sets ``fadeability`` on each result."""
+    import numpy as np
+
+    from arenad.metrics import significance as sig
+
+    cap = float(capital)
+    series = [np.asarray([float(x) / cap for x in r.trip_series()], np.float64) for r in results]
+    mom = [sig.moments(x) if len(x) >= min_points else None for x in series]
+    n_trials, var_sr = sig.cross_section([m.sr if m else None for m in mom])
+    for r, x, m in zip(results, series, mom, strict=True):
+        s = sig.significance(
+            x, n_trials=max(n_trials, 1), var_sr=var_sr, min_points=min_points, m=m
+        )
+        r.fadeability = {
+            "capital_usd": cap,
+            "net_pnl": float(r.fade_realized_pnl),
+            "net_return": float(r.fade_realized_pnl) / cap,
+            "trips": len(x),
+            "psr": s.psr,
+            "dsr": s.dsr,
+            "dsr_trials": s.dsr_trials,
+            "min_track_record_length": s.min_track_record_length,
+            "sharpe_ci": s.sharpe_ci,
+            "verdict": s.verdict,
+            "flags": {k: v for k, v in s.flags.items() if k != "psr_vs_benchmark"},
+        }
+    return results

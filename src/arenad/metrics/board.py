@@ -25,7 +25,7 @@ number, and never ranked on. Max drawdown is measured on every stored point.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from arenad.metrics import significance as sig
 from arenad.metrics.curve import SECONDS_PER_YEAR, curve_metrics_epoch
 
 FloatArray = npt.NDArray[np.float64]
@@ -165,6 +166,32 @@ class Standing:
     best_timeframe: str | None = None
     best_symbol: str | None = None
     insufficient: list[str] = field(default_factory=list)
+    # --- significance, cost, calibration, fadeability, crowding (issue 15) ----------------
+    # Ratios above are annualized; psr/dsr rest on the same per-period returns as ``sharpe``
+    # and ``sharpe_ci`` is on its (annualized) scale. A None figure is named in
+    # ``significance_flags`` with the reason (arenad.metrics.significance).
+    psr: float | None = None
+    psr_vs_benchmark: float | None = None
+    dsr: float | None = None
+    dsr_trials: int = 0
+    min_track_record_length: float | None = None
+    sharpe_ci: list[float] | None = None
+    return_ci: list[float] | None = None
+    alpha: float | None = None
+    alpha_ci: list[float] | None = None
+    beta: float | None = None
+    beta_ci: list[float] | None = None
+    benchmark: str | None = None
+    verdict: str = "insufficient"
+    significance_flags: dict[str, str] = field(default_factory=dict)
+    behaviour: dict[str, Any] | None = None
+    """Arena books: LLM cost and behaviour (arenad.metrics.behaviour.ModelBehaviour)."""
+    calibration: dict[str, Any] | None = None
+    """Arena books: Brier score and reliability table of stated confidence."""
+    fadeability: dict[str, Any] | None = None
+    """Fade books: what fading the bot earned, net of costs, and whether it is luck."""
+    crowding: float | None = None
+    """Mean share of this book's open (symbol, side) positions the other books also hold."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,7 +225,32 @@ def book_standing(
 
     The window's curve starts at the last point at or before the window's start, so a day's
     return is measured from the equity the day began with."""
+    return _book_standing(book, timeframe, now, risk_free, min_points, min_trades)[0]
+
+
+@dataclass(slots=True)
+class WindowReturns:
+    """The per-period returns the ratios of one standing rest on, by the instant each
+    period ends (and starts), for the significance figures and benchmark alignment."""
+
+    start: FloatArray
+    end: FloatArray
+    r: FloatArray
+
+
+_NO_RETURNS = WindowReturns(np.empty(0), np.empty(0), np.empty(0))
+
+
+def _book_standing(
+    book: BookData,
+    timeframe: str,
+    now: float,
+    risk_free: float,
+    min_points: int,
+    min_trades: int,
+) -> tuple[Standing, WindowReturns]:
     info = book.info
+    wr = _NO_RETURNS
     s = Standing(
         info.book_id, info.kind, info.name, timeframe, initial_capital=info.initial_capital
     )
@@ -214,6 +266,8 @@ def book_standing(
         period = RETURN_PERIOD_S[timeframe]
         ppy = SECONDS_PER_YEAR / period
         gt, ge = resample(t, eq, period)
+        if len(ge) > 1:
+            wr = WindowReturns(gt[:-1], gt[1:], ge[1:] / ge[:-1] - 1.0)
         r = curve_metrics_epoch(
             gt, ge, periods_per_year_override=ppy, risk_free=risk_free, min_points=min_points
         )
@@ -265,24 +319,43 @@ def book_standing(
     # A figure on too small a sample is not a number anywhere: None, and named.
     for name in s.insufficient:
         setattr(s, name, None)
-    return s
+    return s, wr
 
 
-def rank(standings: list[Standing], previous: Mapping[str, int] | None = None) -> list[Standing]:
-    """Rank by total return (ties share a rank); unranked books last. ``previous`` maps book
-    id → its rank in the last stored snapshot of the timeframe, for ``rank_change``."""
-    ranked = [s for s in standings if s.total_return is not None]
-    rest = [s for s in standings if s.total_return is None]
-    ranked.sort(key=lambda s: (-(s.total_return or 0.0), s.book_id))
+RANK_BY = {"return": "total_return", "sharpe": "sharpe", "psr": "psr", "dsr": "dsr"}
+"""``--rank-by`` → the Standing figure ranked on (highest first). The stored rankings are
+always by return (the seed's rule)."""
+
+
+def rank(
+    standings: list[Standing],
+    previous: Mapping[str, int] | None = None,
+    rank_by: str = "return",
+) -> list[Standing]:
+    """Rank by total return, or by ``rank_by`` (ties share a rank); books without the figure
+    are unranked and listed last. ``previous`` maps book id → its rank in the last stored
+    snapshot of the timeframe, for ``rank_change``."""
+    if rank_by not in RANK_BY:
+        raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, not {rank_by!r}")
+    key = RANK_BY[rank_by]
+
+    def val(s: Standing) -> float | None:
+        v = getattr(s, key)
+        return v if isinstance(v, float | int) and math.isfinite(v) else None
+
+    ranked = [s for s in standings if val(s) is not None]
+    rest = [s for s in standings if val(s) is None]
+    ranked.sort(key=lambda s: (-(val(s) or 0.0), s.book_id))
     last_ret: float | None = None
     last_rank = 0
     for i, s in enumerate(ranked, start=1):
-        if s.total_return != last_ret:
-            last_rank, last_ret = i, s.total_return
+        if val(s) != last_ret:
+            last_rank, last_ret = i, val(s)
         s.rank = last_rank
     rest.sort(key=lambda s: s.book_id)
     for s in rest:
         s.rank = None
+        s.rank_change = None  # unranked: no move to report (a re-ranked copy keeps none)
     prev = previous or {}
     for s in ranked:
         p = prev.get(s.book_id)
@@ -300,17 +373,148 @@ def leaderboard(
     risk_free: float = 0.0,
     min_points: int = 30,
     min_trades: int = 10,
+    rank_by: str = "return",
+    significance: SignificanceOptions | None = None,
 ) -> list[Standing]:
+    """The board of ``timeframe``: every book's standing with its significance figures
+    (``significance=None``: defaults; ``SignificanceOptions(enabled=False)`` skips them)."""
     if timeframe not in TIMEFRAMES:
         raise ValueError(f"timeframe must be one of {', '.join(TIMEFRAMES)}, not {timeframe!r}")
-    rows = [
-        book_standing(
-            b, timeframe, now, risk_free=risk_free, min_points=min_points, min_trades=min_trades
+    chosen = [b for b in books if kind is None or b.info.kind == kind]
+    pairs = [_book_standing(b, timeframe, now, risk_free, min_points, min_trades) for b in chosen]
+    opts = significance or SignificanceOptions()
+    if opts.enabled:
+        add_significance(
+            [b.info for b in chosen], pairs, opts, min_points=min_points, risk_free=risk_free
         )
-        for b in books
-        if kind is None or b.info.kind == kind
-    ]
-    return rank(rows, previous)
+    return rank([p[0] for p in pairs], previous, rank_by)
+
+
+@dataclass
+class SignificanceOptions:
+    enabled: bool = True
+    reps: int = sig.DEFAULT_REPS
+    seed: int = sig.DEFAULT_SEED
+    cache: dict[tuple[bytes, int, int, float], sig.Intervals] | None = None
+    """Intervals by (returns, reps, seed, rf): a recompute re-bootstraps only the books whose
+    returns changed (the daemon's Recomputer keeps one)."""
+
+
+def _benchmark_for(info: BookInfo, benchmarks: list[BookInfo]) -> BookInfo | None:
+    """The buy-and-hold book a book is measured against: a benchmark on its venue (the first
+    by id), else none. A benchmark book has none."""
+    if info.kind == "benchmark":
+        return None
+    same = [b for b in benchmarks if b.venue and b.venue == info.venue]
+    return min(same, key=lambda b: b.book_id) if same else None
+
+
+def _aligned(a: WindowReturns, b: WindowReturns) -> tuple[FloatArray, FloatArray]:
+    """The returns of ``a`` and ``b`` over the periods both have (same start and end)."""
+    _, ia, ib = np.intersect1d(a.end, b.end, assume_unique=True, return_indices=True)
+    keep = a.start[ia] == b.start[ib]
+    return a.r[ia[keep]], b.r[ib[keep]]
+
+
+def _interval_key(
+    r: FloatArray, opts: SignificanceOptions, rf: float
+) -> tuple[bytes, int, int, float]:
+    return (r.tobytes(), opts.reps, opts.seed, rf)
+
+
+def _all_intervals(
+    returns: Sequence[FloatArray], opts: SignificanceOptions, rf: float
+) -> list[sig.Intervals]:
+    """Every series' intervals: cached ones reused, the others bootstrapped with their block
+    lengths estimated in one arch call per length."""
+    cache = opts.cache if opts.cache is not None else {}
+    if len(cache) > 4096:
+        cache.clear()
+    keys = [_interval_key(r, opts, rf) for r in returns]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    ok = [i for i in todo if len(returns[i]) >= 3 and np.all(np.isfinite(returns[i]))]
+    blocks = sig.optimal_blocks([returns[i] for i in ok])
+    block_of = dict(zip(ok, blocks, strict=True))
+    for i in todo:
+        cache[keys[i]] = sig.intervals(
+            returns[i], reps=opts.reps, seed=opts.seed, rf=rf, block=block_of.get(i, 1.0)
+        )
+    return [cache[k] for k in keys]
+
+
+def _const(iv: sig.Intervals) -> Callable[[FloatArray], sig.Intervals]:
+    return lambda _r: iv
+
+
+def add_significance(
+    infos: Sequence[BookInfo],
+    pairs: Sequence[tuple[Standing, WindowReturns]],
+    opts: SignificanceOptions,
+    *,
+    min_points: int,
+    risk_free: float = 0.0,
+) -> None:
+    """PSR, DSR (N = the books of the same kind with a Sharpe in this window, V[SR] their
+    variance), minimum track record, intervals, alpha/beta and verdict of every standing."""
+    if not pairs:
+        return
+    ppy = pairs[0][0].periods_per_year or 0.0
+    rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if ppy and risk_free else 0.0
+    by_id = {i.book_id: k for k, i in enumerate(infos)}
+    benchmarks = [i for i in infos if i.kind == "benchmark"]
+    # Per-period moments of each book with enough returns; N and V[SR] per kind.
+    mom = [sig.moments(wr.r - rf) if len(wr.r) >= min_points else None for _, wr in pairs]
+    per_sr: dict[str, list[float | None]] = {}
+    for info, m in zip(infos, mom, strict=True):
+        per_sr.setdefault(info.kind, []).append(None if m is None else m.sr)
+    cross = {k: sig.cross_section(v) for k, v in per_sr.items()}
+    need = [k for k, m in enumerate(mom) if m is not None]
+    ivs = dict(zip(need, _all_intervals([pairs[k][1].r for k in need], opts, rf), strict=True))
+    for k, (info, (s, wr)) in enumerate(zip(infos, pairs, strict=True)):
+        n_trials, var_sr = cross[info.kind]
+        iv = ivs.get(k)
+        res = sig.significance(
+            wr.r,
+            rf=rf,
+            n_trials=max(n_trials, 1),
+            var_sr=var_sr,
+            min_points=min_points,
+            intervals_fn=_const(iv) if iv is not None else None,
+            m=mom[k],
+        )
+        bench = _benchmark_for(info, benchmarks)
+        if info.kind == "benchmark":
+            why: str | None = "is_benchmark"
+        elif bench is None or bench.book_id not in by_id:
+            why = "no_benchmark"
+        else:
+            bwr = pairs[by_id[bench.book_id]][1]
+            mine, theirs = _aligned(wr, bwr)
+            full = len(mine) == len(wr.r) and len(theirs) == len(bwr.r)
+            vs = sig.vs_benchmark(
+                mine - rf,
+                theirs - rf,
+                min_points,
+                m=mom[k] if full else None,
+                b=mom[by_id[bench.book_id]] if full else None,
+            )
+            res.benchmark = bench.book_id
+            res.psr_vs_benchmark, res.alpha, res.alpha_ci = vs.psr, vs.alpha, vs.alpha_ci
+            res.beta, res.beta_ci = vs.beta, vs.beta_ci
+            why = vs.why
+        for key in ("psr_vs_benchmark", "alpha", "beta"):
+            if getattr(res, key) is None:
+                res.flags[key] = why or "undefined"
+        scale = math.sqrt(ppy) if ppy else 1.0
+        s.psr, s.dsr, s.dsr_trials = res.psr, res.dsr, res.dsr_trials
+        s.psr_vs_benchmark = res.psr_vs_benchmark
+        s.min_track_record_length = res.min_track_record_length
+        s.sharpe_ci = [x * scale for x in res.sharpe_ci] if res.sharpe_ci else None
+        s.return_ci = res.return_ci
+        s.alpha, s.alpha_ci, s.beta, s.beta_ci = res.alpha, res.alpha_ci, res.beta, res.beta_ci
+        s.benchmark = res.benchmark
+        s.verdict = res.verdict
+        s.significance_flags = dict(res.flags)
 
 
 # --- period summaries ---------------------------------------------------------------------

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from arenad.metrics.curve import RoundTrip, curve_metrics, trade_metrics
 from arenad.metrics.settings import MetricsSettings
 
@@ -117,6 +119,7 @@ def _metrics(args: argparse.Namespace) -> int:
         min_points=args.min_points or defaults.min_points,
     )
     out: dict[str, Any] = m.as_dict()
+    out.update(_curve_significance(eq, m.periods_per_year, args.risk_free))
     if trips is not None:
         out["trades"] = trade_metrics(
             trips, min_trades=args.min_trades or defaults.min_trades
@@ -131,6 +134,32 @@ def _metrics(args: argparse.Namespace) -> int:
         else:
             print(f"{k:<26} {_fmt(v)}")
     return 0
+
+
+def _curve_significance(equity: list[float], ppy: float | None, risk_free: float) -> dict[str, Any]:
+    """PSR (against 0) and the minimum track record length of one curve, on its own sampled
+    simple returns (less the risk-free rate per period); None with the reason when
+    undefined."""
+    from arenad.metrics import significance as sig
+
+    eq = np.asarray(equity, dtype=np.float64)
+    r = eq[1:] / eq[:-1] - 1.0
+    rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if ppy and risk_free else 0.0
+    m = sig.moments(r - rf)
+    flags: dict[str, str] = {}
+    p = mtrl = None
+    if m is None:
+        flags["psr"] = flags["min_track_record_length"] = (
+            "sample_too_small" if len(r) < 3 else "no_variance"
+        )
+    else:
+        p = sig.psr_from_stats(m.sr, m.n, m.skew, m.kurt)
+        mtrl = sig.min_trl_from_stats(m.sr, m.skew, m.kurt)
+        if p is None:
+            flags["psr"] = "undefined"
+        if mtrl is None:
+            flags["min_track_record_length"] = "sharpe_not_positive"
+    return {"psr": p, "min_track_record_length": mtrl, "significance_flags": flags}
 
 
 def _fmt(v: Any) -> str:
@@ -297,7 +326,9 @@ def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
         return 1
     tf = "all_time" if args.timeframe == "all" else args.timeframe
     try:
-        board = asyncio.run(board_once(path, loaded.settings.metrics, datetime.now(UTC), tf))
+        board = asyncio.run(
+            board_once(path, loaded.settings.metrics, datetime.now(UTC), tf, rank_by=args.rank_by)
+        )
     except sqlite3.Error as e:
         print(
             f"arenad: cannot read {path}: {e} (is it an arenad database at the current "
@@ -314,8 +345,9 @@ def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
         print("no books yet")
         return 0
     print(
-        f"{'#':>3} {'Δ':>3}  {'book':<28} {'kind':<11} {'equity':>12} {'return':>8} "
-        f"{'sharpe':>7} {'max DD':>7} {'win':>5} {'PF':>5} {'trades':>6}"
+        f"{'#':>4} {'Δ':>3}  {'book':<28} {'kind':<11} {'equity':>12} {'return':>8} "
+        f"{'sharpe':>7} {'95% interval':>15} {'DSR':>5} {'verdict':<12} {'max DD':>7} "
+        f"{'win':>5} {'PF':>5} {'trades':>6}"
     )
     for s in board:
         few = frozenset(s.insufficient)
@@ -329,15 +361,24 @@ def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
                 return "–"
             return format(v * scale, spec)
 
+        ci = f"{s.sharpe_ci[0]:.2f} to {s.sharpe_ci[1]:.2f}" if s.sharpe_ci else "–"
+        # A leader whose lead may be luck is marked (`!`): ranked, near the top, not `skill`.
+        lead = "!" if s.rank is not None and s.rank <= 3 and s.verdict != "skill" else " "
         print(
-            f"{s.rank if s.rank is not None else '–':>3} "
+            f"{s.rank if s.rank is not None else '–':>3}{lead}"
             f"{'' if s.rank_change is None else f'{s.rank_change:+d}':>3}  "
             f"{s.book_id[:28]:<28} {s.kind:<11} {fig(s.equity, 'equity', ',.2f'):>12} "
             f"{fig(s.total_return, 'total_return', '+.2f', 100):>7}% "
-            f"{fig(s.sharpe, 'sharpe', '.2f'):>7} "
+            f"{fig(s.sharpe, 'sharpe', '.2f'):>7} {ci:>15} {fig(s.dsr, 'dsr', '.2f'):>5} "
+            f"{s.verdict:<12} "
             f"{fig(s.max_drawdown, 'max_drawdown', '.1f', 100):>6}% "
             f"{fig(s.win_rate, 'win_rate', '.0%'):>5} "
             f"{fig(s.profit_factor, 'profit_factor', '.2f'):>5} {s.trades:>6}"
+        )
+    if any(s.rank is not None and s.rank <= 3 and s.verdict != "skill" for s in board):
+        print(
+            "! a leader whose lead is not shown to be skill (deflated Sharpe < 0.95, or too "
+            "few returns): it may be luck"
         )
     if any(s.insufficient for s in board):
         print(
@@ -369,6 +410,13 @@ def register_leaderboard(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--kind",
         choices=["bot", "fade", "arena_model", "strategy", "benchmark"],
         help="show only books of this kind (ranks stay those of the whole board)",
+    )
+    p.add_argument(
+        "--rank-by",
+        choices=["return", "sharpe", "psr", "dsr"],
+        default="return",
+        help="figure to rank on (default: return, the stored rankings' rule); books without "
+        "it are unranked",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of objects")
     p.add_argument(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -16,7 +17,7 @@ import structlog
 from arenad.control.protocol import InvalidArgs
 from arenad.metrics import queries
 from arenad.metrics.audit import audit_path
-from arenad.metrics.board import TIMEFRAMES
+from arenad.metrics.board import RANK_BY, TIMEFRAMES, rank
 from arenad.metrics.recompute import Recomputer
 from arenad.metrics.settings import MetricsSettings
 from arenad.store.db import open_reader
@@ -62,7 +63,7 @@ class MetricsComponent:
         c.register(
             "leaderboard",
             self.cmd_leaderboard,
-            "standings of every book {timeframe=all_time, kind?}",
+            "standings of every book {timeframe=all_time, kind?, rank_by=return|sharpe|psr|dsr}",
         )
         c.register(
             "equity",
@@ -173,14 +174,18 @@ class MetricsComponent:
         if tf not in TIMEFRAMES:
             raise InvalidArgs(f"timeframe must be one of {', '.join(TIMEFRAMES)}")
         kind = _str(args, "kind")
+        rank_by = args.get("rank_by", "return")
+        if rank_by not in RANK_BY:
+            raise InvalidArgs(f"rank_by must be one of {', '.join(RANK_BY)}")
         if not self.rc.boards:
             await self.recompute()
+        board = self.rc.boards.get(tf, [])
+        if rank_by != "return":
+            # Re-ranked copies: the stored ranking (by return) stays as it is; rank changes
+            # are measured against stored rankings, so they do not apply here.
+            board = rank([dataclasses.replace(s) for s in board], None, rank_by)
         # Ranks are on the whole board; ``kind`` only filters the rows shown.
-        return [
-            queries.standing_wire(s)
-            for s in self.rc.boards.get(tf, [])
-            if not kind or s.kind == kind
-        ]
+        return [queries.standing_wire(s) for s in board if not kind or s.kind == kind]
 
     async def cmd_equity(self, args: dict[str, Any]) -> dict[str, Any]:
         series = args.get("series", ["fade_aggregate", "bots_aggregate"])

@@ -27,6 +27,42 @@ def finite(d: dict[str, Any]) -> dict[str, Any]:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
 
 
+def significance_wire(s: Standing) -> dict[str, Any]:
+    """The significance block of a standing (issue 15), shared by the control protocol and
+    ``arenad leaderboard --json``: per kind, only the blocks that apply."""
+    out: dict[str, Any] = {
+        "psr": s.psr,
+        "psr_vs_benchmark": s.psr_vs_benchmark,
+        "dsr": s.dsr,
+        "dsr_trials": s.dsr_trials,
+        "min_track_record_length": s.min_track_record_length,
+        "sharpe_ci": s.sharpe_ci,
+        "return_ci": s.return_ci,
+        "alpha": s.alpha,
+        "alpha_ci": s.alpha_ci,
+        "beta": s.beta,
+        "beta_ci": s.beta_ci,
+        "benchmark": s.benchmark,
+        "verdict": s.verdict,
+        "unproven_leader": s.rank == 1 and s.verdict != "skill",
+        "significance_flags": dict(s.significance_flags),
+        "crowding": s.crowding,
+    }
+    if s.kind == "arena_model":
+        b = s.behaviour or {}
+        out["cost_per_decision_usd"] = b.get("cost_per_decision_usd")
+        out["parse_failure_rate"] = b.get("parse_failure_rate")
+        out["behaviour"] = s.behaviour
+        out["calibration"] = (s.calibration or {}).get("brier")
+        out["calibration_table"] = s.calibration
+    if s.kind == "fade":
+        out["fadeability"] = s.fadeability
+    if s.kind == "bot" and s.calibration is not None:  # nof1 chats with known outcomes
+        out["calibration"] = s.calibration.get("brier")
+        out["calibration_table"] = s.calibration
+    return finite(out)
+
+
 def standing_wire(s: Standing) -> dict[str, Any]:
     """The control protocol's Standing, plus every figure and the list of figures that rest
     on too small a sample."""
@@ -55,7 +91,7 @@ def standing_wire(s: Standing) -> dict[str, Any]:
             "insufficient": ranked_on_small,
             "insufficient_figures": list(s.insufficient),
         }
-    )
+    ) | significance_wire(s)
 
 
 def leaderboard_json(s: Standing) -> dict[str, Any]:
@@ -83,7 +119,7 @@ def leaderboard_json(s: Standing) -> dict[str, Any]:
             "best_timeframe": s.best_timeframe,
             "insufficient": list(s.insufficient),
         }
-    )
+    ) | significance_wire(s)
 
 
 async def equity_series(

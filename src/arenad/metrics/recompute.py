@@ -6,6 +6,7 @@ arrays in memory between runs; ``arenad leaderboard`` builds one for a single re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,15 @@ from typing import Any
 import aiosqlite
 
 from arenad.books.tables import downsample
-from arenad.metrics.board import PERIODS, TIMEFRAMES, PeriodSummary, Standing, leaderboard
+from arenad.metrics.behaviour import Extras, attach, load_extras
+from arenad.metrics.board import (
+    PERIODS,
+    TIMEFRAMES,
+    PeriodSummary,
+    SignificanceOptions,
+    Standing,
+    leaderboard,
+)
 from arenad.metrics.board import period_summaries as summarize
 from arenad.metrics.settings import MetricsSettings
 from arenad.metrics.store import (
@@ -47,6 +56,16 @@ class Recomputer:
         self.books = BookSet()
         self.boards: dict[str, list[Standing]] = {}
         self._reload = True
+        self.extras = Extras()
+        """Cost, behaviour, calibration, fade costs and crowding, read at each refresh."""
+        self.sig_cache: dict[tuple[bytes, int, int, float], Any] = {}
+        """Bootstrap intervals by returns: only books whose curve changed are resampled."""
+
+    def significance(self) -> SignificanceOptions:
+        st = self.settings
+        return SignificanceOptions(
+            reps=st.bootstrap_resamples, seed=st.bootstrap_seed, cache=self.sig_cache
+        )
 
     def request_reload(self) -> None:
         """Read every book again on the next run (a writer back-filled old rows)."""
@@ -54,6 +73,7 @@ class Recomputer:
 
     async def refresh(self) -> set[str]:
         async with open_reader(self.db_path) as conn:
+            self.extras = await load_extras(conn)
             if self._reload:
                 self._reload = False
                 return await self.books.load(conn)
@@ -69,7 +89,7 @@ class Recomputer:
         st = self.settings
         at = now.timestamp()
         books = self.books.values()
-        self.boards = {
+        boards = {
             tf: leaderboard(
                 books,
                 tf,
@@ -78,10 +98,13 @@ class Recomputer:
                 risk_free=st.risk_free_rate,
                 min_points=st.min_points,
                 min_trades=st.min_trades,
+                significance=self.significance(),
             )
             for tf in TIMEFRAMES
         }
-        return self.boards
+        attach(boards, self.extras)
+        self.boards = boards  # whole boards only: a reader never sees one half-made
+        return boards
 
     def summaries(self, changed: set[str]) -> list[PeriodSummary]:
         out: list[PeriodSummary] = []
@@ -106,7 +129,10 @@ class Recomputer:
         asked) in one transaction."""
         changed = await self.refresh()
         prev = await self.previous(now)
-        boards = self.compute(now, prev)
+        # The bootstrap makes a full recompute of 100 books take a few hundred milliseconds:
+        # off the event loop, so the trading loops keep their turn (numpy releases the GIL in
+        # its kernels; the component's lock keeps recomputes from overlapping).
+        boards = await asyncio.to_thread(self.compute, now, prev)
         sums = self.summaries(changed)
         at = utc_iso(now)
         full_res = timedelta(days=self.settings.full_resolution_days)
@@ -129,7 +155,12 @@ class Recomputer:
 
 
 async def board_once(
-    db_path: Path, settings: MetricsSettings, now: datetime, timeframe: str
+    db_path: Path,
+    settings: MetricsSettings,
+    now: datetime,
+    timeframe: str,
+    *,
+    rank_by: str = "return",
 ) -> list[Standing]:
     """One read-only pass: the board of ``timeframe`` now, with rank changes against the
     newest stored ranking (``arenad leaderboard``)."""
@@ -137,7 +168,7 @@ async def board_once(
     await rc.refresh()
     async with open_reader(db_path) as conn:
         prev = await previous_ranks(conn, timeframe, utc_iso(now))
-    return leaderboard(
+    board = leaderboard(
         rc.books.values(),
         timeframe,
         now.timestamp(),
@@ -145,4 +176,19 @@ async def board_once(
         risk_free=settings.risk_free_rate,
         min_points=settings.min_points,
         min_trades=settings.min_trades,
+        rank_by=rank_by,
+        significance=rc.significance(),
     )
+    whole = board
+    if timeframe != "all_time":
+        whole = leaderboard(
+            rc.books.values(),
+            "all_time",
+            now.timestamp(),
+            risk_free=settings.risk_free_rate,
+            min_points=settings.min_points,
+            min_trades=settings.min_trades,
+            significance=rc.significance(),
+        )
+    attach({timeframe: board, "all_time": whole}, rc.extras)
+    return board

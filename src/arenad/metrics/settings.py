@@ -32,3 +32,8 @@ class MetricsSettings(Section):
     full_resolution_days: float = Field(default=30.0, ge=1.0, le=3650.0)
     """Equity snapshots younger than this keep full resolution; older ones are thinned to the
     last snapshot of each hour."""
+    bootstrap_resamples: int = Field(default=1000, ge=1000, le=100_000)
+    """Stationary-bootstrap resamples behind each book's 95 % Sharpe and return intervals
+    (block length by the Politis–White rule); more is steadier and slower."""
+    bootstrap_seed: int = Field(default=20120701, ge=0)
+    """Seed of the bootstrap: the same curve gives the same interval at every recompute."""

@@ -283,12 +283,30 @@ SNAPSHOT_COLS = (
 )
 
 
+def _lean_metrics(metrics: str) -> str:
+    """A stored ranking's metrics without the bulky per-book blocks (calibration table,
+    behaviour, fadeability details): one row per book per timeframe per snapshot adds up,
+    and those blocks are all-time figures current_standings already holds. Their headline
+    numbers stay."""
+    d = json.loads(metrics)
+    cal, beh = d.pop("calibration", None), d.pop("behaviour", None)
+    fad = d.pop("fadeability", None)
+    d["calibration_brier"] = cal.get("brier") if isinstance(cal, dict) else None
+    if isinstance(beh, dict):
+        d["cost_per_decision_usd"] = beh.get("cost_per_decision_usd")
+        d["parse_failure_rate"] = beh.get("parse_failure_rate")
+    if isinstance(fad, dict):
+        d["fadeability_net_return"] = fad.get("net_return")
+    return json.dumps(d, separators=(",", ":"))
+
+
 async def write_leaderboard_snapshot(
     conn: aiosqlite.Connection, timeframe: str, standings: Sequence[Standing], now: str
 ) -> None:
     rows = []
     for s in standings:
         d = _standing_row(s)
+        d["metrics"] = _lean_metrics(d["metrics"])
         rows.append((timeframe, now, *(d[c] for c in SNAPSHOT_COLS)))
     await conn.executemany(
         f"INSERT OR REPLACE INTO leaderboard_snapshots (timeframe, snapshot_time, "  # noqa: S608

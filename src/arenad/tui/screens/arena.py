@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,6 +26,13 @@ KINDS = [
     ("strategies", "strategy"),
     ("benchmarks", "benchmark"),
 ]
+RANK_BY = [
+    ("rank by return", "return"),
+    ("rank by DSR", "dsr"),
+    ("rank by PSR", "psr"),
+    ("rank by Sharpe", "sharpe"),
+]
+VERDICT_STYLE = {"skill": "bold green", "unproven": "yellow", "insufficient": "dim"}
 TIMEFRAMES = [
     ("all time", "all_time"),
     ("monthly", "monthly"),
@@ -59,6 +67,27 @@ def reasoning_text(d: dict[str, Any]) -> Text:
     return t
 
 
+def interval(ci: Any) -> str:
+    """A [lo, hi] interval, or a dash when there is none (too few returns)."""
+    if isinstance(ci, list) and len(ci) == 2 and all(fmt.num(x) is not None for x in ci):
+        return f"{fmt.num(ci[0]):.2f}…{fmt.num(ci[1]):.2f}"
+    return fmt.DASH
+
+
+def verdict(r: dict[str, Any]) -> Text:
+    v = str(r.get("verdict") or "insufficient")
+    mark = "!" if r.get("unproven_leader") else ""
+    return Text(v + mark, style=VERDICT_STYLE.get(v, ""))
+
+
+def cost(r: dict[str, Any]) -> str:
+    """USD per decision of an arena model (baselines 0); a dash for other books."""
+    v = fmt.num(r.get("cost_per_decision_usd"))
+    if v is None:
+        return fmt.DASH
+    return f"${v:.4f}" if v < 1 else f"${v:,.2f}"
+
+
 class ArenaScreen(BaseScreen):
     AUTO_FOCUS = "#leaderboard"
     CSS_PATH = "arena.tcss"
@@ -81,6 +110,7 @@ class ArenaScreen(BaseScreen):
                 with Horizontal(classes="filters"):
                     yield Select(KINDS, value="", allow_blank=False, id="kind")
                     yield Select(TIMEFRAMES, value="all_time", allow_blank=False, id="timeframe")
+                    yield Select(RANK_BY, value="return", allow_blank=False, id="rank-by")
                 yield Notice(id="leaderboard-note")
                 yield DataTable(id="leaderboard", cursor_type="row")
             with TabPane("Runs", id="tab-runs"):
@@ -113,6 +143,9 @@ class ArenaScreen(BaseScreen):
         args: dict[str, Any] = {"timeframe": timeframe}
         if isinstance(kind, str) and kind:
             args["kind"] = kind
+        rank_by = self.query_one("#rank-by", Select).value
+        if isinstance(rank_by, str) and rank_by != "return":
+            args["rank_by"] = rank_by
         self._show_leaderboard(await q("leaderboard", **args))
         self._show_runs(await q("arena.runs", limit=20))
         self._show_models(await q("arena.models"))
@@ -131,6 +164,10 @@ class ArenaScreen(BaseScreen):
             "kind",
             "return",
             "sharpe",
+            "95% interval",
+            "DSR",
+            "verdict",
+            "cost/dec",
             "max DD",
             "win",
             "PF",
@@ -146,6 +183,10 @@ class ArenaScreen(BaseScreen):
                 str(r.get("kind", "")),
                 fmt.figure(r, "return_pct", fmt.pct, "total_return"),
                 fmt.figure(r, "sharpe", fmt.ratio),
+                interval(r.get("sharpe_ci")),
+                fmt.figure(r, "dsr", fmt.ratio),
+                verdict(r),
+                cost(r),
                 fmt.figure(
                     r, "max_drawdown_pct", lambda v: fmt.pct(v, signed=False), "max_drawdown"
                 ),
@@ -160,11 +201,17 @@ class ArenaScreen(BaseScreen):
                 str(r.get("trades", 0)),
                 key=str(r.get("book_id")),
             )
+        notes = []
+        if any(r.get("unproven_leader") for r in rows):
+            notes.append("! the leader is not shown to be skill: its lead may be luck")
         if any(r.get("insufficient_figures") for r in rows):
-            self.query_one("#leaderboard-note", Notice).say(
+            notes.append(
                 "–* too few samples for the figure to mean anything yet ([metrics] min_points,"
                 " min_trades)"
             )
+        if notes:
+            # Escaped: "[metrics]" is text here, not Rich markup (it vanished before).
+            self.query_one("#leaderboard-note", Notice).say(escape("; ".join(notes)))
 
     def _show_runs(self, rows: Any) -> None:
         table = self._table("runs", "started", "status", "trigger", "models", "decisions", "errors")

@@ -298,7 +298,7 @@ def test_metrics_csv_json_carries_psr_and_min_trl(tmp_path: Path) -> None:
 
 
 async def test_nof1_chat_calibration_where_outcomes_are_known(store: Any) -> None:
-    from arenad.metrics.store import INSERT_ROUND_TRIP, round_trip
+    from arenad.books.tables import INSERT_ROUND_TRIP, RoundTrip
 
     t0 = NOW - timedelta(days=2)
 
@@ -325,7 +325,7 @@ async def test_nof1_chat_calibration_where_outcomes_are_known(store: Any) -> Non
         for i, (m, side, pnl) in enumerate(trips):
             await conn.execute(
                 INSERT_ROUND_TRIP,
-                round_trip(
+                RoundTrip(
                     book_id="bot:nof1-m",
                     symbol="BTC",
                     direction=side,
@@ -337,7 +337,7 @@ async def test_nof1_chat_calibration_where_outcomes_are_known(store: Any) -> Non
                     realized_pnl=pnl,
                     source="nof1",
                     source_id=f"t{i}",
-                ),
+                ).row(),
             )
 
     await store.writer.transaction(fn)

@@ -67,7 +67,7 @@ def _demo(args: argparse.Namespace) -> int:
     loaded = load_config(args)
     if loaded is None:
         return 2
-    return run_demo(loaded, headless=args.headless, duration=args.duration)
+    return run_demo(loaded, headless=args.headless, duration=args.duration, fresh=args.fresh)
 
 
 def socket_path(args: argparse.Namespace) -> Path:
@@ -296,6 +296,11 @@ def register(sub: Sub) -> None:
     demo = _with_config(sub.add_parser("demo", help="simulator + daemon (+ TUI), no keys needed"))
     demo.add_argument("--headless", action="store_true", help="no TUI")
     demo.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: remove the demo's database and log under var/demo/ first",
+    )
     demo.set_defaults(func=_demo)
 
     config = sub.add_parser("config", help="configuration tools")

@@ -15,13 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import sqlite3
 import sys
-from typing import TextIO
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
+from arenad.arena.component import SIM_KEY
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
 from arenad.daemon.app import Daemon
 from arenad.logs import Redactor, configure_logging
+from arenad.sim.alpaca.app import ALPACA_SIM_KEY
+
+if TYPE_CHECKING:
+    from arenad.sim.server import SimServer
 
 TUI_STOP_TIMEOUT_S = 5.0
 DEMO_MAX_ORDERS_PER_MINUTE = 240
@@ -85,6 +95,7 @@ async def _start_simulator(
         + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""),
         file=sys.stderr,
     )
+    _restore_broker(loaded, sim)
     s = loaded.settings
     bound = {"hyperliquid_port": sim.hyperliquid_port}
     if sim.alpaca_port is not None:
@@ -103,6 +114,50 @@ async def _start_simulator(
             updates["strategies"] = s.strategies.model_copy(update=urls)
     s = s.model_copy(update=updates)
     return stack, LoadedConfig(s, loaded.path, loaded.raw)
+
+
+def arena_positions(db_path: Path) -> dict[str, tuple[Decimal, Decimal]]:
+    """The shared Alpaca account's positions as the arena's ledgers hold them: per symbol the
+    summed quantity and its average price (empty without a database)."""
+    if not db_path.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT symbol, qty, avg_price FROM arena_positions").fetchall()
+    except sqlite3.OperationalError:  # not migrated this far
+        return {}
+    finally:
+        conn.close()
+    qty: dict[str, Decimal] = {}
+    cost: dict[str, Decimal] = {}
+    for sym, q, px in rows:
+        qty[sym] = qty.get(sym, Decimal(0)) + Decimal(q)
+        cost[sym] = cost.get(sym, Decimal(0)) + Decimal(q) * Decimal(px)
+    return {s: (q, cost[s] / q) for s, q in qty.items() if q}
+
+
+def _restore_broker(loaded: LoadedConfig, sim: SimServer) -> None:
+    """The in-process simulator starts empty each demo, but the demo's database remembers
+    what the arena bought: the simulated broker account is given those positions, as a real
+    paper account would still hold them (else every arena book is in drift on a second
+    demo: "arena ledgers do not match the account positions")."""
+    s = loaded.settings
+    if sim.alpaca_app is None or s.arena.venue != "simulator":
+        return
+    held = arena_positions(s.daemon.db_path)
+    if not held:
+        return
+    key = os.environ.get(s.secrets.alpaca_key_id_env, "")
+    secret = os.environ.get(s.secrets.alpaca_secret_key_env, "")
+    if not (key and secret):
+        key, secret = SIM_KEY
+    alpaca = sim.alpaca_app[ALPACA_SIM_KEY]
+    alpaca.broker.restore_positions(key, secret, held, alpaca.now())
+    print(
+        f"arenad demo: simulated Alpaca account restored with the arena's {len(held)} "
+        "open position(s) from the database",
+        file=sys.stderr,
+    )
 
 
 class DemoError(Exception):
@@ -154,9 +209,45 @@ async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor:
         return await task
 
 
-def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) -> int:
+def start_over(base: Path) -> list[Path]:
+    """``--fresh``: the demo's database (with its WAL), log and stale socket removed. Refuses
+    while a demo is running on that socket."""
+    sock = base / "arenad.sock"
+    if sock.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(sock))
+        except OSError:
+            pass  # stale: nothing listens
+        else:
+            raise DemoError(f"a demo is running on {sock}; stop it before --fresh")
+        finally:
+            probe.close()
+    gone = []
+    for name in ("arenad.db", "arenad.db-wal", "arenad.db-shm", "arenad.log", "arenad.sock"):
+        p = base / name
+        if p.exists():
+            p.unlink()
+            gone.append(p)
+    return gone
+
+
+def run_demo(
+    loaded: LoadedConfig, *, headless: bool, duration: float | None, fresh: bool = False
+) -> int:
     loaded = demo_config(loaded)
     s = loaded.settings
+    if fresh:
+        try:
+            gone = start_over(s.daemon.db_path.parent)
+        except DemoError as e:
+            print(f"arenad demo: {e}", file=sys.stderr)
+            return 1
+        print(
+            f"arenad demo: starting over in {s.daemon.db_path.parent}"
+            + (f" (removed {', '.join(p.name for p in gone)})" if gone else ""),
+            file=sys.stderr,
+        )
     log_path = s.daemon.db_path.parent / "arenad.log"
     stream: TextIO | None = None
     if not headless:

@@ -27,6 +27,7 @@ from arenad.arena.component import SIM_KEY
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
 from arenad.daemon.app import Daemon
+from arenad.daemon.reload import Overlay
 from arenad.logs import Redactor, configure_logging
 from arenad.sim.alpaca.app import ALPACA_SIM_KEY
 
@@ -72,11 +73,14 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
 
 async def _start_simulator(
     loaded: LoadedConfig,
-) -> tuple[contextlib.AsyncExitStack, LoadedConfig]:
-    """Start the simulator (`[sim]` settings) before the daemon; it stops after the daemon.
+) -> tuple[contextlib.AsyncExitStack, Overlay]:
+    """Start the simulator (`[sim]` settings, of the file as loaded) before the daemon; it
+    stops after the daemon.
 
-    Returns the config the daemon should use: the simulator's ports as bound (port 0 in
-    `[sim]` picks free ones, which is how tests run demos side by side)."""
+    Returns the demo's overlay: what it does to the config file's settings (``demo_config``
+    and the simulator's ports as bound; port 0 in `[sim]` picks free ones, which is how tests
+    run demos side by side). The daemon runs on the overlaid file and its reloads overlay
+    every re-read the same way, so `R` on an unedited file changes nothing."""
     from arenad.sim.server import SimServer
 
     stack = contextlib.AsyncExitStack()
@@ -96,24 +100,31 @@ async def _start_simulator(
         file=sys.stderr,
     )
     _restore_broker(loaded, sim)
+    ports = (sim.hyperliquid_port, sim.alpaca_port, sim.alpaca_url)
+    return stack, lambda fresh: _bind(demo_config(fresh), *ports)
+
+
+def _bind(
+    loaded: LoadedConfig, hyperliquid_port: int, alpaca_port: int | None, alpaca_url: str | None
+) -> LoadedConfig:
+    """The simulator's ports as bound (port 0 in `[sim]` picks free ones)."""
     s = loaded.settings
-    bound = {"hyperliquid_port": sim.hyperliquid_port}
-    if sim.alpaca_port is not None:
-        bound["alpaca_port"] = sim.alpaca_port
+    bound = {"hyperliquid_port": hyperliquid_port}
+    if alpaca_port is not None:
+        bound["alpaca_port"] = alpaca_port
     updates: dict[str, object] = {"sim": s.sim.model_copy(update=bound)}
     # Strategies name their Alpaca URLs explicitly; those aimed at the configured simulator
     # port follow it to the port actually bound.
     configured = f"http://{s.sim.host}:{s.sim.alpaca_port}"
-    if sim.alpaca_url:
+    if alpaca_url:
         urls = {
-            k: sim.alpaca_url
+            k: alpaca_url
             for k in ("alpaca_trading_url", "alpaca_data_url")
             if getattr(s.strategies, k).rstrip("/") == configured
         }
         if urls:
             updates["strategies"] = s.strategies.model_copy(update=urls)
-    s = s.model_copy(update=updates)
-    return stack, LoadedConfig(s, loaded.path, loaded.raw)
+    return LoadedConfig(s.model_copy(update=updates), loaded.path, loaded.raw)
 
 
 def arena_positions(db_path: Path) -> dict[str, tuple[Decimal, Decimal]]:
@@ -165,9 +176,9 @@ class DemoError(Exception):
 
 
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    stack, loaded = await _start_simulator(loaded)
+    stack, overlay = await _start_simulator(loaded)
     async with stack:
-        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        daemon = Daemon(overlay(loaded), allow_live=False, redactor=redactor, overlay=overlay)
         task = asyncio.create_task(daemon.run())
         if duration is not None:
             done, _ = await asyncio.wait({task}, timeout=duration)
@@ -177,9 +188,10 @@ async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor
 
 
 async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    stack, loaded = await _start_simulator(loaded)
+    stack, overlay = await _start_simulator(loaded)
+    loaded = overlay(loaded)
     async with stack:
-        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        daemon = Daemon(loaded, allow_live=False, redactor=redactor, overlay=overlay)
         task = asyncio.create_task(daemon.run())
         cmd = [
             sys.executable,

@@ -9,18 +9,17 @@ imported inside the commands that need them. `tests/cli/test_import_graph.py` ho
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from arenad.config.loader import LoadedConfig
     from arenad.control.client import ControlClient
 
@@ -136,11 +135,13 @@ def socket_path(args: argparse.Namespace) -> Path:
         return sock if sock.is_absolute() else base / sock
     raw: object = None
     if path.exists():
+        import tomllib
+
         try:
             raw = (
                 tomllib.loads(path.read_text(encoding="utf-8")).get("daemon", {}).get("socket_path")
             )
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, AttributeError) as e:
+        except (ValueError, OSError, AttributeError) as e:  # TOMLDecodeError is a ValueError
             print(
                 f"arenad: warning: {path} is not valid TOML ({e}); reading only "
                 "daemon.socket_path from it",
@@ -166,6 +167,8 @@ async def _call(sock: Path, fn: Callable[[ControlClient], Awaitable[Any]]) -> An
 
 
 def client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitable[Any]]) -> int:
+    import asyncio
+
     from arenad.control.client import ControlError, DaemonNotRunning
 
     sock = socket_path(args)
@@ -183,6 +186,8 @@ def client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitabl
 def daemon_answers(args: argparse.Namespace) -> bool:
     """Whether a daemon answers on the client socket (read commands then ask it, else they
     read the database)."""
+    import asyncio
+
     from arenad.control.client import DaemonNotRunning
 
     async def probe(_c: ControlClient) -> bool:
@@ -221,6 +226,8 @@ _UNIT_S = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
 def parse_since(text: str, now: datetime | None = None) -> str:
     """`--since`: an ISO date or date-time (naive means UTC) or a time ago (`30m`, `1h`,
     `2d`, `1w`), as the database's timestamp format; argparse reports a bad value."""
+    from datetime import UTC, datetime, timedelta
+
     t = text.strip()
     m = _RELATIVE.match(t)
     if m:
@@ -319,11 +326,21 @@ def _ack_drift(args: argparse.Namespace) -> int:
 
 
 def _kill(args: argparse.Namespace) -> int:
-    async def fn(c: ControlClient) -> None:
-        st = await c.request("kill", reason=args.reason)
-        print(f"kill switch engaged: {st['kill_switch']['reason']}")
+    """The emergency command: one request with the standard library alone
+    (``arenad.control.quick``), no asyncio, no websockets library."""
+    from arenad.control import quick
 
-    return client_call(args, fn)
+    sock = socket_path(args)
+    try:
+        st = quick.request(sock, "kill", reason=args.reason)
+    except quick.NotRunning as e:
+        print(f"arenad: {e}", file=sys.stderr)
+        return 1
+    except quick.Refused as e:
+        print(f"arenad: the daemon refused: {e.message}", file=sys.stderr)
+        return 2 if e.code in ("invalid_args", "bad_request", "unknown_command") else 1
+    print(f"kill switch engaged: {st['kill_switch']['reason']}")
+    return 0
 
 
 def _resume(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,10 @@ def test_reload_in_the_demo_changes_nothing_and_keeps_the_schedule() -> None:
         assert after == before  # the very settings the demo started with
         st = _call(sock, "status")
         assert st["db_path"] == str(d / "var" / "demo" / "arenad.db")
+        # The schedule still fires: the next slot of the demo's cron is two minutes away at most.
+        when = datetime.fromisoformat(st["arena"]["next_run_at"].replace("Z", "+00:00"))
+        assert when <= datetime.now(UTC) + timedelta(minutes=2, seconds=5)
+        assert st["arena"]["kind"] == "cron"
 
         # A real edit is applied, and only it.
         text = cfg.read_text()

@@ -93,3 +93,36 @@ def test_next_run_at_shown_and_a_pause_survives_a_restart(sim_thread, daemon_pro
     assert paused(d.socket_path) == {"hold": False, "other": False}
     assert json.loads(d.cli("status", "--json").stdout)["arena"]["paused_models"] == []
     d.stop()
+
+
+@pytest.mark.slow
+async def test_the_tui_arena_screen_shows_the_next_run(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Static
+
+    from arenad.tui.app import create_app
+
+    async def wait_until(pilot: Any, predicate: Any, timeout: float) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (value := predicate()):
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await pilot.pause(0.05)
+        return value
+
+    port = int(str(sim_thread.alpaca_url).rsplit(":", 1)[1])
+    d = daemon_proc(CONFIG.format(alpaca_port=port))
+    await asyncio.to_thread(d.start)
+    nxt = (await asyncio.to_thread(d.status))["arena"]["next_run_at"]
+    app = create_app(lambda: ControlClient(d.socket_path), refresh_s=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected", timeout=15)
+        await pilot.press("a")
+
+        def shown() -> str:
+            try:
+                return str(app.screen.query_one("#next-run", Static).render())
+            except Exception:
+                return ""
+
+        text = await wait_until(pilot, lambda: "next run:" in shown() and shown(), timeout=15)
+        assert f"next run: {nxt[:10]} {nxt[11:19]}" in text
+    await asyncio.to_thread(d.stop)

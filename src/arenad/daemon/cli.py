@@ -30,6 +30,7 @@ SOCKET_ENV = "ARENAD_DAEMON__SOCKET_PATH"
 DB_ENV = "ARENAD_DAEMON__DB_PATH"
 DEFAULT_SOCKET = Path("var/arenad.sock")  # as DaemonSettings.socket_path (a test checks)
 DEFAULT_DB = Path("var/arenad.db")
+BACKUP_STEP_PAGES = 1024  # pages copied per step of `db backup` (4 MiB at 4 KiB pages)
 
 
 def config_path(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -413,9 +414,16 @@ def _db(args: argparse.Namespace) -> int:
             if dest.exists():
                 print(f"arenad: {dest} exists; refusing to overwrite it", file=sys.stderr)
                 return 2
+            from arenad.progress import Progress
+
             create_private(dest)  # owner-only like the database, whatever the umask
-            with sqlite3.connect(dest) as out:
-                conn.backup(out)  # online: consistent even while the daemon writes
+            with Progress(f"backup {path.name}", "pages") as bar, sqlite3.connect(dest) as out:
+                # online: consistent even while the daemon writes; in steps, for the bar
+                conn.backup(
+                    out,
+                    pages=BACKUP_STEP_PAGES,
+                    progress=lambda _st, left, total: bar.update(total - left, total),
+                )
             ok = sqlite3.connect(dest).execute("PRAGMA integrity_check").fetchone()[0]
             print(f"backed up {path} to {dest} (integrity: {ok})")
             return 0 if ok == "ok" else 1

@@ -14,6 +14,7 @@ import json
 import math
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -572,12 +573,22 @@ async def _run_batch(
     prices: PriceTable,
     workers: int,
 ) -> tuple[BatchResult, str | None]:
-    show = sys.stderr.isatty() and not args.json
+    from arenad.progress import Progress
 
-    def progress(done: int, total: int) -> None:
-        if show:
-            print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
+    # A bar on a terminal, a line every few seconds when piped; nothing with --json.
+    with Progress(f"sweep {sf.name}", "runs", enabled=not args.json) as bar:
+        return await _run_batch_progress(args, settings, sf, plan, prices, workers, bar.update)
 
+
+async def _run_batch_progress(
+    args: argparse.Namespace,
+    settings: Settings,
+    sf: StrategyFile,
+    plan: BatchPlan,
+    prices: PriceTable,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> tuple[BatchResult, str | None]:
     if not args.save:
         return await run_batch_async(plan, prices, workers=workers, progress=progress), None
     from arenad.strategies import store

@@ -209,3 +209,48 @@ async def test_positions_and_pauses_survive_a_restart(store: Any) -> None:
         now_s=0,
     )
     assert d.order_size == Decimal("-1.5")  # heals the missing 1 and follows the new 0.5
+
+
+async def test_a_repeated_fill_id_links_the_stored_event_and_never_writes_a_second_order(
+    store: Any,
+) -> None:
+    """A venue that repeats a fill's hash:tid (a restarted simulator did) slipping past the
+    known-key check: the stored event is linked (no stale lastrowid, no FOREIGN KEY failure),
+    and the plan whose cloid is already stored is reported, not written again."""
+    st = settings()
+    e = FadeEngine(st, sz_decimals={"BTC": 3})
+    fs = FadeStore(store.writer, store.path)
+    await fs.register_books(st, NOW)
+    t0 = int((NOW - timedelta(hours=2)).timestamp() * 1000)
+    f = fill("b1", "BTC", "1", "100", "0", ms=t0)
+    ds, ps = e.on_bot_fills(
+        "b1", [f], marks={"BTC": Decimal(100)}, state=TradingState.ACTIVE, day_pnl=None, now_s=0
+    )
+    first = await fs.record_batch(
+        [NewFill("b1", f, "live")], ds, ps, e, NOW, network="paper", simulated=True
+    )
+    assert first.repeated_cloids == set() and first.repeated_keys == []
+    # Something else is written in between, so a stale lastrowid would point elsewhere.
+    other = fill("b1", "BTC", "1", "101", "1", ms=t0 + 1000)
+    ds2, ps2 = e.on_bot_fills(
+        "b1", [other], marks={"BTC": Decimal(101)}, state=TradingState.ACTIVE, day_pnl=None, now_s=1
+    )
+    await fs.record_batch(
+        [NewFill("b1", other, "live")], ds2, ps2, e, NOW, network="paper", simulated=True
+    )
+    # The first fill again, as a live fill newer than anything stored would be.
+    ds3, ps3 = e.on_bot_fills(
+        "b1", [f], marks={"BTC": Decimal(100)}, state=TradingState.ACTIVE, day_pnl=None, now_s=2
+    )
+    assert [p.cloid for p in ps3] == [p.cloid for p in ps]  # same cause, same cloid
+    again = await fs.record_batch(
+        [NewFill("b1", f, "live")], ds3, ps3, e, NOW, network="paper", simulated=True
+    )
+    assert again.repeated_cloids == {ps[0].cloid}
+    assert again.repeated_keys == [fill_key(f)]
+    orders = rows(store.path, "SELECT * FROM fade_orders ORDER BY id")
+    assert [o["cloid"] for o in orders] == [ps[0].cloid, ps2[0].cloid]  # no second order
+    links = rows(store.path, "SELECT order_id FROM fade_order_books ORDER BY order_id")
+    assert [r["order_id"] for r in links] == [orders[0]["id"], orders[1]["id"]]
+    (ev,) = rows(store.path, "SELECT id FROM fade_bot_events WHERE fill_key = ?", fill_key(f))
+    assert ds3[0].event_id == ev["id"]  # the stored row, not a stale one

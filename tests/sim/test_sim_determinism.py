@@ -15,12 +15,14 @@ from conftest import TEST_DATA
 REPLAY = TEST_DATA / "sim" / "nof1_trades.json"
 
 
-def run(seed: int, steps: int = 300, **overrides: Any) -> HyperliquidSim:
+def run(seed: int, steps: int = 300, run_nonce: int | None = 7, **overrides: Any) -> HyperliquidSim:
     settings = SimSettings.model_validate(
         {"seed": seed, "tick_interval_s": 1.0, "bot_interval_s": 5.0} | overrides
     )
     clock = FakeClock()
-    sim = HyperliquidSim(settings, seed=seed, faults=Faults(seed=seed), clock=clock)
+    sim = HyperliquidSim(
+        settings, seed=seed, faults=Faults(seed=seed), clock=clock, run_nonce=run_nonce
+    )
     for _ in range(steps):
         clock.advance(settings.tick_interval_s)
         sim.step()
@@ -37,6 +39,26 @@ def test_same_seed_gives_the_same_fills() -> None:
     assert sum(len(v) for v in fa.values()) > 100  # the bots did trade
     assert fa == all_fills(b)
     assert a.all_mids() == b.all_mids()
+
+
+def test_a_restarted_simulator_replays_the_trades_under_new_fill_ids() -> None:
+    """Each start draws its own nonce: the same seeded trades, but a venue never reuses a
+    fill's hash:tid (the fade deduplicates by it; old ids from a previous start must not
+    come back)."""
+    a, b = run(11, steps=100, run_nonce=None), run(11, steps=100, run_nonce=None)
+    assert a.house.run_nonce != b.house.run_nonce
+    fa, fb = all_fills(a), all_fills(b)
+    ids = ("hash", "tid", "oid")
+
+    def trades(fills: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            w: [{k: v for k, v in f.items() if k not in ids} for f in fs] for w, fs in fills.items()
+        }
+
+    assert trades(fa) == trades(fb)
+    keys_a = {(f["hash"], f["tid"]) for fs in fa.values() for f in fs}
+    keys_b = {(f["hash"], f["tid"]) for fs in fb.values() for f in fs}
+    assert keys_a and not keys_a & keys_b
 
 
 def test_another_seed_gives_other_fills_and_other_wallets() -> None:

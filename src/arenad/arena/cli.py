@@ -1,5 +1,7 @@
 """`arenad arena runs`: the stored arena runs, read straight from the database (no daemon
-needed; the daemon's WAL lets this read while it writes)."""
+needed; the daemon's WAL lets this read while it writes), with the next scheduled run when a
+daemon answers. `arena run-now` asks the daemon. Imports stay inside the commands (see
+`arenad.daemon.cli`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,12 @@ import argparse
 import json
 import sqlite3
 import sys
-from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from arenad.arena.store import list_runs
-from arenad.config.loader import load_settings
-from arenad.control.client import ControlClient
-from arenad.errors import ConfigError
+from arenad.daemon.cli import JSON_HELP, client
+
+if TYPE_CHECKING:
+    from arenad.control.client import ControlClient
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -37,9 +38,9 @@ def register(sub: Sub) -> None:
         help="list arena runs, newest first",
         description="List arena runs (from the database), newest first.",
     )
-    runs.add_argument("--json", action="store_true", help="machine-readable output")
+    client(runs)
+    runs.add_argument("--json", action="store_true", help=JSON_HELP)
     runs.add_argument("--limit", type=_limit, default=20, metavar="N", help="most runs (20)")
-    runs.add_argument("--config", help="config.toml (for the database path)")
     runs.set_defaults(func=_runs)
     now = asub.add_parser(
         "run-now",
@@ -47,8 +48,8 @@ def register(sub: Sub) -> None:
         description="Start an arena run now (through the control socket); "
         "prints the run id without waiting for the run.",
     )
-    now.add_argument("--json", action="store_true", help="machine-readable output")
-    now.add_argument("--config", help="config.toml (for the control socket path)")
+    client(now)
+    now.add_argument("--json", action="store_true", help=JSON_HELP)
     now.set_defaults(func=_run_now)
 
 
@@ -65,16 +66,33 @@ def _run_now(args: argparse.Namespace) -> int:
     return client_call(args, call)
 
 
-def _runs(args: argparse.Namespace) -> int:
+def _schedule(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The running daemon's arena schedule (`arena.schedule`), or None with no daemon."""
+    import asyncio
+
+    from arenad.control.client import ControlError, DaemonNotRunning
+    from arenad.daemon.cli import _call, socket_path
+
+    async def fn(c: ControlClient) -> Any:
+        return await c.request("arena.schedule")
+
     try:
-        loaded = load_settings(Path(args.config) if args.config else None)
-    except ConfigError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
+        out = asyncio.run(_call(socket_path(args), fn))
+    except (DaemonNotRunning, ControlError):
+        return None
+    return out if isinstance(out, dict) else None
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from arenad.arena.store import list_runs
+    from arenad.daemon.cli import load_config, no_database
+
+    loaded = load_config(args, missing_ok=True)
+    if loaded is None:
         return 2
     path = loaded.settings.daemon.db_path
     if not path.exists():
-        print(f"arenad: no database at {path} (has the daemon run yet?)", file=sys.stderr)
+        print(no_database(path, args), file=sys.stderr)
         return 1
     try:
         rows = list_runs(path, args.limit)
@@ -87,9 +105,16 @@ def _runs(args: argparse.Namespace) -> int:
             return 1
         print(f"arenad: cannot read {path}: {e}", file=sys.stderr)
         return 1
-    if args.json:
+    if args.json:  # a list of stored runs (the next slot: `status --json` → arena)
         print(json.dumps([r.wire() for r in rows], indent=2))
         return 0
+    sched = _schedule(args)
+    if sched is not None:
+        print(
+            f"next run: {sched.get('next_run_at') or 'none scheduled'}"
+            + (f" ({sched['next_slot']})" if sched.get("next_slot") else "")
+            + ("" if sched.get("enabled", True) else "  (arena disabled)")
+        )
     if not rows:
         print("no arena runs yet")
         return 0

@@ -38,7 +38,7 @@ from arenad.config.settings import Settings
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.daemon.context import DaemonContext
 from arenad.errors import ArenadError, TemporaryError
-from arenad.store.db import open_reader
+from arenad.store.db import open_reader, utc_iso
 from arenad.venues.alpaca.rest import AlpacaREST
 from arenad.venues.alpaca.streams import MarketDataStream, TradeUpdatesStream
 
@@ -157,6 +157,12 @@ class ArenaComponent:
         await self.runner.start()
         c = self.ctx.control
         c.register("arena.runs", self.cmd_runs, "arena runs, newest first {limit=20}")
+        c.register(
+            "arena.schedule",
+            self.cmd_schedule,
+            "the schedule in force and the next run {} -> {enabled, kind, next_run_at, ...}",
+        )
+        self.ctx.status_sections["arena"] = self.schedule_status
         c.register("arena.run_now", self.cmd_run_now, "start an arena run now")
         c.register("arena.models", self.cmd_models, "arena models with their books")
         c.register("arena.pause", self.cmd_pause, "skip a model in runs {model_id}")
@@ -338,6 +344,29 @@ class ArenaComponent:
         rows = await asyncio.to_thread(list_runs, self.ctx.db_path, limit)
         return [run_wire(r) for r in rows]
 
+    def schedule_status(self) -> dict[str, Any]:
+        """`next_run_at` (seed 000 arena_config) and what decides it; in `status` as `arena`."""
+        st = self.settings
+        nxt = None
+        if st.enabled and st.enabled_models():
+            try:
+                nxt = self._schedule().next_slot(self.ctx.clock.now())
+            except ArenadError:
+                nxt = None
+        return {
+            "enabled": st.enabled,
+            "kind": st.schedule.kind,
+            "cron": st.schedule.cron or None,
+            "next_run_at": utc_iso(nxt.at) if nxt else None,
+            "next_slot": nxt.key if nxt else None,
+            "current_run": self.runner.current_run,
+            "paused_models": sorted(self.runner.paused),
+            "default_timeframe": st.default_timeframe,
+        }
+
+    async def cmd_schedule(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.schedule_status()
+
     async def cmd_run_now(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.unavailable is not None:
             raise ProtocolError("unavailable", self.unavailable)
@@ -391,12 +420,14 @@ class ArenaComponent:
     async def cmd_pause(self, args: dict[str, Any]) -> dict[str, Any]:
         mid = self._model_arg(args)
         self.runner.paused.add(mid)
+        await self.runner.store.set_paused(mid, True, "operator", self.ctx.clock.now())
         await self.ctx.events.emit("info", "arena", f"arena model {mid} paused by the operator")
         return await self._model_row(mid)
 
     async def cmd_resume(self, args: dict[str, Any]) -> dict[str, Any]:
         mid = self._model_arg(args)
         self.runner.paused.discard(mid)
+        await self.runner.store.set_paused(mid, False, "operator", self.ctx.clock.now())
         await self.ctx.events.emit("info", "arena", f"arena model {mid} resumed by the operator")
         return await self._model_row(mid)
 

@@ -196,14 +196,14 @@ class ArenaRunner:
         self.current_run: str | None = None
         self.paused: set[str] = set()
         """Models the operator paused (skipped by runs until resumed; exits still run).
-        Kept in memory: a restart resumes them, as config.toml's `enabled` is the lasting
-        switch."""
+        Persisted (arena_model_state, schemas/0012): a restart keeps them paused."""
 
     async def start(self) -> None:
         """Load the books and ledgers; mark runs a crash left 'running' as stopped."""
         models = self.settings.models
         await self.store.ensure_books(models, self.clock.now())
         self.ledgers = await self.store.load_ledgers(models)
+        self.paused = await self.store.paused_models()
         for m in models:
             self._locks.setdefault(m.id, asyncio.Lock())
         for r in await self.store.open_orders(FINAL_STATUSES):
@@ -217,7 +217,7 @@ class ArenaRunner:
                 r["exit_reason"],
                 _dec(r["stop_loss"]),
                 _dec(r["take_profit"]),
-                r["timeframe"] or "swing",
+                r["timeframe"] or self.settings.default_timeframe,
                 r["run_id"],
                 Decimal(r["filled_qty"]),
                 _dec(r["filled_avg_price"]),
@@ -645,7 +645,7 @@ class ArenaRunner:
             exit_reason,
             d.stop_loss if d else None,
             d.take_profit if d else None,
-            d.timeframe if d else "swing",
+            d.timeframe if d else self.settings.default_timeframe,
             run_id,
             decision_id=decision_id,
         )

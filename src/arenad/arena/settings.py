@@ -310,6 +310,9 @@ class ArenaSettings(Section):
     """Per-model safety rails."""
     exits: ExitSettings = ExitSettings()
     """Time limits and exits."""
+    default_timeframe: Literal["day", "swing", "position", "long-term"] = "swing"
+    """Holding horizon of a decision or position that names none (a model's answer without
+    `timeframe`, an order or position stored before timeframes); drives the time-limit exit."""
     benchmark_symbol: str | None = Field(default="SPY", pattern=r"^[A-Z][A-Z.]{0,9}$")
     """Buy-and-hold benchmark on the leaderboard (book `benchmark:<symbol>`): its equity is
     recorded at each run as the models' starting capital held in this symbol from the first

@@ -288,6 +288,20 @@ class ArenaStore:
 
         return await self.writer.transaction(fn)
 
+    async def paused_models(self) -> set[str]:
+        """Models the operator paused (schemas/0012), for the runner at start-up."""
+        async with open_reader(self.path) as conn:
+            cur = await conn.execute("SELECT model_id FROM arena_model_state WHERE paused = 1")
+            return {r[0] for r in await cur.fetchall()}
+
+    async def set_paused(self, model_id: str, paused: bool, by: str, now: datetime) -> None:
+        await self.writer.execute(
+            "INSERT INTO arena_model_state (model_id, paused, paused_by, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (model_id) DO UPDATE SET paused = excluded.paused,"
+            " paused_by = excluded.paused_by, updated_at = excluded.updated_at",
+            (model_id, int(paused), by, utc_iso(now)),
+        )
+
     async def slot_taken(self, slot_key: str) -> bool:
         async with open_reader(self.path) as conn:
             row = await (

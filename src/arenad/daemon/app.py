@@ -38,7 +38,7 @@ from arenad.daemon import systemd
 from arenad.daemon.bus import Bus
 from arenad.daemon.context import COMPONENTS, DaemonContext, Health
 from arenad.daemon.events import EventLog
-from arenad.daemon.reload import ConfigReloader, SettingsHolder
+from arenad.daemon.reload import ConfigReloader, Overlay, SettingsHolder
 from arenad.daemon.supervisor import Supervisor
 from arenad.errors import OperationalError
 from arenad.guards.trading import TradingGuard
@@ -78,8 +78,10 @@ class Daemon:
         allow_live: bool = False,
         clock: Clock | None = None,
         redactor: Redactor | None = None,
+        overlay: Overlay | None = None,
     ) -> None:
         self.loaded = loaded
+        self.overlay = overlay
         self.allow_live = allow_live
         self.clock = clock or SystemClock()
         self.redactor = redactor or Redactor()
@@ -124,7 +126,13 @@ class Daemon:
             await guard.load(db_path)
             holder = SettingsHolder(s)
             reloader = ConfigReloader(
-                self.loaded.path, holder, events, writer, bus=bus, clock=self.clock
+                self.loaded.path,
+                holder,
+                events,
+                writer,
+                bus=bus,
+                clock=self.clock,
+                overlay=self.overlay,
             )
             control = ControlServer(
                 sock,

@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import sqlite3
 import sys
-from typing import TextIO
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
+from arenad.arena.component import SIM_KEY
 from arenad.config import loader
 from arenad.config.loader import LoadedConfig
 from arenad.daemon.app import Daemon
+from arenad.daemon.reload import Overlay
 from arenad.logs import Redactor, configure_logging
+from arenad.sim.alpaca.app import ALPACA_SIM_KEY
+
+if TYPE_CHECKING:
+    from arenad.sim.server import SimServer
 
 TUI_STOP_TIMEOUT_S = 5.0
 DEMO_MAX_ORDERS_PER_MINUTE = 240
@@ -83,11 +94,14 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
 
 async def _start_simulator(
     loaded: LoadedConfig,
-) -> tuple[contextlib.AsyncExitStack, LoadedConfig]:
-    """Start the simulator (`[sim]` settings) before the daemon; it stops after the daemon.
+) -> tuple[contextlib.AsyncExitStack, Overlay]:
+    """Start the simulator (`[sim]` settings, of the file as loaded) before the daemon; it
+    stops after the daemon.
 
-    Returns the config the daemon should use: the simulator's ports as bound (port 0 in
-    `[sim]` picks free ones, which is how tests run demos side by side)."""
+    Returns the demo's overlay: what it does to the config file's settings (``demo_config``
+    and the simulator's ports as bound; port 0 in `[sim]` picks free ones, which is how tests
+    run demos side by side). The daemon runs on the overlaid file and its reloads overlay
+    every re-read the same way, so `R` on an unedited file changes nothing."""
     from arenad.sim.server import SimServer
 
     stack = contextlib.AsyncExitStack()
@@ -106,24 +120,76 @@ async def _start_simulator(
         + (f" and {sim.alpaca_url} (Alpaca)" if sim.alpaca_url else ""),
         file=sys.stderr,
     )
+    _restore_broker(loaded, sim)
+    ports = (sim.hyperliquid_port, sim.alpaca_port, sim.alpaca_url)
+    return stack, lambda fresh: _bind(demo_config(fresh), *ports)
+
+
+def _bind(
+    loaded: LoadedConfig, hyperliquid_port: int, alpaca_port: int | None, alpaca_url: str | None
+) -> LoadedConfig:
+    """The simulator's ports as bound (port 0 in `[sim]` picks free ones)."""
     s = loaded.settings
-    bound = {"hyperliquid_port": sim.hyperliquid_port}
-    if sim.alpaca_port is not None:
-        bound["alpaca_port"] = sim.alpaca_port
+    bound = {"hyperliquid_port": hyperliquid_port}
+    if alpaca_port is not None:
+        bound["alpaca_port"] = alpaca_port
     updates: dict[str, object] = {"sim": s.sim.model_copy(update=bound)}
     # Strategies name their Alpaca URLs explicitly; those aimed at the simulator's host follow
     # it to the port actually bound (port 0 in `[sim]` binds a free one, so the configured
     # port — the shipped 8766 — names nothing the demo serves).
-    if sim.alpaca_url:
+    if alpaca_url:
         urls = {
-            k: sim.alpaca_url
+            k: alpaca_url
             for k in ("alpaca_trading_url", "alpaca_data_url")
             if urlparse(getattr(s.strategies, k)).hostname in (s.sim.host, "127.0.0.1", "localhost")
         }
         if urls:
             updates["strategies"] = s.strategies.model_copy(update=urls)
-    s = s.model_copy(update=updates)
-    return stack, LoadedConfig(s, loaded.path, loaded.raw)
+    return LoadedConfig(s.model_copy(update=updates), loaded.path, loaded.raw)
+
+
+def arena_positions(db_path: Path) -> dict[str, tuple[Decimal, Decimal]]:
+    """The shared Alpaca account's positions as the arena's ledgers hold them: per symbol the
+    summed quantity and its average price (empty without a database)."""
+    if not db_path.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT symbol, qty, avg_price FROM arena_positions").fetchall()
+    except sqlite3.OperationalError:  # not migrated this far
+        return {}
+    finally:
+        conn.close()
+    qty: dict[str, Decimal] = {}
+    cost: dict[str, Decimal] = {}
+    for sym, q, px in rows:
+        qty[sym] = qty.get(sym, Decimal(0)) + Decimal(q)
+        cost[sym] = cost.get(sym, Decimal(0)) + Decimal(q) * Decimal(px)
+    return {s: (q, cost[s] / q) for s, q in qty.items() if q}
+
+
+def _restore_broker(loaded: LoadedConfig, sim: SimServer) -> None:
+    """The in-process simulator starts empty each demo, but the demo's database remembers
+    what the arena bought: the simulated broker account is given those positions, as a real
+    paper account would still hold them (else every arena book is in drift on a second
+    demo: "arena ledgers do not match the account positions")."""
+    s = loaded.settings
+    if sim.alpaca_app is None or s.arena.venue != "simulator":
+        return
+    held = arena_positions(s.daemon.db_path)
+    if not held:
+        return
+    key = os.environ.get(s.secrets.alpaca_key_id_env, "")
+    secret = os.environ.get(s.secrets.alpaca_secret_key_env, "")
+    if not (key and secret):
+        key, secret = SIM_KEY
+    alpaca = sim.alpaca_app[ALPACA_SIM_KEY]
+    alpaca.broker.restore_positions(key, secret, held, alpaca.now())
+    print(
+        f"arenad demo: simulated Alpaca account restored with the arena's {len(held)} "
+        "open position(s) from the database",
+        file=sys.stderr,
+    )
 
 
 class DemoError(Exception):
@@ -131,9 +197,9 @@ class DemoError(Exception):
 
 
 async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    stack, loaded = await _start_simulator(loaded)
+    stack, overlay = await _start_simulator(loaded)
     async with stack:
-        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        daemon = Daemon(overlay(loaded), allow_live=False, redactor=redactor, overlay=overlay)
         task = asyncio.create_task(daemon.run())
         if duration is not None:
             done, _ = await asyncio.wait({task}, timeout=duration)
@@ -143,9 +209,10 @@ async def _demo(loaded: LoadedConfig, duration: float | None, redactor: Redactor
 
 
 async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor: Redactor) -> int:
-    stack, loaded = await _start_simulator(loaded)
+    stack, overlay = await _start_simulator(loaded)
+    loaded = overlay(loaded)
     async with stack:
-        daemon = Daemon(loaded, allow_live=False, redactor=redactor)
+        daemon = Daemon(loaded, allow_live=False, redactor=redactor, overlay=overlay)
         task = asyncio.create_task(daemon.run())
         cmd = [
             sys.executable,
@@ -175,9 +242,45 @@ async def _demo_with_tui(loaded: LoadedConfig, duration: float | None, redactor:
         return await task
 
 
-def run_demo(loaded: LoadedConfig, *, headless: bool, duration: float | None) -> int:
+def start_over(base: Path) -> list[Path]:
+    """``--fresh``: the demo's database (with its WAL), log and stale socket removed. Refuses
+    while a demo is running on that socket."""
+    sock = base / "arenad.sock"
+    if sock.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(sock))
+        except OSError:
+            pass  # stale: nothing listens
+        else:
+            raise DemoError(f"a demo is running on {sock}; stop it before --fresh")
+        finally:
+            probe.close()
+    gone = []
+    for name in ("arenad.db", "arenad.db-wal", "arenad.db-shm", "arenad.log", "arenad.sock"):
+        p = base / name
+        if p.exists():
+            p.unlink()
+            gone.append(p)
+    return gone
+
+
+def run_demo(
+    loaded: LoadedConfig, *, headless: bool, duration: float | None, fresh: bool = False
+) -> int:
     loaded = demo_config(loaded)
     s = loaded.settings
+    if fresh:
+        try:
+            gone = start_over(s.daemon.db_path.parent)
+        except DemoError as e:
+            print(f"arenad demo: {e}", file=sys.stderr)
+            return 1
+        print(
+            f"arenad demo: starting over in {s.daemon.db_path.parent}"
+            + (f" (removed {', '.join(p.name for p in gone)})" if gone else ""),
+            file=sys.stderr,
+        )
     log_path = s.daemon.db_path.parent / "arenad.log"
     stream: TextIO | None = None
     if not headless:

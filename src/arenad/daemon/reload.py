@@ -26,6 +26,10 @@ from arenad.store.writer import StoreWriter
 SETTLE_S = 0.2
 
 Listener = Callable[[Settings, Settings], Awaitable[None]]
+Overlay = Callable[[loader.LoadedConfig], loader.LoadedConfig]
+"""What a caller does to every config it loads (``arenad demo``: its ``var/demo`` paths, its
+schedule, the simulator's bound ports); applied to each reload too, so a reload of an
+unedited file changes nothing."""
 
 
 class SettingsHolder:
@@ -61,8 +65,10 @@ class ConfigReloader:
         *,
         bus: Bus | None = None,
         clock: Clock | None = None,
+        overlay: Overlay | None = None,
     ) -> None:
         self.path = path
+        self.overlay = overlay
         self.holder = holder
         self._events = events
         self._writer = writer
@@ -106,6 +112,8 @@ class ConfigReloader:
         ts = utc_iso(self._clock.now())
         try:
             loaded = loader.load_settings(self.path)
+            if self.overlay is not None:
+                loaded = self.overlay(loaded)
             accident = loader.accidental_edit(self.holder.current, loaded)
             if accident:
                 raise ConfigError(accident)

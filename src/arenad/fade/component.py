@@ -45,7 +45,7 @@ from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
 from arenad.fade.reconcile import AccountReconciler
 from arenad.fade.settings import FadeSettings
-from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
+from arenad.fade.store import Batch, FadeStore, NewFill, equity_rows, fill_key, ms_iso
 from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.tracker.store import latest_chat_before
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
@@ -334,7 +334,7 @@ class FadeComponent:
             intent_at = self.ctx.clock.now()
             if self.live:
                 self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
-            await self.store.record_batch(
+            batch = await self.store.record_batch(
                 [NewFill(bot.id, f, source) for f in new],
                 decisions,
                 plans,
@@ -344,6 +344,7 @@ class FadeComponent:
                 simulated=not self.live,
                 limit_prices=limits,
             )
+            plans = await self._drop_repeated(bot.id, plans, batch)
             if caught_up:  # stored from where tracking stopped: back to the newest fill
                 self.resume_from.pop(wallet, None)
             self.commits.append(time.perf_counter() - decided)
@@ -367,6 +368,34 @@ class FadeComponent:
                 "fall behind their targets",
                 {"decisions": n, "skipped": skipped, "max_orders_per_minute": lim},
             )
+
+    async def _drop_repeated(
+        self, bot_id: str, plans: list[OrderPlan], batch: Batch
+    ) -> list[OrderPlan]:
+        """Plans whose cloid is already stored are the same cause seen again (a venue that
+        repeated fill ids, e.g. a restarted simulator): never sent a second time. Their asks
+        are released from pending without touching any position; the stored order keeps its
+        own result."""
+        repeated = batch.repeated_cloids
+        if not (repeated or batch.repeated_keys):
+            return plans
+        now_ms = int(self.ctx.clock.now().timestamp() * 1000)
+        for p in plans:
+            if p.cloid in repeated:
+                self.engine.apply_fill(p, FillResult("not_sent"), now_ms)
+        await self.ctx.events.emit(
+            "error",
+            "ingest",
+            f"fade: {len(batch.repeated_keys)} fill(s) of {bot_id} repeat ids already stored"
+            f" and {len(repeated)} order(s) repeat a stored cloid; those orders were not sent"
+            " again (does the venue reuse fill hashes/tids?)",
+            {
+                "bot_id": bot_id,
+                "fill_keys": batch.repeated_keys[:20],
+                "cloids": sorted(repeated)[:20],
+            },
+        )
+        return [p for p in plans if p.cloid not in repeated]
 
     async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
         """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -56,6 +56,16 @@ class NewFill:
     bot_id: str
     fill: BotFill
     source: str
+
+
+@dataclass(slots=True)
+class Batch:
+    """What ``record_batch`` found already stored."""
+
+    repeated_keys: list[str] = field(default_factory=list)
+    """Fill keys already in ``fade_bot_events`` (the stored row was kept)."""
+    repeated_cloids: set[str] = field(default_factory=set)
+    """Plans whose cloid is already in ``fade_orders``: never to be sent."""
 
 
 class FadeStore:
@@ -183,11 +193,17 @@ class FadeStore:
         network: str,
         simulated: bool,
         limit_prices: Mapping[str, Decimal | None] | None = None,
-    ) -> None:
+    ) -> Batch:
         """Events, decisions and order intents in one transaction (see the module doc). Sets
-        ``Decision.id``/``event_id``."""
+        ``Decision.id``/``event_id``.
+
+        A fill whose key is already stored keeps the stored row (its id is linked). A plan
+        whose cloid is already in ``fade_orders`` is the same cause seen again: its intent is
+        NOT written a second time (the stored order keeps its rows) and its cloid is returned
+        in ``Batch.repeated_cloids`` so the caller never sends it."""
         ts = utc_iso(now)
         by_key: dict[str, int] = {}
+        batch = Batch()
 
         async def fn(conn: aiosqlite.Connection) -> None:
             for nf in fills:
@@ -225,8 +241,18 @@ class FadeStore:
                         ts,
                     ),
                 )
-                if cur.lastrowid and cur.rowcount:
+                if cur.rowcount:
+                    assert cur.lastrowid is not None
                     by_key[key] = cur.lastrowid
+                else:  # already stored: link the stored row, never a stale lastrowid
+                    found = await conn.execute(
+                        "SELECT id FROM fade_bot_events WHERE wallet = ? AND fill_key = ?",
+                        (f.wallet, key),
+                    )
+                    row = await found.fetchone()
+                    if row is not None:
+                        by_key[key] = int(row[0])
+                    batch.repeated_keys.append(key)
             for d in decisions:
                 d.event_id = by_key.get(d.event_key)
                 cur = await conn.execute(
@@ -310,6 +336,9 @@ class FadeStore:
                         ts,
                     ),
                 )
+                if not cur.rowcount:  # the cloid is stored: the same cause, never a 2nd order
+                    batch.repeated_cloids.add(p.cloid)
+                    continue
                 oid = cur.lastrowid
                 for book_id, asked in p.asks.items():
                     did = next((d.id for d in p.decisions if d.book_id == book_id), None)
@@ -323,6 +352,7 @@ class FadeStore:
                 await _save_book(conn, engine.bots[bot_id], ts)
 
         await self.writer.transaction(fn)
+        return batch
 
     async def record_result(
         self,

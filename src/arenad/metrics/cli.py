@@ -196,7 +196,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--min-points", type=int, metavar="N", help="see [metrics] min_points")
     p.add_argument("--min-trades", type=int, metavar="N", help="see [metrics] min_trades")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=_metrics)
     register_leaderboard(sub)
     register_audit(sub)
@@ -311,18 +311,16 @@ def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
 
     if args.action == "snapshot":
         return _snapshot(args)
+    from arenad.daemon.cli import no_database
     from arenad.metrics.queries import leaderboard_json
     from arenad.metrics.recompute import board_once
 
-    loaded = load_config(args)
+    loaded = load_config(args, missing_ok=True)
     if loaded is None:
         return 2
     path = loaded.settings.daemon.db_path
     if not path.exists():
-        print(
-            f"arenad: no database at {path} (start the daemon once, or set daemon.db_path)",
-            file=sys.stderr,
-        )
+        print(no_database(path, args), file=sys.stderr)
         return 1
     tf = "all_time" if args.timeframe == "all" else args.timeframe
     try:

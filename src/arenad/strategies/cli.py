@@ -14,6 +14,7 @@ import json
 import math
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -64,7 +65,11 @@ def register(sub: Sub) -> None:
     )
     common.add_argument("--start", type=_date, help="first trading day (YYYY-MM-DD)")
     common.add_argument("--end", type=_date, help="last trading day (YYYY-MM-DD)")
-    common.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
+    common.add_argument(
+        "--rebalance",
+        choices=("daily", "weekly", "monthly"),
+        help="rebalance schedule (default: the strategy's, else [strategies])",
+    )
     common.add_argument("--capital", type=_positive, metavar="N", help="initial capital")
     common.add_argument("--fee-bps", type=_bps, metavar="N", help="fee on traded value, bps")
     common.add_argument(
@@ -121,8 +126,10 @@ def register(sub: Sub) -> None:
         "first, with their headline metrics.",
     )
     h.add_argument("--strategy", type=_count, metavar="ID", help="only this strategy's")
-    h.add_argument("--limit", type=_count, default=20, metavar="N")
-    h.add_argument("--json", action="store_true")
+    h.add_argument("--limit", type=_count, default=20, metavar="N", help="most backtests (20)")
+    h.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON instead of text"
+    )
     h.add_argument("--config", help="config.toml (names the database)")
     h.set_defaults(func=_history, save=True)
 
@@ -136,13 +143,20 @@ def register(sub: Sub) -> None:
     db_args = argparse.ArgumentParser(add_help=False)
     db_args.add_argument("--config", help="config.toml (names the database)")
     vs = vsub.add_parser("save", parents=[db_args], help="save (or replace) a list")
-    vs.add_argument("name", metavar="NAME")
-    vs.add_argument("values", metavar="V1,V2,...")
-    vs.add_argument("--type", choices=("ticker", "number", "date"), required=True)
-    vs.add_argument("--description")
+    vs.add_argument("name", metavar="NAME", help="the list's name (--var X=@NAME uses it)")
+    vs.add_argument("values", metavar="V1,V2,...", help="the values, comma-separated")
+    vs.add_argument(
+        "--type",
+        choices=("ticker", "number", "date"),
+        required=True,
+        help="what the values are (each is checked)",
+    )
+    vs.add_argument("--description", help="a note shown with the list")
     vs.set_defaults(func=_vars_save, save=True)
     vl = vsub.add_parser("list", parents=[db_args], help="every saved list")
-    vl.add_argument("--json", action="store_true")
+    vl.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON instead of text"
+    )
     vl.set_defaults(func=_vars_list, save=True)
 
     a = sub.add_parser(
@@ -158,12 +172,16 @@ def register(sub: Sub) -> None:
     ls = asub.add_parser(
         "list", parents=[client], help="active strategies and their latest snapshot"
     )
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON instead of text"
+    )
     ls.set_defaults(func=_active_list)
     act = asub.add_parser(
         "activate", parents=[client], help="trade a saved strategy (id from --save)"
     )
-    act.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
+    act.add_argument(
+        "strategy_id", type=_count, metavar="STRATEGY_ID", help="a saved strategy's id"
+    )
     act.add_argument(
         "--capital",
         type=_positive,
@@ -171,8 +189,17 @@ def register(sub: Sub) -> None:
         metavar="N",
         help="capital allotted to it (its own ledger on the account)",
     )
-    act.add_argument("--mode", choices=("paper", "live"), default="paper")
-    act.add_argument("--rebalance", choices=("daily", "weekly", "monthly"))
+    act.add_argument(
+        "--mode",
+        choices=("paper", "live"),
+        default="paper",
+        help="paper (default) or live (needs the daemon's live permission)",
+    )
+    act.add_argument(
+        "--rebalance",
+        choices=("daily", "weekly", "monthly"),
+        help="rebalance schedule (default: the strategy's, else [strategies])",
+    )
     act.add_argument("--at", metavar="HH:MM", help="New York time of day to rebalance at")
     act.add_argument(
         "--var",
@@ -185,20 +212,34 @@ def register(sub: Sub) -> None:
     sw = asub.add_parser(
         "sweep", parents=[client], help="queue a sweep of a saved strategy in the daemon"
     )
-    sw.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID")
+    sw.add_argument("strategy_id", type=_count, metavar="STRATEGY_ID", help="a saved strategy's id")
     sw.add_argument(
         "--prices", required=True, metavar="PRICES.csv", help="price file on the daemon's host"
     )
-    sw.add_argument("--var", action="append", default=[], metavar="NAME=V1,V2,...")
-    sw.add_argument("--max-runs", type=_count, metavar="N")
-    sw.add_argument("--workers", type=_count, metavar="N")
+    sw.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="values of a $variable (repeatable; the cartesian product is run)",
+    )
+    sw.add_argument(
+        "--max-runs", type=_count, metavar="N", help="run at most N combinations (in order)"
+    )
+    sw.add_argument(
+        "--workers", type=_count, metavar="N", help="worker processes (default: [strategies])"
+    )
     sw.set_defaults(func=_active_sweep)
     jb = asub.add_parser("jobs", parents=[client], help="recent sweeps and their progress")
-    jb.add_argument("--json", action="store_true")
+    jb.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON instead of text"
+    )
     jb.set_defaults(func=_active_jobs)
     for status, verb in (("paused", "pause"), ("active", "resume"), ("stopped", "stop")):
         sp = asub.add_parser(verb, parents=[client], help=f"{verb} an active strategy")
-        sp.add_argument("id", type=_count, metavar="ACTIVE_ID")
+        sp.add_argument(
+            "id", type=_count, metavar="ACTIVE_ID", help="the active strategy's id (list)"
+        )
         sp.set_defaults(func=_active_status, status=status)
 
 
@@ -532,12 +573,22 @@ async def _run_batch(
     prices: PriceTable,
     workers: int,
 ) -> tuple[BatchResult, str | None]:
-    show = sys.stderr.isatty() and not args.json
+    from arenad.progress import Progress
 
-    def progress(done: int, total: int) -> None:
-        if show:
-            print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
+    # A bar on a terminal, a line every few seconds when piped; nothing with --json.
+    with Progress(f"sweep {sf.name}", "runs", enabled=not args.json) as bar:
+        return await _run_batch_progress(args, settings, sf, plan, prices, workers, bar.update)
 
+
+async def _run_batch_progress(
+    args: argparse.Namespace,
+    settings: Settings,
+    sf: StrategyFile,
+    plan: BatchPlan,
+    prices: PriceTable,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> tuple[BatchResult, str | None]:
     if not args.save:
         return await run_batch_async(plan, prices, workers=workers, progress=progress), None
     from arenad.strategies import store

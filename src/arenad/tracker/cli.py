@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -66,8 +67,13 @@ def snapshot_time(directory: Path) -> str:
     return utc_iso(datetime.now(UTC))
 
 
-async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
-    """Ingest every endpoint file of ``directory``; the summary says what each one added."""
+async def import_dir(
+    settings: Settings,
+    directory: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Ingest every endpoint file of ``directory``; the summary says what each one added.
+    ``progress(done, total)`` after each endpoint file (of those present)."""
     path = settings.daemon.db_path
     await migrate(path)
     writer = StoreWriter(path)
@@ -99,12 +105,17 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
         "failed": {},
         "missing": [],
     }
+    present = sum((directory / f"{e}.json").is_file() for e in ENDPOINTS)
+    done = 0
     try:
         for endpoint in ENDPOINTS:
             f = directory / f"{endpoint}.json"
             if not f.is_file():
                 summary["missing"].append(endpoint)
                 continue
+            if progress is not None:
+                progress(done, present)
+            done += 1
             try:
                 report = await ingest_body(store, emit, endpoint, f.read_bytes(), fetched_at)
             except ResponseError as e:
@@ -121,6 +132,8 @@ async def import_dir(settings: Settings, directory: Path) -> dict[str, Any]:
                 "skipped": report.skipped,
                 "inserted": report.inserted,
             }
+        if progress is not None:
+            progress(done, present)
         await emit(
             "info",
             "tracker",
@@ -149,7 +162,10 @@ def _import(args: argparse.Namespace) -> int:
     loaded = load_config(args)
     if loaded is None:
         return 2
-    summary = asyncio.run(import_dir(loaded.settings, directory))
+    from arenad.progress import Progress
+
+    with Progress(f"import {directory.name}", "files", enabled=not args.json) as bar:
+        summary = asyncio.run(import_dir(loaded.settings, directory, bar.update))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -32,7 +32,7 @@ import hashlib
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -315,6 +315,30 @@ class Broker:
             self.accounts[key_id] = acct
         if acct.secret != secret:
             return None
+        return acct
+
+    def restore_positions(
+        self,
+        key_id: str,
+        secret: str,
+        positions: Mapping[str, tuple[Decimal, Decimal]],
+        now: datetime,
+    ) -> Account:
+        """Open (or find) the account of this key pair holding ``positions`` (symbol ->
+        (signed qty, average entry price)), cash reduced by their cost as if bought.
+
+        A paper account outlives a client's restarts; the in-process simulator does not. The
+        demo restores the positions its database says the account holds, so a second demo on
+        the same database finds the broker where the first left it."""
+        acct = self.authenticate(key_id, secret, now)
+        if acct is None:
+            raise ValueError(f"account {key_id} exists with another secret")
+        for sym, (qty, avg) in positions.items():
+            if not qty:
+                continue
+            acct.positions[sym] = Position(sym, qty, avg)
+            acct.cash -= qty * avg
+        acct.last_equity = self.equity(acct, now)
         return acct
 
     def _uuid(self) -> str:

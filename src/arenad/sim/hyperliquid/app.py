@@ -62,7 +62,13 @@ def _ms(clock: Clock) -> int:
 
 class HyperliquidSim:
     def __init__(
-        self, settings: SimSettings, *, seed: int, faults: Faults, clock: Clock | None = None
+        self,
+        settings: SimSettings,
+        *,
+        seed: int,
+        faults: Faults,
+        clock: Clock | None = None,
+        run_nonce: int | None = None,
     ) -> None:
         self.settings = settings
         self.seed = seed
@@ -77,6 +83,7 @@ class HyperliquidSim:
             taker_fee=settings.taker_fee_rate,
             maker_fee=settings.maker_fee_rate,
             listener=lambda e: self.hub.add(*e),
+            run_nonce=run_nonce,
         )
         self.bots = Bots(
             self.house,

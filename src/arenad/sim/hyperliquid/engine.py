@@ -17,6 +17,7 @@ duplicate-cloid wording), the closest observed text is used.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -179,9 +180,14 @@ class Clearinghouse:
         taker_fee: Decimal,
         maker_fee: Decimal,
         listener: Listener | None = None,
+        run_nonce: int | None = None,
     ) -> None:
         self.market = market
         self.seed = seed
+        # Fill hashes, tids and oids derive from the seed AND a per-start nonce: a restarted
+        # simulator replays the same seeded trades, but a venue never reuses a fill's id, and
+        # a client deduplicating by hash:tid (the fade) must not see old ids again.
+        self.run_nonce = secrets.randbits(32) if run_nonce is None else run_nonce
         self.starting_usdc = starting_usdc
         self.taker_fee = taker_fee
         self.maker_fee = maker_fee
@@ -189,8 +195,9 @@ class Clearinghouse:
         self.accounts: dict[str, Account] = {}
         self.coins = market.names
         self.asset_of = {c: i for i, c in enumerate(self.coins)}
-        self._next_oid = 10_000_000_000 + (seed % 1_000_000) * 1000
-        self._next_tid = 100_000_000_000_000 + (seed % 1_000_000) * 1000
+        slot = (seed + self.run_nonce) % 1_000_000
+        self._next_oid = 10_000_000_000 + slot * 1_000_000
+        self._next_tid = 100_000_000_000_000 + slot * 1_000_000_000
         self.resting: dict[str, list[Order]] = {c: [] for c in self.coins}
         self.fill_count = 0
 
@@ -535,7 +542,7 @@ class Clearinghouse:
         return self._next_tid
 
     def _hash(self, *parts: object) -> str:
-        text = ":".join(str(p) for p in (self.seed, *parts))
+        text = ":".join(str(p) for p in (self.seed, self.run_nonce, *parts))
         return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
     def _fill(

@@ -114,6 +114,7 @@ class ArenaScreen(BaseScreen):
                 yield Notice(id="leaderboard-note")
                 yield DataTable(id="leaderboard", cursor_type="row")
             with TabPane("Runs", id="tab-runs"):
+                yield Static(id="next-run")
                 yield Notice(id="runs-note")
                 yield DataTable(id="runs", cursor_type="row")
             with TabPane("Models", id="tab-models"):
@@ -148,6 +149,13 @@ class ArenaScreen(BaseScreen):
             args["rank_by"] = rank_by
         self._show_leaderboard(await q("leaderboard", **args))
         self._show_runs(await q("arena.runs", limit=20))
+        sched = await q("arena.schedule")  # next_run_at (issue 21 item 13)
+        nxt = sched.get("next_run_at") if isinstance(sched, dict) else None
+        self.query_one("#next-run", Static).update(
+            f"next run: {fmt.stamp(nxt) if nxt else 'none scheduled'}"
+            if isinstance(sched, dict)
+            else ""
+        )
         self._show_models(await q("arena.models"))
         dargs: dict[str, Any] = {"limit": 50}
         if self.book_filter:

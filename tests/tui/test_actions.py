@@ -118,10 +118,16 @@ async def test_pause_and_resume_a_bot() -> None:
         table = await wait_until(pilot, lambda: _rows(app, "#bots"), what="bots loaded")
         assert table == 2
         app.screen.query_one("#bots", DataTable).focus()
-        await pilot.press("p")  # first bot (gemini-3-pro) is active → pause
+        await pilot.press("p")  # first bot (gemini-3-pro) is active → pause, asked first
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "pause fade:gemini-3-pro" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("fade.pause"))
         assert d.commands("fade.pause") == [{"bot_id": "gemini-3-pro"}]
         await pilot.press("down", "p")  # qwen3-max is paused → resume
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "resume fade:qwen3-max" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("fade.resume"))
         assert d.commands("fade.resume") == [{"bot_id": "qwen3-max"}]
         # the table was re-queried after each action and shows the new state
@@ -138,10 +144,15 @@ async def test_pause_and_resume_a_model_and_run_arena_now() -> None:
         app.screen.query_one("#arena-tabs", TabbedContent).active = "tab-models"
         await pilot.pause()
         app.screen.query_one("#models", DataTable).focus()
-        await pilot.press("p")
+        await pilot.press("p")  # asks first, naming the model's book
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "pause arena:momentum" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("arena.pause"))
         assert d.commands("arena.pause") == [{"model_id": "momentum"}]
         await pilot.press("down", "p")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("arena.resume"))
         assert d.commands("arena.resume") == [{"model_id": "gpt-4o"}]
         await pilot.press("n")
@@ -179,6 +190,7 @@ async def test_close_a_position_with_confirmation() -> None:
         app.screen.query_one("#positions", DataTable).focus()
         await pilot.press("down", "x")  # rows sorted by book: arena:momentum, fade:gemini…
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "close fade:gemini-3-pro BTC -0.5 @ 96,500.00?" in screen_text(app)
         await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("position.close"))
         assert d.commands("position.close") == [{"book_id": "fade:gemini-3-pro", "symbol": "BTC"}]

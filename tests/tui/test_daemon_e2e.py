@@ -6,12 +6,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from tui_fakes import wait_until
+from textual.widgets import Label, TabbedContent
+from tui_fakes import screen_text, wait_until
 
 from arenad.control.client import ControlClient
 from arenad.tui.app import KILL_REASON, ArenadApp, create_app
 from arenad.tui.screens.confirm import ConfirmScreen
 from arenad.tui.widgets.connection_banner import ConnectionBanner
+from arenad.tui.widgets.grid import Grid
 from arenad.tui.widgets.status_header import StatusHeader
 
 pytestmark = pytest.mark.slow
@@ -90,3 +92,104 @@ async def test_tui_recovers_when_the_daemon_restarts(daemon_proc: Any) -> None:
             lambda: any("kill switch" in str(e.get("message")) for e in app.state.events),
             timeout=15,
         )
+
+
+ARENA_CONFIG = """\
+[daemon]
+db_path = "arenad.db"
+socket_path = "arenad.sock"
+log_format = "json"
+config_poll_interval_s = 0.1
+
+[sim]
+host = "127.0.0.1"
+alpaca_port = {alpaca_port}
+
+[arena]
+upkeep_interval_s = 0.5
+
+[arena.schedule]
+kind = "weekly"
+weekday = "sun"
+at = "03:00"
+market_days_only = false
+missed_slot = "skip"
+
+[arena.rails]
+allowed_symbols = ["AAPL", "NVDA"]
+
+[[arena.models]]
+id = "buy-and-hold"
+provider = "baseline"
+[arena.models.baseline]
+kind = "buy_and_hold"
+
+[[arena.models]]
+id = "momentum"
+provider = "baseline"
+[arena.models.baseline]
+kind = "momentum"
+
+[[arena.models]]
+id = "random"
+provider = "baseline"
+[arena.models.baseline]
+kind = "random"
+"""
+
+
+async def _paused(socket_path: Any) -> set[str]:
+    async with ControlClient(socket_path) as c:
+        return {m["model_id"] for m in await c.request("arena.models") if m["paused"]}
+
+
+async def test_selection_survives_refreshes_and_pause_acts_on_the_selected_model(
+    sim_thread: Any, daemon_proc: Any
+) -> None:
+    port = int(sim_thread.alpaca_url.rsplit(":", 1)[1])
+    d = daemon_proc(ARENA_CONFIG.format(alpaca_port=port))
+    await asyncio.to_thread(d.start)
+    app = attach(d.socket_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected", timeout=15)
+        await pilot.press("a")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.query_one("#models", Grid).row_count == 3, 15)
+        screen.query_one("#arena-tabs", TabbedContent).active = "tab-models"
+        await pilot.pause()
+        grid = screen.query_one("#models", Grid)
+        grid.focus()
+        await pilot.press("down")
+        assert grid.selected_key() == "momentum"
+
+        async def refreshes(n: int) -> None:
+            for _ in range(n):
+                before = screen.loads
+                await pilot.press("r")
+                await wait_until(pilot, lambda b=before: screen.loads > b, 15, "a reload")
+                assert grid.selected_key() == "momentum"
+
+        await refreshes(5)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("#question", Label).render())
+        assert "pause arena:momentum" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "PAUSED" in screen_text(app), 15, "the model shown paused")
+        assert await _paused(d.socket_path) == {"momentum"}
+        # more refreshes, then p again resumes the same model (not row 0)
+        await refreshes(5)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "resume arena:momentum" in str(app.screen.query_one("#question", Label).render())
+        await pilot.press("y")
+        await poll_until_paused(pilot, d, set())
+    assert await asyncio.to_thread(d.stop) == 0  # before the simulator it trades against
+
+
+async def poll_until_paused(pilot: Any, d: Any, want: set[str]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while await _paused(d.socket_path) != want:
+        assert loop.time() < deadline, f"paused models never became {want}"
+        await pilot.pause(0.05)

@@ -49,6 +49,59 @@ def dec(value: Any) -> str:
     return f"{d.normalize():,f}"
 
 
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+PRICE_SIG = 5
+"""Significant figures of a price below 1 (Hyperliquid's rule: at most five)."""
+SIZE_DECIMALS = 6
+"""The finest lot any venue here trades (Hyperliquid szDecimals ≤ 5; Alpaca fractions)."""
+
+
+def price(value: Any, tick: Any = None) -> str:
+    """A price to the venue's tick: ``tick`` when the row carries it, else the cent for
+    prices of 1 and more (stocks' tick; finer than a perp's five-significant-figure tick
+    there) and five significant figures below 1. Always with thousands separators — never
+    the raw average the daemon computed (``111,585.208640157…``)."""
+    d = _decimal(value)
+    if d is None:
+        return DASH if value is None else "?"
+    t = _decimal(tick)
+    if t is not None and t > 0:
+        q = (d / t).quantize(Decimal(1)) * t
+        places = max(0, -t.normalize().as_tuple().exponent)  # type: ignore[operator]
+        return f"{q:,.{places}f}"
+    if abs(d) >= 1 or d == 0:
+        return f"{d:,.2f}"
+    places = PRICE_SIG - 1 - d.adjusted()
+    return f"{d:,.{places}f}"
+
+
+def size(value: Any) -> str:
+    """A size to its lot: exact as sent, trailing zeros dropped, rounded to the finest lot
+    (six decimals) so a computed fraction never spills across the table."""
+    d = _decimal(value)
+    if d is None:
+        return DASH if value is None else "?"
+    d = d.quantize(Decimal(1).scaleb(-SIZE_DECIMALS)).normalize()
+    if d == d.to_integral():
+        return f"{d.quantize(Decimal(1)):,}"
+    return f"{d:,f}"
+
+
+def multiplier(value: Any) -> str:
+    """``×1``, ``×0.5``: one spelling whatever the wire sent (1, 1.0, "1.00")."""
+    v = num(value)
+    return DASH if v is None else f"×{v:g}"
+
+
 def money(value: Any, *, signed: bool = False) -> str:
     v = num(value)
     if v is None:

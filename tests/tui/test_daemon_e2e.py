@@ -193,3 +193,18 @@ async def poll_until_paused(pilot: Any, d: Any, want: set[str]) -> None:
     while await _paused(d.socket_path) != want:
         assert loop.time() < deadline, f"paused models never became {want}"
         await pilot.pause(0.05)
+
+
+async def test_footer_at_80x24_shows_kill_and_help_against_a_real_daemon(
+    daemon_proc: Any,
+) -> None:
+    d = daemon_proc()
+    await asyncio.to_thread(d.start)
+    app = attach(d.socket_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected", timeout=15)
+        for key in ("d", *"faetc"):
+            await pilot.press(key)
+            await pilot.pause()
+            last = screen_text(app).rstrip("\n").split("\n")[-1].split()
+            assert "k" in last and "Kill" in last and "?" in last and "Help" in last, last

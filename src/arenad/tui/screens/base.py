@@ -17,11 +17,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from arenad.tui.state import ALL_TOPICS, TuiState
 from arenad.tui.widgets.connection_banner import ConnectionBanner
 from arenad.tui.widgets.filter_bar import FilterBar
+from arenad.tui.widgets.footer import ArenadFooter
 from arenad.tui.widgets.grid import Grid
 from arenad.tui.widgets.status_header import StatusHeader
 
@@ -62,7 +62,7 @@ class BaseScreen(Screen[None]):
             yield ConnectionBanner()
         yield from self.body()
         yield FilterBar()
-        yield Footer()
+        yield ArenadFooter()
 
     def body(self) -> Iterable[Widget]:
         return ()

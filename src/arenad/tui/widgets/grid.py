@@ -78,7 +78,7 @@ class Grid(DataTable[Any]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
-        Binding("s", "sort_next", "Sort"),
+        Binding("s", "sort_next", "Sort", show=False),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
     ]
 

@@ -166,7 +166,7 @@ class Grid(DataTable[Any]):
     def _measure(self, rows: list[Row]) -> dict[str, int]:
         widths = {}
         for i, c in enumerate(self.specs):
-            w = cell_len(c.label) + 2  # room for the sort arrow
+            w = cell_len(c.label) + (2 if c.key == self.sort_key else 0)  # the sort arrow
             for r in rows:
                 if i < len(r.cells):
                     w = max(w, max((cell_len(x) for x in plain(r.cells[i]).split("\n")), default=0))

@@ -27,6 +27,30 @@ def num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+_NOT_FIGURES = frozenset({"none", "null", "nan", "inf", "-inf", "+inf", "infinity", "-infinity"})
+
+
+def text(value: Any) -> str:
+    """Any value as a cell: "–" for what is not there (None, "", NaN, infinities, and their
+    spellings as text) — the screen never shows ``None``/``nan``/``inf``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    s = str(value)
+    return DASH if not s.strip() or s.strip().lower() in _NOT_FIGURES else s
+
+
+def cell(value: Any) -> Any:
+    """:func:`text` for plain values; rich Text is kept (styled), unless it says nothing."""
+    if isinstance(value, Text):
+        return value if text(value.plain) != DASH or value.plain == DASH else Text(DASH)
+    return text(value)
+
+
+def _missing(value: Any) -> bool:
+    """Not there (None, NaN, an infinity): "–". Anything else that is not a number: "?"."""
+    return text(value) == DASH
+
+
 def figure(row: dict[str, Any], key: str, render: Any, figure_name: str | None = None) -> str:
     """``render(row[key])``, or "–*" when the standing names the figure as resting on too
     small a sample (``insufficient_figures``): never a number for it."""
@@ -72,7 +96,7 @@ def price(value: Any, tick: Any = None) -> str:
     the raw average the daemon computed (``111,585.208640157…``)."""
     d = _decimal(value)
     if d is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     t = _decimal(tick)
     if t is not None and t > 0:
         q = (d / t).quantize(Decimal(1)) * t
@@ -89,7 +113,7 @@ def size(value: Any) -> str:
     (six decimals) so a computed fraction never spills across the table."""
     d = _decimal(value)
     if d is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     d = d.quantize(Decimal(1).scaleb(-SIZE_DECIMALS)).normalize()
     if d == d.to_integral():
         return f"{d.quantize(Decimal(1)):,}"
@@ -105,7 +129,7 @@ def multiplier(value: Any) -> str:
 def money(value: Any, *, signed: bool = False) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:+,.2f}" if signed else f"{v:,.2f}"
 
 
@@ -121,14 +145,14 @@ def pnl(value: Any) -> Text:
 def pct(value: Any, *, signed: bool = True) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:+.2f}%" if signed else f"{v:.2f}%"
 
 
 def ratio(value: Any, digits: int = 2) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:.{digits}f}"
 
 

@@ -38,22 +38,24 @@ TIMEFRAMES = [
 def reasoning_text(d: dict[str, Any]) -> Text:
     t = Text()
     t.append(
-        f"{fmt.stamp(d.get('ts'))}  {d.get('model_id')}  {d.get('action')} "
-        f"{fmt.dec(d.get('quantity'))} {d.get('symbol')}\n",
+        f"{fmt.stamp(d.get('ts'))}  {fmt.text(d.get('model_id'))}  {fmt.text(d.get('action'))} "
+        f"{fmt.size(d.get('quantity'))} {fmt.text(d.get('symbol'))}\n",
         style="bold",
     )
     t.append(
-        f"confidence {fmt.ratio(d.get('confidence'))}  timeframe {d.get('timeframe')}  "
-        f"entry {fmt.dec(d.get('entry_price'))}  stop {fmt.dec(d.get('stop_loss'))}  "
-        f"target {fmt.dec(d.get('take_profit'))}  order {d.get('order_status') or '–'}\n"
+        f"confidence {fmt.ratio(d.get('confidence'))}  timeframe {fmt.text(d.get('timeframe'))}  "
+        f"entry {fmt.price(d.get('entry_price'))}  stop {fmt.price(d.get('stop_loss'))}  "
+        f"target {fmt.price(d.get('take_profit'))}  order {fmt.text(d.get('order_status'))}\n"
     )
     if d.get("valid") is False:
-        t.append(f"invalid model output: {d.get('error')}\n", style="bold red")
+        t.append(f"invalid model output: {fmt.text(d.get('error'))}\n", style="bold red")
         if d.get("raw"):
             t.append(str(d["raw"]) + "\n", style="dim")
     r = d.get("reasoning")
     if isinstance(r, dict):
         for k, v in r.items():
+            if v is None or v == "" or v == [] or v == {}:
+                continue  # a baseline has no bullish/bearish case: no empty label
             t.append(f"\n{k}: ", style="bold")
             t.append(v if isinstance(v, str) else json.dumps(v, default=str))
     elif r:
@@ -114,6 +116,11 @@ class ArenaScreen(BaseScreen):
         Binding("n", "app.run_arena", "Run arena now"),
         Binding("p", "toggle_pause", "Pause/resume model"),
         Binding("r", "refresh", "Refresh"),
+        Binding("1", "tab('tab-leaderboard')", "Leaderboard tab", show=False),
+        Binding("2", "tab('tab-runs')", "Runs tab", show=False),
+        Binding("3", "tab('tab-models')", "Models tab", show=False),
+        Binding("4", "tab('tab-decisions')", "Decisions tab", show=False),
+        Binding("5", "tab('tab-comparison')", "Comparison tab", show=False),
     ]
 
     def __init__(self) -> None:
@@ -124,25 +131,25 @@ class ArenaScreen(BaseScreen):
 
     def body(self) -> Iterable[Widget]:
         with TabbedContent(id="arena-tabs"):
-            with TabPane("Leaderboard", id="tab-leaderboard"):
+            with TabPane("Leaderboard (1)", id="tab-leaderboard"):
                 with Horizontal(classes="filters"):
                     yield Select(KINDS, value="", allow_blank=False, id="kind")
                     yield Select(TIMEFRAMES, value="all_time", allow_blank=False, id="timeframe")
                 yield Notice(id="leaderboard-note")
                 yield Grid(LEADERBOARD_COLS, id="leaderboard")
-            with TabPane("Runs", id="tab-runs"):
+            with TabPane("Runs (2)", id="tab-runs"):
                 yield Notice(id="runs-note")
                 yield Grid(RUNS_COLS, id="runs")
-            with TabPane("Models", id="tab-models"):
+            with TabPane("Models (3)", id="tab-models"):
                 yield Notice(id="models-note")
                 yield Grid(MODELS_COLS, id="models")
-            with TabPane("Decisions", id="tab-decisions"), Horizontal():
+            with TabPane("Decisions (4)", id="tab-decisions"), Horizontal():
                 with Vertical(id="ad-list"):
                     yield Notice(id="arena-decisions-note")
                     yield Grid(DECISIONS_COLS, id="arena-decisions")
                 with VerticalScroll(id="ad-detail"):
                     yield Static(id="reasoning", classes="detail")
-            with TabPane("Comparison", id="tab-comparison"):
+            with TabPane("Comparison (5)", id="tab-comparison"):
                 yield Notice(id="comparison-note")
                 yield Grid(COMPARISON_COLS, id="comparison")
 
@@ -379,3 +386,14 @@ class ArenaScreen(BaseScreen):
 
     def action_refresh(self) -> None:
         self.reload()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#arena-tabs", TabbedContent).active = tab
+        grid = {
+            "tab-leaderboard": "#leaderboard",
+            "tab-runs": "#runs",
+            "tab-models": "#models",
+            "tab-decisions": "#arena-decisions",
+            "tab-comparison": "#comparison",
+        }[tab]
+        self.query_one(grid, Grid).focus()

@@ -58,10 +58,10 @@ def decision_detail(d: dict[str, Any]) -> Text:
     """Everything about one decision: the fill, the verdicts, the order, the bot's chat."""
     ev = d.get("event") or {}
     t = Text()
-    t.append(f"{fmt.stamp(d.get('ts'))}  {d.get('bot_id')}\n", style="bold")
+    t.append(f"{fmt.stamp(d.get('ts'))}  {fmt.text(d.get('bot_id'))}\n", style="bold")
     t.append(
-        f"bot {ev.get('event_type', 'fill')}: {ev.get('side', '?')} "
-        f"{fmt.dec(ev.get('size'))} {ev.get('symbol', '?')} @ {fmt.dec(ev.get('price'))}\n"
+        f"bot {ev.get('event_type') or 'fill'}: {fmt.text(ev.get('side'))} "
+        f"{fmt.size(ev.get('size'))} {fmt.text(ev.get('symbol'))} @ {fmt.price(ev.get('price'))}\n"
     )
     decision = str(d.get("decision", "?"))
     t.append(
@@ -76,8 +76,8 @@ def decision_detail(d: dict[str, Any]) -> Text:
     order = d.get("order")
     if isinstance(order, dict):
         t.append(
-            f"order {order.get('side')} {fmt.dec(order.get('size'))} @ "
-            f"{fmt.dec(order.get('price'))}: {order.get('status')}\n"
+            f"order {fmt.text(order.get('side'))} {fmt.size(order.get('size'))} @ "
+            f"{fmt.price(order.get('price'))}: {fmt.text(order.get('status'))}\n"
         )
     chat = d.get("chat")
     if isinstance(chat, dict):

@@ -6,8 +6,9 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from arenad.tui import format as fmt
@@ -35,12 +36,26 @@ class EventTable(DataTable[Any]):
     DEFAULT_CSS = """
     EventTable { height: 1fr; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "copy", "Copy the event", show=False),
+    ]
+
+    def action_copy(self) -> None:
+        from arenad.tui.screens.event_detail import event_text
+
+        e = self.selected_event()
+        if e is None:
+            self.notify("no event selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(event_text(e).plain)
+        self.notify("event copied to the clipboard (OSC 52)")
 
     def __init__(self, *, max_rows: int = 500, **kw: Any) -> None:
         super().__init__(**kw)
         self.max_rows = max_rows
         self._keys = itertools.count()
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
+        self._by_key: dict[str, dict[str, Any]] = {}
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -71,15 +86,36 @@ class EventTable(DataTable[Any]):
         self.call_after_refresh(self._settle, at_end)
 
     def _add(self, e: dict[str, Any]) -> None:
+        key = str(next(self._keys))
+        self._by_key[key] = e
         self.add_row(
             fmt.clock(e.get("ts")),
             fmt.level(e.get("level")),
-            str(e.get("category", "")),
-            str(e.get("message", "")),
-            key=str(next(self._keys)),
+            fmt.text(e.get("category")),
+            fmt.text(e.get("message")),
+            key=key,
         )
 
+    def selected_event(self) -> dict[str, Any] | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # no valid cursor
+            return None
+        return self._by_key.get(key or "")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an event: the whole of it, details included."""
+        from arenad.tui.screens.event_detail import EventDetailScreen
+
+        e = self._by_key.get(event.row_key.value or "")
+        if e is not None:
+            event.stop()
+            self.app.push_screen(EventDetailScreen(e))
+
     def _rebuild(self, follow: bool) -> None:
+        self._by_key.clear()
         self.clear()
         for e in self._rows:
             self._add(e)

@@ -35,6 +35,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
 
+from arenad.tui import format as fmt
+
 
 @dataclass(frozen=True, slots=True)
 class Col:
@@ -80,6 +82,7 @@ class Grid(DataTable[Any]):
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort_next", "Sort", show=False),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
+        Binding("y", "copy", "Copy the selected row (OSC 52, works over SSH)", show=False),
     ]
 
     class FilterRequested(Message):
@@ -136,7 +139,9 @@ class Grid(DataTable[Any]):
 
     def selected_row(self) -> Row | None:
         key = self.selected_key()
-        return next((r for r in self.shown if r.key == key), None)
+        if key is None:
+            return None
+        return next((r for r in self.shown if r.key == key.split("\x1f")[0]), None)
 
     def selected_text(self) -> str:
         """The selected row as "label: value" pairs (every column, hidden ones too)."""
@@ -217,14 +222,22 @@ class Grid(DataTable[Any]):
         else:
             self.clear()
         index = {c.key: i for i, c in enumerate(self.specs)}
+        keys: list[str] = []
+        seen: set[str] = set()
         for r in rows:
+            key = r.key
+            n = 1
+            while key in seen:  # two rows the daemon sent alike must not crash the table
+                n += 1
+                key = f"{r.key}\x1f{n}"
+            seen.add(key)
+            keys.append(key)
             self.add_row(
-                *(r.cells[index[k]] if index[k] < len(r.cells) else "" for k in visible),
-                key=r.key,
+                *(fmt.cell(r.cells[index[k]]) if index[k] < len(r.cells) else "" for k in visible),
+                key=key,
             )
         if not rows:
             return
-        keys = [r.key for r in rows]
         row = keys.index(selected) if selected in keys else min(old_index, len(rows) - 1)
         self.cursor_coordinate = Coordinate(row, 0)
         self.call_after_refresh(self._restore_scroll, scroll_x, scroll_y, row)
@@ -257,6 +270,14 @@ class Grid(DataTable[Any]):
         return super().render_line(y)
 
     # --- keys ------------------------------------------------------------------------------
+    def action_copy(self) -> None:
+        text = self.selected_text()
+        if not text:
+            self.notify("no row selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied: {text[:60]}{'…' if len(text) > 60 else ''}")
+
     def action_filter(self) -> None:
         self.post_message(self.FilterRequested(self))
 

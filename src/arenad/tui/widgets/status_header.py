@@ -34,11 +34,23 @@ class StatusHeader(Static):
         parts.append(Text(mode, style="bold reverse red" if mode == "LIVE" else "bold"))
         net = st.get("network") or fmt.DASH
         parts.append(Text(f"net {net}" if wide else str(net)))
-        trading = str(st.get("trading_state", "–"))
-        parts.append(Text(trading, style="" if killed else _STATE_STYLE.get(trading, "")))
-        if killed:
+        # Without a live link nothing is known about the state now: a dead daemon's last
+        # "ACTIVE" / "kill switch off" would be a lie (issue 21 item 10).
+        live = state.connection.state == "connected" and state.status is not None
+        trading = str(st.get("trading_state") or fmt.DASH)
+        if not live:
+            parts.append(Text("state unknown", style="bold yellow"))
+            parts.append(
+                Text(
+                    ("kill switch unknown" if wide else "kill ?") + (" (was ON)" if killed else ""),
+                    style="bold",
+                )
+            )
+        elif killed:
+            parts.append(Text(trading))
             parts.append(Text("KILL SWITCH ON", style="bold"))
         else:
+            parts.append(Text(trading, style=_STATE_STYLE.get(trading, "")))
             parts.append(Text("kill switch off" if wide else "kill off", style="dim"))
         parts.append(self._health(state, now_mono))
         parts.append(Text(f"up {fmt.uptime(st.get('uptime_s'))}"))
@@ -67,7 +79,10 @@ class StatusHeader(Static):
 
     @staticmethod
     def _kill_line(k: dict[str, Any]) -> Text:
+        """The second line says who, when and why — not "KILL SWITCH" a second time."""
+        by = k.get("by") or "?"
+        hint = "" if by == "operator" else "  — the events screen (e) has the details"
         return Text(
-            f" ■ KILL SWITCH ENGAGED by {k.get('by') or '?'} at {fmt.stamp(k.get('activated_at'))}"
-            f": {k.get('reason') or 'no reason given'}  — press u to release"
+            f" ■ engaged by {by} at {fmt.stamp(k.get('activated_at'))}:"
+            f" {k.get('reason') or 'no reason given'}{hint}  — u releases"
         )

@@ -486,3 +486,20 @@ async def test_ticks_mark_a_silent_daemon_stale_and_reload_query_screens() -> No
         await wait_until(pilot, lambda: len(d.commands("fade.bots")) >= 2, what="periodic reload")
         d.push("status", {**d.status})
         await wait_until(pilot, lambda: "● connected" in header(app))
+
+
+async def test_palette_has_the_screen_actions_and_the_screenshot() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("a", "3")  # Arena, Models tab
+        await wait_until(pilot, lambda: _rows(app, "#models") == 2, what="models")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause/resume model")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "pause arena:momentum" in screen_text(app)
+        await pilot.press("n")
+        assert d.commands("arena.pause") == []

@@ -208,3 +208,21 @@ async def test_footer_at_80x24_shows_kill_and_help_against_a_real_daemon(
             await pilot.pause()
             last = screen_text(app).rstrip("\n").split("\n")[-1].split()
             assert "k" in last and "Kill" in last and "?" in last and "Help" in last, last
+
+
+async def test_screenshot_lands_in_the_data_directory_without_downloads(
+    daemon_proc: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # a VPS: no ~/Downloads
+    d = daemon_proc()
+    await asyncio.to_thread(d.start)
+    app = attach(d.socket_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected", timeout=15)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: app.last_screenshot is not None, what="screenshot")
+        shot = app.last_screenshot
+        assert shot is not None and shot.parent == d.db_path.parent / "screenshots"
+        assert shot.read_text().startswith("<svg")
+        assert any(str(shot) in n.message for n in app._notifications)  # the path is shown
+    assert not (tmp_path / "Downloads").exists()

@@ -330,6 +330,12 @@ class ArenadApp(App[int]):
         if isinstance(r, dict):
             self.notify(f"arena run {r.get('run_id', '?')}: {r.get('status', 'started')}")
 
+    def action_chart_range(self) -> None:
+        from arenad.tui.widgets.equity_chart import EquityChart
+
+        for chart in self.screen.query(EquityChart):
+            self.notify(f"equity chart: {chart.cycle_range()}")
+
     # --- screenshots -----------------------------------------------------------------------
     def data_dir(self) -> Path:
         """Where the daemon keeps its database (its status says; the paths are absolute), or

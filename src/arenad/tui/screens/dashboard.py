@@ -24,6 +24,7 @@ class DashboardScreen(BaseScreen):
     CSS_PATH = "dashboard.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "close_position", "Close position"),
+        Binding("g", "app.chart_range", "Chart range 1h/1d/1w/all"),
     ]
 
     def __init__(self) -> None:

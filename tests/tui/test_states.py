@@ -158,3 +158,39 @@ async def test_y_copies_the_selected_row_through_the_terminal_clipboard() -> Non
         # App.copy_to_clipboard keeps what it sent (as OSC 52) in app.clipboard
         assert "book: fade:grok-4" in app.clipboard
         assert "entry price: 111,585.21" in app.clipboard
+
+
+async def test_F_pauses_and_resumes_following_the_event_feed() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected")
+        await pilot.press("e")
+        table = app.screen.query_one("#event-log", EventTable)
+        await wait_until(pilot, lambda: table.row_count > 2)
+        table.focus()
+        n = table.row_count
+
+        def push(i: int) -> None:
+            d.push(
+                "system_event",
+                {
+                    "ts": f"2025-01-02T15:00:0{i}Z",
+                    "level": "info",
+                    "category": "system",
+                    "message": f"live {i}",
+                    "details": {},
+                },
+            )
+
+        push(1)  # following: the cursor moves with the feed
+        await wait_until(pilot, lambda: table.row_count == n + 1)
+        await wait_until(pilot, lambda: table.cursor_row == n)
+        await pilot.press("up", "F")  # read an older event, pause
+        assert table.paused and table.cursor_row == n - 1
+        push(2)
+        await wait_until(pilot, lambda: table.row_count == n + 2)
+        await pilot.pause()
+        assert table.cursor_row == n - 1  # not dragged to the end
+        await pilot.press("F")
+        await wait_until(pilot, lambda: table.cursor_row == n + 1)

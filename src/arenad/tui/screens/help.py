@@ -48,6 +48,7 @@ class HelpScreen(ModalScreen[None]):
                     ("escape", "Leave the filter box (the filter stays)"),
                     ("enter", "Open the selected event in full (event tables)"),
                     ("y", "Copy the selected event (event tables)"),
+                    ("F", "Follow/pause the event feed (event tables)"),
                 ],
             )
         )

@@ -38,7 +38,17 @@ class EventTable(DataTable[Any]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "copy", "Copy the event", show=False),
+        Binding("F", "toggle_follow", "Follow/pause the feed", show=False),
     ]
+    paused = False
+    """True: new events are added below without moving the cursor (reading an old one)."""
+
+    def action_toggle_follow(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+        self.border_subtitle = "paused — F follows" if self.paused else ""
+        self.notify("event feed paused (F follows again)" if self.paused else "following")
 
     def action_copy(self) -> None:
         from arenad.tui.screens.event_detail import event_text
@@ -115,10 +125,15 @@ class EventTable(DataTable[Any]):
             self.app.push_screen(EventDetailScreen(e))
 
     def _rebuild(self, follow: bool) -> None:
+        keep = self.selected_event()
         self._by_key.clear()
         self.clear()
         for e in self._rows:
             self._add(e)
+        if keep is not None and not follow:  # a refresh keeps the event being read
+            at = next((i for i, e in enumerate(self._rows) if e is keep), None)
+            if at is not None:
+                self.move_cursor(row=at, animate=False)
         self.call_after_refresh(self._settle, follow)
 
     def _settle(self, follow: bool) -> None:
@@ -127,5 +142,5 @@ class EventTable(DataTable[Any]):
         # the widths are known. Then keep following the feed if the cursor was at its end.
         self._clear_caches()
         self.refresh()
-        if follow and self.row_count:
+        if follow and not self.paused and self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)

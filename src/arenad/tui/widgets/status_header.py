@@ -30,8 +30,9 @@ class StatusHeader(Static):
         self.set_class(killed, "-killed")
         sep = Text(" │ ", style="dim" if not killed else "")
         parts: list[Text] = []
-        mode = str(st.get("mode", "–")).upper()
-        parts.append(Text(mode, style="bold reverse red" if mode == "LIVE" else "bold"))
+        mode = str(st.get("mode") or fmt.DASH).upper()
+        shown_mode = mode if wide or mode == "LIVE" else {"SIMULATION": "SIM"}.get(mode, mode)
+        parts.append(Text(shown_mode, style="bold reverse red" if mode == "LIVE" else "bold"))
         net = st.get("network") or fmt.DASH
         parts.append(Text(f"net {net}" if wide else str(net)))
         # Without a live link nothing is known about the state now: a dead daemon's last
@@ -39,7 +40,7 @@ class StatusHeader(Static):
         live = state.connection.state == "connected" and state.status is not None
         trading = str(st.get("trading_state") or fmt.DASH)
         if not live:
-            parts.append(Text("state unknown", style="bold yellow"))
+            parts.append(Text("state unknown" if wide else "state ?", style="bold yellow"))
             parts.append(
                 Text(
                     ("kill switch unknown" if wide else "kill ?") + (" (was ON)" if killed else ""),
@@ -52,10 +53,10 @@ class StatusHeader(Static):
         else:
             parts.append(Text(trading, style=_STATE_STYLE.get(trading, "")))
             parts.append(Text("kill switch off" if wide else "kill off", style="dim"))
-        parts.append(self._health(state, now_mono))
+        parts.append(self._health(state, now_mono, wide))
         parts.append(Text(f"up {fmt.uptime(st.get('uptime_s'))}"))
         day = st.get("daily_pnl")
-        if day is not None and wide:
+        if day is not None:  # a key figure: kept at 80 columns, the labels shrink instead
             parts.append(
                 Text("day ") + (Text(fmt.money(day, signed=True)) if killed else fmt.pnl(day))
             )
@@ -66,13 +67,13 @@ class StatusHeader(Static):
         self.update(line)
 
     @staticmethod
-    def _health(state: TuiState, now_mono: float) -> Text:
+    def _health(state: TuiState, now_mono: float, wide: bool = True) -> Text:
         c = state.connection
         if c.state == "connected":
             if state.stale(now_mono) and state.status_mono is not None:
                 return Text(f"● stale {now_mono - state.status_mono:.0f}s", style="bold yellow")
             dropped = f" ({state.dropped} dropped)" if state.dropped else ""
-            return Text("● connected" + dropped, style="green")
+            return Text(("● connected" if wide else "● ok") + dropped, style="green")
         if c.state == "connecting":
             return Text("○ connecting", style="yellow")
         return Text("○ DISCONNECTED", style="bold red")

@@ -61,3 +61,16 @@ def test_sort_values_read_formatted_numbers() -> None:
     cells: list[Any] = ["+1,234.50", "-3.00%", "×0.5", "–", "abc", "12"]
     ordered = sorted(cells, key=sort_value)
     assert ordered == ["-3.00%", "×0.5", "12", "+1,234.50", "abc", "–"]
+
+
+def test_comparison_names_each_model_once() -> None:
+    from arenad.tui.screens.arena import comparison_text
+
+    text = comparison_text(
+        [
+            {"model_id": "momentum", "action": "buy", "confidence": 0.6},
+            {"model_id": "buy-and-hold", "action": "hold", "confidence": None},
+            {"model_id": "momentum", "action": "buy", "confidence": 0.7},
+        ]
+    )
+    assert text == "momentum buy 0.70 ×2, buy-and-hold hold –"

@@ -63,6 +63,21 @@ def reasoning_text(d: dict[str, Any]) -> Text:
     return t
 
 
+def comparison_text(decisions: list[Any]) -> str:
+    """One entry per model and action ("momentum buy 0.60 ×2"): a model deciding twice in
+    the window (runs every few minutes) read as the same row repeated."""
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for d in decisions:
+        if isinstance(d, dict):
+            key = (fmt.text(d.get("model_id") or d.get("book_id")), fmt.text(d.get("action")))
+            seen.setdefault(key, []).append(d.get("confidence"))
+    parts = []
+    for (model, action), confs in seen.items():
+        times = f" ×{len(confs)}" if len(confs) > 1 else ""
+        parts.append(f"{model} {action} {fmt.ratio(confs[-1])}{times}")
+    return ", ".join(parts)
+
+
 LEADERBOARD_COLS = [
     Col("rank", "#"),
     Col("delta", "Δ", priority=3),
@@ -316,11 +331,7 @@ class ArenaScreen(BaseScreen):
             return
         out = []
         for c in rows:
-            ds = ", ".join(
-                f"{d.get('model_id')} {d.get('action')} {fmt.ratio(d.get('confidence'))}"
-                for d in c.get("decisions") or []
-                if isinstance(d, dict)
-            )
+            ds = comparison_text(c.get("decisions") or [])
             agree = fmt.num(c.get("agreement"))
             out.append(
                 Row(

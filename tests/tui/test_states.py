@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from textual.widgets import DataTable, TabbedContent
+from textual.widgets import DataTable, Input, TabbedContent
 from tui_fakes import ARENA_DECISIONS, FakeDaemon, screen_text, wait_until
 
 from arenad.clock import FakeClock
@@ -194,3 +194,16 @@ async def test_F_pauses_and_resumes_following_the_event_feed() -> None:
         assert table.cursor_row == n - 1  # not dragged to the end
         await pilot.press("F")
         await wait_until(pilot, lambda: table.cursor_row == n + 1)
+
+
+async def test_escape_leaves_the_events_search_box() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.query_one("#event-log", EventTable).row_count)
+        await pilot.press("slash", *"GPT")
+        assert isinstance(app.focused, Input)
+        await pilot.press("escape")
+        assert isinstance(app.focused, EventTable)

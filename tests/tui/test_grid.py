@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 
 from arenad.tui.widgets.grid import Col, Grid, Row, sort_value
 
@@ -74,3 +75,21 @@ def test_comparison_names_each_model_once() -> None:
         ]
     )
     assert text == "momentum buy 0.70 ×2, buy-and-hold hold –"
+
+
+async def test_a_cut_cell_shows_in_full_as_the_tooltip() -> None:
+    long = "sell 8.47 SOL (fade x1: target -0.42 SOL, bot short 0.42 SOL after the fill)"
+
+    class Cut(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Grid([Col("t", "time"), Col("why", "why", fill=True)], id="g")
+
+    app = Cut()
+    async with app.run_test(size=(40, 8)) as pilot:
+        g = app.query_one(Grid)
+        g.show([Row("1", ["14:00:00", long]), Row("2", ["14:01:00", "short"])])
+        await pilot.pause()
+        g.hover_coordinate = Coordinate(0, 1)
+        assert g.tooltip == long
+        g.hover_coordinate = Coordinate(1, 1)
+        assert g.tooltip is None

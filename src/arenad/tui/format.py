@@ -126,6 +126,12 @@ def multiplier(value: Any) -> str:
     return DASH if v is None else f"×{v:g}"
 
 
+def count(value: Any) -> str:
+    """A whole number with thousands separators (trades, runs, decisions)."""
+    v = num(value)
+    return DASH if v is None else f"{int(v):,}"
+
+
 def money(value: Any, *, signed: bool = False) -> str:
     v = num(value)
     if v is None:

@@ -219,7 +219,7 @@ class ArenaScreen(BaseScreen):
                             ),
                         ),
                         fmt.figure(r, "profit_factor", fmt.ratio),
-                        str(r.get("trades", 0)),
+                        fmt.count(r.get("trades", 0)),
                     ],
                 )
             )
@@ -254,8 +254,8 @@ class ArenaScreen(BaseScreen):
                             }.get(status, ""),
                         ),
                         str(r.get("trigger", "")),
-                        str(r.get("models", "")),
-                        str(r.get("decisions", "")),
+                        fmt.count(r.get("models")),
+                        fmt.count(r.get("decisions")),
                         "; ".join(
                             f"{e.get('model_id')}: {e.get('error')}"
                             for e in errors
@@ -283,7 +283,7 @@ class ArenaScreen(BaseScreen):
                     fmt.yes_no(m.get("enabled")),
                     Text("PAUSED", style="bold yellow") if m.get("paused") else Text("no"),
                     fmt.money(m.get("equity")),
-                    str(m.get("positions", 0)),
+                    fmt.count(m.get("positions", 0)),
                 ],
             )
             for m in self.models

@@ -256,6 +256,18 @@ class Grid(DataTable[Any]):
             return Text(c.label + (" ▼" if self.sort_reverse else " ▲"), style="bold")
         return Text(c.label)
 
+    def watch_hover_coordinate(self, old: Coordinate, value: Coordinate) -> None:
+        """A cell cut to its column (a reason, an error) shows in full as the tooltip."""
+        super().watch_hover_coordinate(old, value)
+        try:
+            cell = self.get_cell_at(value)
+            column = self.ordered_columns[value.column]
+        except Exception:  # hovering the header or past the last row
+            self.tooltip = None
+            return
+        text = plain(cell)
+        self.tooltip = text if cell_len(text) > column.get_render_width(self) - 2 else None
+
     def on_resize(self, _event: events.Resize) -> None:
         if self.specs:
             self._render_rows()

@@ -6,14 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from textual.widgets import Label, TabbedContent
+from textual.widgets import DataTable, Label, TabbedContent
 from tui_fakes import screen_text, wait_until
 
 from arenad.control.client import ControlClient
 from arenad.tui.app import KILL_REASON, ArenadApp, create_app
-from arenad.tui.screens.confirm import ConfirmScreen
+from arenad.tui.screens.confirm import ConfirmScreen, close_question
 from arenad.tui.widgets.connection_banner import ConnectionBanner
 from arenad.tui.widgets.grid import Grid
+from arenad.tui.widgets.positions_table import PositionsTable
 from arenad.tui.widgets.status_header import StatusHeader
 
 pytestmark = pytest.mark.slow
@@ -226,3 +227,55 @@ async def test_screenshot_lands_in_the_data_directory_without_downloads(
         assert shot.read_text().startswith("<svg")
         assert any(str(shot) in n.message for n in app._notifications)  # the path is shown
     assert not (tmp_path / "Downloads").exists()
+
+
+async def _positions(socket_path: Any) -> list[dict[str, Any]]:
+    async with ControlClient(socket_path) as c:
+        rows = await c.request("positions")
+    return [p for p in rows if p.get("kind") == "arena_model"]
+
+
+async def test_x_asks_with_the_selected_positions_identity_and_closes_that_one(
+    sim_thread: Any, daemon_proc: Any
+) -> None:
+    port = int(sim_thread.alpaca_url.rsplit(":", 1)[1])
+    d = daemon_proc(ARENA_CONFIG.format(alpaca_port=port))
+    await asyncio.to_thread(d.start)
+    r = await asyncio.to_thread(d.cli, "arena", "run-now", "--json")
+    assert r.returncode == 0, r.stderr + d.log()[-3000:]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while len(held := await _positions(d.socket_path)) < 2:
+        assert loop.time() < deadline, f"arena positions never opened: {held}\n{d.log()[-3000:]}"
+        await asyncio.sleep(0.2)
+    app = attach(d.socket_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected", timeout=15)
+        table = app.screen.query_one("#positions", DataTable)
+        await wait_until(pilot, lambda: table.row_count >= 2, 15, "positions on the dashboard")
+        table.focus()
+        await pilot.press("down")
+        picked = app.screen.query_one("#positions", PositionsTable).selected_position()
+        assert picked is not None
+        book, symbol = picked
+        pos = next(p for p in held if (p["book_id"], p["symbol"]) == picked)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("#question", Label).render())
+        assert question == close_question(book, symbol, pos), question
+        assert book in question and symbol in question and " @ " in question
+        await pilot.press("y")
+
+        async def gone() -> bool:
+            return all(
+                (p["book_id"], p["symbol"]) != picked for p in await _positions(d.socket_path)
+            )
+
+        deadline = loop.time() + 60
+        while not await gone():
+            assert loop.time() < deadline, f"{picked} still open:\n{d.log()[-3000:]}"
+            await pilot.pause(0.2)
+        others = {(p["book_id"], p["symbol"]) for p in held} - {picked}
+        left = {(p["book_id"], p["symbol"]) for p in await _positions(d.socket_path)}
+        assert others <= left  # only the selected position was closed
+    assert await asyncio.to_thread(d.stop) == 0

@@ -185,6 +185,33 @@ async def test_selection_survives_refreshes_and_pause_acts_on_the_selected_model
         assert "resume arena:momentum" in str(app.screen.query_one("#question", Label).render())
         await pilot.press("y")
         await poll_until_paused(pilot, d, set())
+
+        # filter and sort on the daemon's rows
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        grid.focus()
+        await pilot.press("slash", *"MOM")
+        await wait_until(pilot, lambda: grid.row_count == 1, what="filtered")
+        assert grid.selected_key() == "momentum"
+        await pilot.press("escape")
+        assert app.focused is grid
+        await refreshes(1)  # the filter holds across a refresh
+        assert grid.row_count == 1
+        await pilot.press("slash", "backspace", "backspace", "backspace", *"zz", "enter")
+        await wait_until(pilot, lambda: grid.no_match, what="no match")
+        assert "no row matches “zz”" in screen_text(app)
+        await pilot.press("slash", "backspace", "backspace", "enter")
+        await wait_until(pilot, lambda: grid.row_count == 3)
+
+        def order() -> list[str]:
+            return [str(grid.get_row_at(i)[0]) for i in range(grid.row_count)]
+
+        grid.sort_by(None)
+        await pilot.press("s")  # by the first column, model id
+        assert order() == ["buy-and-hold", "momentum", "random"]
+        await pilot.press("S")
+        assert order() == ["random", "momentum", "buy-and-hold"]
+        await refreshes(1)  # the sort holds across a refresh, and so does the selection
+        assert order() == ["random", "momentum", "buy-and-hold"]
     assert await asyncio.to_thread(d.stop) == 0  # before the simulator it trades against
 
 

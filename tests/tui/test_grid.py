@@ -93,3 +93,17 @@ async def test_a_cut_cell_shows_in_full_as_the_tooltip() -> None:
         assert g.tooltip == long
         g.hover_coordinate = Coordinate(1, 1)
         assert g.tooltip is None
+
+
+async def test_a_filter_matching_nothing_does_not_lose_the_selection() -> None:
+    app = One()
+    async with app.run_test(size=(60, 20)) as pilot:
+        g = app.query_one(Grid)
+        g.show(rows(["a", "b", "c"]))
+        await pilot.pause()
+        g.move_cursor(row=2)
+        g.set_filter("nothing like this")
+        assert g.row_count == 0 and g.no_match
+        g.show(rows(["a", "b", "c"]))  # a refresh while empty
+        g.set_filter("")
+        assert g.selected_key() == "c"

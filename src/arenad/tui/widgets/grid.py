@@ -103,6 +103,7 @@ class Grid(DataTable[Any]):
         self.shown: list[Row] = []
         self._visible: list[str] = []
         self._widths: dict[str, int] = {}
+        self._last_key: str | None = None
 
     # --- data ------------------------------------------------------------------------------
     def set_columns(self, columns: Sequence[Col]) -> None:
@@ -205,7 +206,12 @@ class Grid(DataTable[Any]):
         return [c.key for c in visible], fixed
 
     def _render_rows(self) -> None:
-        selected = self.selected_key()
+        # An empty moment (a filter matching nothing, a failed query) has no cursor: the row
+        # selected before it is the one to come back to.
+        current = self.selected_key()
+        if current is not None:
+            self._last_key = current
+        selected = self._last_key
         old_index = self.cursor_row if self.row_count else 0
         scroll_x, scroll_y = self.scroll_x, self.scroll_y
         rows = self._filtered()
@@ -239,6 +245,7 @@ class Grid(DataTable[Any]):
         if not rows:
             return
         row = keys.index(selected) if selected in keys else min(old_index, len(rows) - 1)
+        self._last_key = keys[row]
         self.cursor_coordinate = Coordinate(row, 0)
         self.call_after_refresh(self._restore_scroll, scroll_x, scroll_y, row)
 

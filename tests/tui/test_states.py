@@ -207,3 +207,23 @@ async def test_escape_leaves_the_events_search_box() -> None:
         assert isinstance(app.focused, Input)
         await pilot.press("escape")
         assert isinstance(app.focused, EventTable)
+
+
+async def test_dashboard_events_filter_in_place_with_a_no_match_line() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.connection.state == "connected")
+        table = app.screen.query_one("#dash-events", EventTable)
+        await wait_until(pilot, lambda: table.row_count > 2)
+        total = table.row_count
+        table.focus()
+        await pilot.press("slash", *"CONFIG RELOADED")  # any case
+        await wait_until(pilot, lambda: table.row_count == 1)
+        await pilot.press("x", "y", "z")
+        await wait_until(pilot, lambda: table.no_match)
+        assert "no row matches “CONFIG RELOADEDxyz”" in screen_text(app)
+        await pilot.press("escape")
+        assert app.focused is table
+        await pilot.press("slash", *["backspace"] * 20, "enter")
+        await wait_until(pilot, lambda: table.row_count == total)

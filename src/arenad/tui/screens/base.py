@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 from arenad.tui.state import ALL_TOPICS, TuiState
 from arenad.tui.widgets.connection_banner import ConnectionBanner
+from arenad.tui.widgets.event_table import EventTable
 from arenad.tui.widgets.filter_bar import FilterBar
 from arenad.tui.widgets.footer import ArenadFooter
 from arenad.tui.widgets.grid import Grid
@@ -120,5 +121,5 @@ class BaseScreen(Screen[None]):
 
     def on_descendant_focus(self, event: Any) -> None:
         widget = getattr(event, "widget", None)
-        if isinstance(widget, Grid):
+        if isinstance(widget, Grid | EventTable):
             self.query_one(FilterBar).follow(widget)

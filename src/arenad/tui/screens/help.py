@@ -47,6 +47,7 @@ class HelpScreen(ModalScreen[None]):
                     *_rows(list(Grid.BINDINGS)),
                     ("escape", "Leave the filter box (the filter stays)"),
                     ("enter", "Open the selected event in full (event tables)"),
+                    ("/", "Filter the events in place (Dashboard; Events has its search box)"),
                     ("y", "Copy the selected event (event tables)"),
                     ("F", "Follow/pause the event feed (event tables)"),
                 ],

@@ -9,9 +9,11 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from arenad.tui import format as fmt
+from arenad.tui.widgets.grid import no_match_strip
 
 _LEVELS = ("debug", "info", "warning", "error")
 
@@ -39,6 +41,7 @@ class EventTable(DataTable[Any]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "copy", "Copy the event", show=False),
         Binding("F", "toggle_follow", "Follow/pause the feed", show=False),
+        Binding("slash", "filter", "Filter"),
     ]
     paused = False
     """True: new events are added below without moving the cursor (reading an old one)."""
@@ -66,6 +69,43 @@ class EventTable(DataTable[Any]):
         self._keys = itertools.count()
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
         self._by_key: dict[str, dict[str, Any]] = {}
+        self.filter_text = ""
+        self.filterable = True
+        """False where the screen has its own search (Events): ``/`` goes to that box."""
+
+    # --- the in-place filter (the same contract as Grid's, for the FilterBar) ----------------
+    def _matches(self, e: dict[str, Any]) -> bool:
+        return not self.filter_text.strip() or matches(e, None, None, self.filter_text.strip())
+
+    @property
+    def all_rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        return [e for e in self._rows if self._matches(e)]
+
+    @property
+    def no_match(self) -> bool:
+        return bool(self.filter_text.strip()) and bool(self._rows) and not self.row_count
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._rebuild(self.row_count == 0 or self.cursor_row >= self.row_count - 1)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "filter" and not self.filterable)
+
+    def action_filter(self) -> None:
+        from arenad.tui.widgets.grid import Grid
+
+        self.post_message(Grid.FilterRequested(self))  # type: ignore[arg-type]
+
+    def render_line(self, y: int) -> Strip:
+        header = self.header_height if self.show_header else 0
+        if self.no_match and y == header:
+            return no_match_strip(self, self.filter_text)
+        return super().render_line(y)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -92,7 +132,8 @@ class EventTable(DataTable[Any]):
             return
         self._rows.extend(new)
         for e in new:
-            self._add(e)
+            if self._matches(e):
+                self._add(e)
         self.call_after_refresh(self._settle, at_end)
 
     def _add(self, e: dict[str, Any]) -> None:
@@ -128,10 +169,11 @@ class EventTable(DataTable[Any]):
         keep = self.selected_event()
         self._by_key.clear()
         self.clear()
-        for e in self._rows:
+        shown = self.shown
+        for e in shown:
             self._add(e)
         if keep is not None and not follow:  # a refresh keeps the event being read
-            at = next((i for i, e in enumerate(self._rows) if e is keep), None)
+            at = next((i for i, e in enumerate(shown) if e is keep), None)
             if at is not None:
                 self.move_cursor(row=at, animate=False)
         self.call_after_refresh(self._settle, follow)

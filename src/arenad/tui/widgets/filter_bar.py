@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
-from arenad.tui.widgets.grid import Grid
+from arenad.tui.widgets.grid import Filterable
 
 
 class FilterInput(Input):
@@ -39,14 +39,14 @@ class FilterBar(Horizontal):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.grid: Grid | None = None
+        self.grid: Filterable | None = None
 
     def compose(self) -> Any:
         yield Label("filter", id="filter-label")
         yield FilterInput(placeholder="any text in any column (case does not matter)", id="filter")
         yield Label("", id="filter-count")
 
-    def open(self, grid: Grid) -> None:
+    def open(self, grid: Filterable) -> None:
         self.grid = grid
         self.add_class("-open")
         name = grid.id or "table"
@@ -81,7 +81,7 @@ class FilterBar(Horizontal):
             text = "no match" if g.no_match else f"{len(g.shown)} of {len(g.all_rows)} rows"
         self.query_one("#filter-count", Label).update(text)
 
-    def follow(self, grid: Grid) -> None:
+    def follow(self, grid: Filterable) -> None:
         """Focus moved to ``grid``: show its filter (if it has one) instead of the last one."""
         if grid is self.grid:
             self._count()

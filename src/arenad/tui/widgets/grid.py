@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -36,6 +36,28 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 
 from arenad.tui import format as fmt
+
+
+class Filterable(Protocol):
+    """What the screen's filter box needs of a table (Grid, EventTable)."""
+
+    filter_text: str
+
+    @property
+    def id(self) -> str | None: ...
+
+    def set_filter(self, text: str) -> None: ...
+
+    @property
+    def no_match(self) -> bool: ...
+
+    @property
+    def shown(self) -> Sequence[Any]: ...
+
+    @property
+    def all_rows(self) -> Sequence[Any]: ...
+
+    def focus(self, scroll_visible: bool = True) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +96,14 @@ def sort_value(cell: Any) -> tuple[int, float, str]:
     return (0, v, "") if math.isfinite(v) else (1, 0.0, s.lower())
 
 
+def no_match_strip(table: DataTable[Any], needle: str) -> Strip:
+    """The line an empty filtered table shows where its first row would be."""
+    msg = f" no row matches “{needle}” (/ to change it)"
+    style = table.rich_style + Style(italic=True, dim=True)
+    width = table.size.width
+    return Strip([Segment(msg[:width].ljust(width), style)], width)
+
+
 class Grid(DataTable[Any]):
     DEFAULT_CSS = """
     Grid { height: 1fr; }
@@ -88,7 +118,7 @@ class Grid(DataTable[Any]):
     class FilterRequested(Message):
         """``/`` pressed on this grid: the screen opens its filter box for it."""
 
-        def __init__(self, grid: Grid) -> None:
+        def __init__(self, grid: Filterable) -> None:
             super().__init__()
             self.grid = grid
 
@@ -282,10 +312,7 @@ class Grid(DataTable[Any]):
     def render_line(self, y: int) -> Strip:
         header = self.header_height if self.show_header else 0
         if self.no_match and y == header:
-            msg = f" no row matches “{self.filter_text}” (/ to change, escape to close)"
-            style = self.rich_style + Style(italic=True, dim=True)
-            width = self.size.width
-            return Strip([Segment(msg[:width].ljust(width), style)], width)
+            return no_match_strip(self, self.filter_text)
         return super().render_line(y)
 
     # --- keys ------------------------------------------------------------------------------

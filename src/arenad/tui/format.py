@@ -84,16 +84,17 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 PRICE_SIG = 5
-"""Significant figures of a price below 1 (Hyperliquid's rule: at most five)."""
+"""Significant figures of a price (Hyperliquid's rule: at most five)."""
 SIZE_DECIMALS = 6
 """The finest lot any venue here trades (Hyperliquid szDecimals ≤ 5; Alpaca fractions)."""
 
 
 def price(value: Any, tick: Any = None) -> str:
-    """A price to the venue's tick: ``tick`` when the row carries it, else the cent for
-    prices of 1 and more (stocks' tick; finer than a perp's five-significant-figure tick
-    there) and five significant figures below 1. Always with thousands separators — never
-    the raw average the daemon computed (``111,585.208640157…``)."""
+    """A price to the venue's tick: ``tick`` when the row carries it, else five significant
+    figures (Hyperliquid's price rule, which also holds every stock price to the cent) and
+    never fewer than two decimals. Always with thousands separators — never the raw average
+    the daemon computed (``111,585.208640157…``), and never so coarse that XRP's 2.7301 and
+    2.7342 both read 2.73."""
     d = _decimal(value)
     if d is None:
         return DASH if _missing(value) else "?"
@@ -102,9 +103,9 @@ def price(value: Any, tick: Any = None) -> str:
         q = (d / t).quantize(Decimal(1)) * t
         places = max(0, -t.normalize().as_tuple().exponent)  # type: ignore[operator]
         return f"{q:,.{places}f}"
-    if abs(d) >= 1 or d == 0:
-        return f"{d:,.2f}"
-    places = PRICE_SIG - 1 - d.adjusted()
+    if d == 0:
+        return "0.00"
+    places = max(2, PRICE_SIG - 1 - d.adjusted())
     return f"{d:,.{places}f}"
 
 

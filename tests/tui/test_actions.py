@@ -14,6 +14,7 @@ from arenad.tui.app import KILL_REASON, ArenadApp, create_app
 from arenad.tui.screens.confirm import ConfirmScreen
 from arenad.tui.screens.help import HelpScreen
 from arenad.tui.widgets.connection_banner import ConnectionBanner
+from arenad.tui.widgets.grid import Grid
 from arenad.tui.widgets.status_header import StatusHeader
 
 SIZE = (120, 36)
@@ -76,7 +77,7 @@ async def test_kill_key_engages_and_header_cannot_be_missed() -> None:
         await wait_until(pilot, lambda: d.commands("kill"), what="kill sent")
         assert d.commands("kill") == [{"reason": KILL_REASON}]
         await wait_until(pilot, lambda: app.screen.query_one(StatusHeader).has_class("-killed"))
-        assert "KILL SWITCH ENGAGED by operator" in header(app)
+        assert "KILL SWITCH ON" in header(app) and "engaged by operator" in header(app)
         # every screen shows it
         for key in "faetc":
             await pilot.press(key)
@@ -118,10 +119,16 @@ async def test_pause_and_resume_a_bot() -> None:
         table = await wait_until(pilot, lambda: _rows(app, "#bots"), what="bots loaded")
         assert table == 2
         app.screen.query_one("#bots", DataTable).focus()
-        await pilot.press("p")  # first bot (gemini-3-pro) is active → pause
+        await pilot.press("p")  # first bot (gemini-3-pro) is active → pause, asked first
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "pause fade:gemini-3-pro" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("fade.pause"))
         assert d.commands("fade.pause") == [{"bot_id": "gemini-3-pro"}]
         await pilot.press("down", "p")  # qwen3-max is paused → resume
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "resume fade:qwen3-max" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("fade.resume"))
         assert d.commands("fade.resume") == [{"bot_id": "qwen3-max"}]
         # the table was re-queried after each action and shows the new state
@@ -138,10 +145,15 @@ async def test_pause_and_resume_a_model_and_run_arena_now() -> None:
         app.screen.query_one("#arena-tabs", TabbedContent).active = "tab-models"
         await pilot.pause()
         app.screen.query_one("#models", DataTable).focus()
-        await pilot.press("p")
+        await pilot.press("p")  # asks first, naming the model's book
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "pause arena:momentum" in screen_text(app)
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("arena.pause"))
         assert d.commands("arena.pause") == [{"model_id": "momentum"}]
         await pilot.press("down", "p")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("arena.resume"))
         assert d.commands("arena.resume") == [{"model_id": "gpt-4o"}]
         await pilot.press("n")
@@ -207,6 +219,7 @@ async def test_close_a_position_with_confirmation() -> None:
         app.screen.query_one("#positions", DataTable).focus()
         await pilot.press("down", "x")  # rows sorted by book: arena:momentum, fade:gemini…
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "close fade:gemini-3-pro BTC -0.5 @ 96,500.00?" in screen_text(app)
         await pilot.press("y")
         await wait_until(pilot, lambda: d.commands("position.close"))
         assert d.commands("position.close") == [{"book_id": "fade:gemini-3-pro", "symbol": "BTC"}]
@@ -322,20 +335,68 @@ async def test_events_filters_go_to_the_daemon_and_apply_to_live_events() -> Non
         assert "gpt run ok" not in screen_text(app)
 
 
-async def test_trades_filters() -> None:
+async def test_trades_filter_is_a_case_insensitive_substring_with_a_no_match_line() -> None:
     d = FakeDaemon()
     app = make(d)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
         await pilot.press("t")
+        await wait_until(pilot, lambda: _rows(app, "#trades") == 2)
+        text = screen_text(app)
+        assert "111,585.21" in text and "111585.2086" not in text  # a price, not the raw average
+        assert "entry price" in text and "exit price" in text and "exit reason" in text
+        await pilot.press("slash", *"eth")  # lower case finds ETH
         await wait_until(pilot, lambda: _rows(app, "#trades") == 1)
-        await pilot.press("slash", *"fade:x", "tab", *"BTC", "enter")
-        await wait_until(
-            pilot,
-            lambda: {"limit": 200, "book_id": "fade:x", "symbol": "BTC"} in d.commands("trades"),
-        )
-        assert {"limit": 200, "book_id": "fade:x", "symbol": "BTC"} in d.commands("orders")
-        await wait_until(pilot, lambda: "no round trips" in screen_text(app))
+        assert "fade:gemini-3-pro" in screen_text(app) and "fade:grok-4" not in screen_text(app)
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.press(*"GROK")  # upper case finds fade:grok-4
+        await wait_until(pilot, lambda: _rows(app, "#trades") == 1)
+        assert "fade:grok-4" in screen_text(app)
+        await pilot.press("z")
+        await wait_until(pilot, lambda: _rows(app, "#trades") == 0)
+        assert "no row matches “GROKz”" in screen_text(app)
+        await pilot.press("escape")  # leaves the box; the table has the keys again
+        assert isinstance(app.focused, DataTable) and app.focused.id == "trades"
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input) and app.focused.value == "GROKz"
+        for _ in range(5):
+            await pilot.press("backspace")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _rows(app, "#trades") == 2)
+        assert app.focused is app.screen.query_one("#trades")
+        # no daemon-side exact filter any more: every query asked for the newest rows only
+        assert all(set(a) == {"limit"} for a in d.commands("trades"))
+
+
+async def test_sort_by_key_and_by_header_click() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: _rows(app, "#trades") == 2)
+        grid = app.screen.query_one("#trades", Grid)
+
+        def books() -> list[str]:
+            return [str(grid.get_row_at(i)[1]) for i in range(grid.row_count)]
+
+        assert books() == ["fade:gemini-3-pro", "fade:grok-4"]
+        x = 0
+        for key, col in grid.columns.items():
+            if key.value == "pnl":
+                break
+            x += col.get_render_width(grid)
+        await pilot.click("#trades", offset=(x + 1, 0))  # the P&L header: ascending
+        await wait_until(pilot, lambda: books() == ["fade:grok-4", "fade:gemini-3-pro"])
+        assert "P&L ▲" in screen_text(app)
+        await pilot.click("#trades", offset=(x + 1, 0))  # again: descending
+        await wait_until(pilot, lambda: books() == ["fade:gemini-3-pro", "fade:grok-4"])
+        grid.focus()
+        await pilot.press("s")  # by key: the next column, P&L %, ascending
+        await wait_until(pilot, lambda: grid.sort_key == "pct" and not grid.sort_reverse)
+        assert books() == ["fade:grok-4", "fade:gemini-3-pro"]  # +0.38% before +1.45%
+        await pilot.press("S")
+        await wait_until(pilot, lambda: books() == ["fade:gemini-3-pro", "fade:grok-4"])
 
 
 async def test_todays_daemon_every_screen_says_not_available_and_nothing_crashes() -> None:
@@ -453,3 +514,20 @@ async def test_ticks_mark_a_silent_daemon_stale_and_reload_query_screens() -> No
         await wait_until(pilot, lambda: len(d.commands("fade.bots")) >= 2, what="periodic reload")
         d.push("status", {**d.status})
         await wait_until(pilot, lambda: "● connected" in header(app))
+
+
+async def test_palette_has_the_screen_actions_and_the_screenshot() -> None:
+    d = FakeDaemon()
+    app = make(d)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("a", "3")  # Arena, Models tab
+        await wait_until(pilot, lambda: _rows(app, "#models") == 2, what="models")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause/resume model")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "pause arena:momentum" in screen_text(app)
+        await pilot.press("n")
+        assert d.commands("arena.pause") == []

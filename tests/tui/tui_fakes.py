@@ -459,6 +459,19 @@ TRADES = [
         "pnl_pct": 1.45,
         "exit_reason": "signal",
     },
+    {
+        "book_id": "fade:grok-4",
+        "symbol": "BTC",
+        "side": "long",
+        "size": "0.012",
+        "entry_price": "111585.208640157093765341188",
+        "exit_price": "112010",
+        "opened_at": ts(1),
+        "closed_at": ts(3),
+        "pnl": 5.0977,
+        "pnl_pct": 0.3807,
+        "exit_reason": "take_profit",
+    },
 ]
 ORDERS = [
     {

@@ -74,6 +74,7 @@ class ArenadApp(App[int]):
         Binding("u", "release", "Release kill", show=False),
         Binding("R", "reload", "Reload config", show=False),
         Binding("question_mark", "help", "Help"),
+        Binding("w", "screenshot", "Screenshot (to the data directory)", show=False),
         Binding("q", "quit", "Quit", show=False),
     ]
 
@@ -102,6 +103,7 @@ class ArenadApp(App[int]):
         self._flush_pending = False
         self._last_flush = 0.0
         self._snapshot_keys: set[tuple[Any, ...]] = set()
+        self.last_screenshot: Path | None = None
 
     # --- the link to the daemon ------------------------------------------------------------
     def on_mount(self) -> None:
@@ -328,6 +330,44 @@ class ArenadApp(App[int]):
         if isinstance(r, dict):
             self.notify(f"arena run {r.get('run_id', '?')}: {r.get('status', 'started')}")
 
+    def action_chart_range(self) -> None:
+        from arenad.tui.widgets.equity_chart import EquityChart
+
+        for chart in self.screen.query(EquityChart):
+            self.notify(f"equity chart: {chart.cycle_range()}")
+
+    # --- screenshots -----------------------------------------------------------------------
+    def data_dir(self) -> Path:
+        """Where the daemon keeps its database (its status says; the paths are absolute), or
+        the control socket's directory while no status is known. Never ~/Downloads, which a
+        VPS does not have (Textual's default, the "Failed to save screenshot" of issue 21)."""
+        st = self.state.status or {}
+        db = st.get("db_path")
+        if isinstance(db, str) and db and Path(db).is_absolute():
+            return Path(db).parent
+        sock = self.state.connection.socket
+        return Path(sock).resolve().parent if sock else Path.cwd()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.deliver_screenshot(filename, path)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save an SVG of the screen under ``<data dir>/screenshots/`` and say where."""
+        folder = Path(path) if path else self.data_dir() / "screenshots"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        name = filename or f"arenad-{stamp}-{self.current_mode}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(name, str(folder))
+        except OSError as e:
+            self.notify(f"screenshot not saved: {e}", severity="error", timeout=10)
+            return None
+        self.last_screenshot = Path(saved)
+        self.notify(f"screenshot saved: {saved}", timeout=10)
+        return saved
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -343,6 +383,29 @@ class ArenadApp(App[int]):
             "Run arena now", "Start an arena run outside the schedule", self.action_run_arena
         )
         yield SystemCommand("Help", "Key bindings", self.action_help)
+        yield SystemCommand(
+            "Save screenshot to the data directory",
+            "An SVG of this screen under <data dir>/screenshots/ (key w)",
+            self.action_screenshot,
+        )
+        # Every key of the screen behind the palette and of its focused table, by name.
+        base = self.base_screen
+        if base is not None:
+            for b in base.BINDINGS:
+                if isinstance(b, Binding) and b.description:
+                    yield SystemCommand(
+                        b.description,
+                        f"{base.__class__.__name__.removesuffix('Screen')} (key {b.key})",
+                        lambda a=b.action, n=base: self.call_later(n.run_action, a),
+                    )
+            focused = base.focused
+            for b in getattr(focused, "BINDINGS", []):
+                if isinstance(b, Binding) and b.description and focused is not None:
+                    yield SystemCommand(
+                        b.description,
+                        f"the selected table (key {b.key})",
+                        lambda a=b.action, w=focused: self.call_later(w.run_action, a),
+                    )
         for mode in self.MODES:
             yield SystemCommand(
                 f"Go to {mode.title()}",

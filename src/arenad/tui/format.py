@@ -27,6 +27,30 @@ def num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+_NOT_FIGURES = frozenset({"none", "null", "nan", "inf", "-inf", "+inf", "infinity", "-infinity"})
+
+
+def text(value: Any) -> str:
+    """Any value as a cell: "–" for what is not there (None, "", NaN, infinities, and their
+    spellings as text) — the screen never shows ``None``/``nan``/``inf``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    s = str(value)
+    return DASH if not s.strip() or s.strip().lower() in _NOT_FIGURES else s
+
+
+def cell(value: Any) -> Any:
+    """:func:`text` for plain values; rich Text is kept (styled), unless it says nothing."""
+    if isinstance(value, Text):
+        return value if text(value.plain) != DASH or value.plain == DASH else Text(DASH)
+    return text(value)
+
+
+def _missing(value: Any) -> bool:
+    """Not there (None, NaN, an infinity): "–". Anything else that is not a number: "?"."""
+    return text(value) == DASH
+
+
 def figure(row: dict[str, Any], key: str, render: Any, figure_name: str | None = None) -> str:
     """``render(row[key])``, or "–*" when the standing names the figure as resting on too
     small a sample (``insufficient_figures``): never a number for it."""
@@ -49,10 +73,70 @@ def dec(value: Any) -> str:
     return f"{d.normalize():,f}"
 
 
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+PRICE_SIG = 5
+"""Significant figures of a price (Hyperliquid's rule: at most five)."""
+SIZE_DECIMALS = 6
+"""The finest lot any venue here trades (Hyperliquid szDecimals ≤ 5; Alpaca fractions)."""
+
+
+def price(value: Any, tick: Any = None) -> str:
+    """A price to the venue's tick: ``tick`` when the row carries it, else five significant
+    figures (Hyperliquid's price rule, which also holds every stock price to the cent) and
+    never fewer than two decimals. Always with thousands separators — never the raw average
+    the daemon computed (``111,585.208640157…``), and never so coarse that XRP's 2.7301 and
+    2.7342 both read 2.73."""
+    d = _decimal(value)
+    if d is None:
+        return DASH if _missing(value) else "?"
+    t = _decimal(tick)
+    if t is not None and t > 0:
+        q = (d / t).quantize(Decimal(1)) * t
+        places = max(0, -t.normalize().as_tuple().exponent)  # type: ignore[operator]
+        return f"{q:,.{places}f}"
+    if d == 0:
+        return "0.00"
+    places = max(2, PRICE_SIG - 1 - d.adjusted())
+    return f"{d:,.{places}f}"
+
+
+def size(value: Any) -> str:
+    """A size to its lot: exact as sent, trailing zeros dropped, rounded to the finest lot
+    (six decimals) so a computed fraction never spills across the table."""
+    d = _decimal(value)
+    if d is None:
+        return DASH if _missing(value) else "?"
+    d = d.quantize(Decimal(1).scaleb(-SIZE_DECIMALS)).normalize()
+    if d == d.to_integral():
+        return f"{d.quantize(Decimal(1)):,}"
+    return f"{d:,f}"
+
+
+def multiplier(value: Any) -> str:
+    """``×1``, ``×0.5``: one spelling whatever the wire sent (1, 1.0, "1.00")."""
+    v = num(value)
+    return DASH if v is None else f"×{v:g}"
+
+
+def count(value: Any) -> str:
+    """A whole number with thousands separators (trades, runs, decisions)."""
+    v = num(value)
+    return DASH if v is None else f"{int(v):,}"
+
+
 def money(value: Any, *, signed: bool = False) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:+,.2f}" if signed else f"{v:,.2f}"
 
 
@@ -68,14 +152,14 @@ def pnl(value: Any) -> Text:
 def pct(value: Any, *, signed: bool = True) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:+.2f}%" if signed else f"{v:.2f}%"
 
 
 def ratio(value: Any, digits: int = 2) -> str:
     v = num(value)
     if v is None:
-        return DASH if value is None else "?"
+        return DASH if _missing(value) else "?"
     return f"{v:.{digits}f}"
 
 

@@ -17,10 +17,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from arenad.tui.state import ALL_TOPICS, TuiState
 from arenad.tui.widgets.connection_banner import ConnectionBanner
+from arenad.tui.widgets.event_table import EventTable
+from arenad.tui.widgets.filter_bar import FilterBar
+from arenad.tui.widgets.footer import ArenadFooter
+from arenad.tui.widgets.grid import Grid
 from arenad.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
@@ -43,6 +46,8 @@ class BaseScreen(Screen[None]):
         super().__init__()
         self._dirty = False
         self._loaded_at: float | None = None
+        self.loads = 0
+        """Completed loads (tests wait on it rather than on time)."""
 
     @property
     def arenad(self) -> ArenadApp:
@@ -57,7 +62,8 @@ class BaseScreen(Screen[None]):
             yield StatusHeader()
             yield ConnectionBanner()
         yield from self.body()
-        yield Footer()
+        yield FilterBar()
+        yield ArenadFooter()
 
     def body(self) -> Iterable[Widget]:
         return ()
@@ -95,11 +101,25 @@ class BaseScreen(Screen[None]):
         self._dirty = False
         self._loaded_at = self.arenad.clock.monotonic()
         self.run_worker(
-            self.load,  # type: ignore[arg-type]
+            self._load_counted,  # type: ignore[arg-type]
             exclusive=True,
             group="load",
             exit_on_error=False,
         )
 
+    async def _load_counted(self) -> None:
+        await self.load()
+        self.loads += 1
+
     async def load(self) -> None:
         """Fetch this screen's data (override)."""
+
+    # --- the filter box of the grids -------------------------------------------------------
+    def on_grid_filter_requested(self, event: Grid.FilterRequested) -> None:
+        event.stop()
+        self.query_one(FilterBar).open(event.grid)
+
+    def on_descendant_focus(self, event: Any) -> None:
+        widget = getattr(event, "widget", None)
+        if isinstance(widget, Grid | EventTable):
+            self.query_one(FilterBar).follow(widget)

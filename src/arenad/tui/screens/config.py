@@ -7,14 +7,20 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from arenad.tui import format as fmt
 from arenad.tui.screens.base import BaseScreen
+from arenad.tui.widgets.grid import Col, Grid, Row
 from arenad.tui.widgets.notice import Notice
+
+NARROW = 110
+"""Below this many columns the last-reload panel goes under the settings, not beside them
+(side by side at 80 columns left the values two characters wide)."""
 
 
 def flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -56,17 +62,21 @@ class ConfigScreen(BaseScreen):
     ]
 
     def body(self) -> Iterable[Widget]:
-        with Horizontal():
+        with Horizontal(id="config-body"):
             with Vertical(id="settings-panel", classes="panel"):
                 yield Notice(id="config-note")
-                yield DataTable(id="settings", cursor_type="row")
+                yield Grid([Col("key", "key"), Col("value", "value", fill=True)], id="settings")
             with VerticalScroll(id="reload-panel", classes="panel"):
                 yield Static(id="reload", classes="detail")
 
     def on_mount(self) -> None:
-        self.query_one("#settings", DataTable).add_columns("key", "value")
         self.query_one("#settings-panel").border_title = "Settings in force"
         self.query_one("#reload-panel").border_title = "Last reload"
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW
+        self.query_one("#config-body").styles.layout = "vertical" if narrow else "horizontal"
+        self.set_class(narrow, "-narrow")
 
     async def load(self) -> None:
         cfg = await self.arenad.ask_daemon("config")
@@ -79,11 +89,13 @@ class ConfigScreen(BaseScreen):
             self._show(self.state.config)
 
     def _show(self, cfg: Any) -> None:
-        table = self.query_one("#settings", DataTable)
-        table.clear()
+        table = self.query_one("#settings", Grid)
         if not self.query_one("#config-note", Notice).about(cfg):
+            table.show([])
             return
         self.query_one("#settings-panel").border_title = f"Settings in force — {cfg.get('path')}"
-        for key, value in flatten(cfg.get("settings") or {}):
-            table.add_row(key, json.dumps(value, default=str), key=key)
+        table.show(
+            Row(key, [key, json.dumps(value, default=str)])
+            for key, value in flatten(cfg.get("settings") or {})
+        )
         self.query_one("#reload", Static).update(reload_text(cfg.get("last_reload")))

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+from arenad.tui import format as fmt
+
+
+def close_question(book_id: str, symbol: str, position: dict[str, Any] | None) -> str:
+    """ "close arena:momentum AAPL 12 @ 187.20?": the row's whole identity, so a cursor that
+    moved under the operator's hand is seen before the order goes out."""
+    if not position:
+        return f"close {book_id} {symbol}?"
+    return (
+        f"close {book_id} {symbol} {fmt.size(position.get('size'))}"
+        f" @ {fmt.price(position.get('entry_price'))}?"
+    )
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from arenad.tui.client import Unavailable
 from arenad.tui.screens.base import BaseScreen, new_events
-from arenad.tui.screens.confirm import ConfirmScreen
+from arenad.tui.screens.confirm import ConfirmScreen, close_question
 from arenad.tui.widgets.equity_chart import EquityChart
 from arenad.tui.widgets.event_table import EventTable
 from arenad.tui.widgets.notice import Notice
@@ -24,6 +24,7 @@ class DashboardScreen(BaseScreen):
     CSS_PATH = "dashboard.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "close_position", "Close position"),
+        Binding("g", "app.chart_range", "Chart range 1h/1d/1w/all"),
     ]
 
     def __init__(self) -> None:
@@ -93,12 +94,18 @@ class DashboardScreen(BaseScreen):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Close {symbol} in {book_id}?",
+                close_question(book_id, symbol, self._position(book_id, symbol)),
                 "A reduce-only market order exits the whole position.",
                 yes_label="Close",
             ),
             answered,
         )
+
+    def _position(self, book_id: str, symbol: str) -> dict[str, Any] | None:
+        positions = self.state.positions
+        if isinstance(positions, Unavailable):
+            return None
+        return positions.get((book_id, symbol))
 
     async def _close(self, book_id: str, symbol: str) -> None:
         r = await self.arenad.command("position.close", book_id=book_id, symbol=symbol)

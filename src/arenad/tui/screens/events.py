@@ -40,6 +40,9 @@ class EventsScreen(BaseScreen):
         self._seen = 0
         self._loaded = False
 
+    def on_mount(self) -> None:
+        self.query_one(EventTable).filterable = False  # / goes to the search box here
+
     def body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
             yield Select(LEVELS, value="debug", allow_blank=False, id="level")

@@ -14,14 +14,34 @@ from textual.widgets import DataTable, Static
 
 from arenad.tui import format as fmt
 from arenad.tui.screens.base import BaseScreen
+from arenad.tui.screens.confirm import ConfirmScreen
+from arenad.tui.widgets.grid import Col, Grid, Row
 from arenad.tui.widgets.notice import Notice
+
+BOTS_COLS = [
+    Col("bot", "bot"),
+    Col("state", "state", priority=2),
+    Col("mult", "mult", priority=3),
+    Col("fade_upnl", "fade uPnL"),
+    Col("realized", "realized"),
+    Col("equity", "equity"),
+    Col("fade_pos", "fade position", priority=1),
+    Col("bot_pos", "bot position", priority=4),
+]
+DECISIONS_COLS = [
+    Col("time", "time"),
+    Col("bot", "bot", priority=1),
+    Col("fill", "fill"),
+    Col("decision", "decision"),
+    Col("why", "why", fill=True),
+]
 
 
 def _positions(bot: dict[str, Any], key: str) -> str:
     parts = [
-        f"{p.get('symbol')} {fmt.dec(p.get(key))}"
+        f"{p.get('symbol')} {fmt.size(p.get(key))}"
         for p in bot.get("positions") or []
-        if isinstance(p, dict) and p.get(key) not in (None, "0")
+        if isinstance(p, dict) and fmt.num(p.get(key))
     ]
     return ", ".join(parts) or fmt.DASH
 
@@ -38,10 +58,10 @@ def decision_detail(d: dict[str, Any]) -> Text:
     """Everything about one decision: the fill, the verdicts, the order, the bot's chat."""
     ev = d.get("event") or {}
     t = Text()
-    t.append(f"{fmt.stamp(d.get('ts'))}  {d.get('bot_id')}\n", style="bold")
+    t.append(f"{fmt.stamp(d.get('ts'))}  {fmt.text(d.get('bot_id'))}\n", style="bold")
     t.append(
-        f"bot {ev.get('event_type', 'fill')}: {ev.get('side', '?')} "
-        f"{fmt.dec(ev.get('size'))} {ev.get('symbol', '?')} @ {fmt.dec(ev.get('price'))}\n"
+        f"bot {ev.get('event_type') or 'fill'}: {fmt.text(ev.get('side'))} "
+        f"{fmt.size(ev.get('size'))} {fmt.text(ev.get('symbol'))} @ {fmt.price(ev.get('price'))}\n"
     )
     decision = str(d.get("decision", "?"))
     t.append(
@@ -56,8 +76,8 @@ def decision_detail(d: dict[str, Any]) -> Text:
     order = d.get("order")
     if isinstance(order, dict):
         t.append(
-            f"order {order.get('side')} {fmt.dec(order.get('size'))} @ "
-            f"{fmt.dec(order.get('price'))}: {order.get('status')}\n"
+            f"order {fmt.text(order.get('side'))} {fmt.size(order.get('size'))} @ "
+            f"{fmt.price(order.get('price'))}: {fmt.text(order.get('status'))}\n"
         )
     chat = d.get("chat")
     if isinstance(chat, dict):
@@ -89,14 +109,14 @@ class FadeScreen(BaseScreen):
     def body(self) -> Iterable[Widget]:
         bots = Vertical(
             Notice(id="bots-note"),
-            DataTable(id="bots", cursor_type="row"),
+            Grid(BOTS_COLS, id="bots"),
             id="bots-panel",
             classes="panel",
         )
         bots.border_title = "Bots and their fade books"
         feed = Vertical(
             Notice(id="decisions-note"),
-            DataTable(id="decisions", cursor_type="row"),
+            Grid(DECISIONS_COLS, id="decisions"),
             id="decisions-panel",
             classes="panel",
         )
@@ -107,21 +127,6 @@ class FadeScreen(BaseScreen):
         detail.border_title = "Decision and the bot's reasoning"
         return (bots, Horizontal(feed, detail, id="fade-bottom"))
 
-    def on_mount(self) -> None:
-        self.query_one("#bots", DataTable).add_columns(
-            "bot",
-            "state",
-            "mult",
-            "bot position",
-            "fade position",
-            "fade uPnL",
-            "realized",
-            "equity",
-        )
-        self.query_one("#decisions", DataTable).add_columns(
-            "time", "bot", "fill", "decision", "why"
-        )
-
     async def load(self) -> None:
         bots = await self.arenad.ask_daemon("fade.bots")
         decisions = await self.arenad.ask_daemon("fade.decisions", limit=100)
@@ -129,50 +134,55 @@ class FadeScreen(BaseScreen):
         self._show_decisions(decisions)
 
     def _show_bots(self, bots: Any) -> None:
-        table = self.query_one("#bots", DataTable)
-        keep = table.cursor_row
-        table.clear()
+        table = self.query_one("#bots", Grid)
         self.bots = bots if isinstance(bots, list) else []
         if not self.query_one("#bots-note", Notice).about(bots, empty="no bots configured"):
+            table.show([])
             return
-        for b in self.bots:
-            table.add_row(
-                str(b.get("name") or b.get("bot_id")),
-                _bot_state(b),
-                f"×{fmt.num(b.get('multiplier')) or 0:g}",
-                _positions(b, "bot_size"),
-                _positions(b, "fade_size"),
-                fmt.pnl(b.get("fade_unrealized_pnl")),
-                fmt.pnl(b.get("fade_realized_pnl")),
-                fmt.money(b.get("fade_equity")),
-                key=str(b.get("bot_id")),
+        table.show(
+            Row(
+                str(b.get("bot_id")),
+                [
+                    str(b.get("name") or b.get("bot_id")),
+                    _bot_state(b),
+                    fmt.multiplier(b.get("multiplier")),
+                    fmt.pnl(b.get("fade_unrealized_pnl")),
+                    fmt.pnl(b.get("fade_realized_pnl")),
+                    fmt.money(b.get("fade_equity")),
+                    _positions(b, "fade_size"),
+                    _positions(b, "bot_size"),
+                ],
             )
-        if table.row_count:
-            table.move_cursor(row=min(keep, table.row_count - 1))
+            for b in self.bots
+        )
 
     def _show_decisions(self, decisions: Any) -> None:
-        table = self.query_one("#decisions", DataTable)
-        table.clear()
+        table = self.query_one("#decisions", Grid)
         self.decisions = {}
         if not self.query_one("#decisions-note", Notice).about(decisions, empty="no decisions yet"):
+            table.show([])
             self.query_one("#decision-detail", Static).update("")
             return
+        out = []
         for d in decisions:
             key = str(d.get("id"))
             self.decisions[key] = d
             ev = d.get("event") or {}
             decision = str(d.get("decision", "?"))
-            table.add_row(
-                fmt.clock(d.get("ts")),
-                str(d.get("bot_id")),
-                f"{ev.get('side', '?')} {fmt.dec(ev.get('size'))} {ev.get('symbol', '?')}",
-                Text(decision, style="green" if decision == "execute" else "yellow"),
-                str(d.get("skip_reason") or d.get("reason") or ""),
-                key=key,
+            out.append(
+                Row(
+                    key,
+                    [
+                        fmt.clock(d.get("ts")),
+                        str(d.get("bot_id")),
+                        f"{ev.get('side', '?')} {fmt.size(ev.get('size'))} {ev.get('symbol', '?')}",
+                        Text(decision, style="green" if decision == "execute" else "yellow"),
+                        str(d.get("skip_reason") or d.get("reason") or ""),
+                    ],
+                )
             )
-        if table.row_count:
-            table.move_cursor(row=0)
-            self._detail(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        table.show(out)
+        self._detail(table.selected_key())
 
     def _detail(self, key: str | None) -> None:
         d = self.decisions.get(key or "")
@@ -183,10 +193,7 @@ class FadeScreen(BaseScreen):
             self._detail(event.row_key.value)
 
     def selected_bot(self) -> dict[str, Any] | None:
-        table = self.query_one("#bots", DataTable)
-        if not table.row_count or not self.bots:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one("#bots", Grid).selected_key()
         return next((b for b in self.bots if str(b.get("bot_id")) == key), None)
 
     def action_toggle_pause(self) -> None:
@@ -194,7 +201,24 @@ class FadeScreen(BaseScreen):
         if bot is None:
             self.notify("no bot selected", severity="warning")
             return
-        self.run_worker(self._toggle(bot), group="action")
+        verb = "resume" if bot.get("paused") else "pause"
+        book = bot.get("fade_book_id") or f"fade:{bot.get('bot_id')}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._toggle(bot), group="action")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{verb} {book} (fading {bot.get('name') or bot.get('bot_id')},"
+                f" {fmt.multiplier(bot.get('multiplier'))})?",
+                "A paused bot's fills are skipped; its fade positions stay open."
+                if verb == "pause"
+                else "The bot's next fills are faded again.",
+                yes_label=verb.title(),
+            ),
+            answered,
+        )
 
     async def _toggle(self, bot: dict[str, Any]) -> None:
         cmd = "fade.resume" if bot.get("paused") else "fade.pause"

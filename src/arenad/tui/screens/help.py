@@ -11,12 +11,16 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from arenad.tui.widgets.grid import Grid
+
 
 def _rows(bindings: list[Any]) -> list[tuple[str, str]]:
     out = []
     for b in bindings:
         if isinstance(b, Binding):
-            keys = ", ".join(k.replace("question_mark", "?") for k in b.key.split(","))
+            keys = ", ".join(
+                k.replace("question_mark", "?").replace("slash", "/") for k in b.key.split(",")
+            )
             out.append((keys, b.description or b.action))
     return out
 
@@ -36,6 +40,19 @@ class HelpScreen(ModalScreen[None]):
             rows = _rows(list(getattr(screen, "BINDINGS", [])))
             if rows:
                 sections.append((name.title(), rows))
+        sections.append(
+            (
+                "Every table",
+                [
+                    *_rows(list(Grid.BINDINGS)),
+                    ("escape", "Leave the filter box (the filter stays)"),
+                    ("enter", "Open the selected event in full (event tables)"),
+                    ("/", "Filter the events in place (Dashboard; Events has its search box)"),
+                    ("y", "Copy the selected event (event tables)"),
+                    ("F", "Follow/pause the event feed (event tables)"),
+                ],
+            )
+        )
         with VerticalScroll(id="help-box"):
             yield Label("arenad — keys", id="help-title")
             for title, rows in sections:

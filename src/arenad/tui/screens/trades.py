@@ -1,4 +1,10 @@
-"""Trades: round trips and orders of every book, filterable by book and symbol."""
+"""Trades: round trips and orders of every book.
+
+The filter (``/``) is the grid's: a case-insensitive substring of any cell, applied here to
+the newest ``LIMIT`` rows, so "eth" finds ETH and "grok" finds fade:grok-4 (the daemon's own
+``book_id``/``symbol`` arguments match exactly, which is what made typed filters come back
+empty without a word).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,15 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from arenad.tui import format as fmt
 from arenad.tui.screens.base import BaseScreen
+from arenad.tui.widgets.grid import Col, Grid, Row
 from arenad.tui.widgets.notice import Notice
 
+LIMIT = 500
 _STATUS_STYLE = {
     "filled": "green",
     "rejected": "bold red",
@@ -23,6 +30,40 @@ _STATUS_STYLE = {
     "partially_filled": "cyan",
     "intent": "yellow",
 }
+TRADE_COLS = [
+    Col("closed", "closed"),
+    Col("book", "book"),
+    Col("symbol", "symbol"),
+    Col("side", "side", priority=2),
+    Col("size", "size", priority=1),
+    Col("entry", "entry price", priority=3),
+    Col("exit", "exit price", priority=3),
+    Col("pnl", "P&L"),
+    Col("pct", "P&L %", priority=2),
+    Col("reason", "exit reason", priority=4),
+]
+ORDER_COLS = [
+    Col("time", "time"),
+    Col("book", "book"),
+    Col("symbol", "symbol"),
+    Col("side", "side"),
+    Col("size", "size"),
+    Col("price", "price", priority=1),
+    Col("type", "type", priority=3),
+    Col("status", "status"),
+    Col("error", "error", priority=2, fill=True),
+]
+
+
+def trade_key(r: dict[str, Any]) -> str:
+    if r.get("id") is not None:
+        return f"id:{r['id']}"
+    return f"{r.get('book_id')}|{r.get('symbol')}|{r.get('opened_at')}|{r.get('closed_at')}"
+
+
+def order_key(o: dict[str, Any]) -> str:
+    cloid = o.get("client_order_id")
+    return f"c:{cloid}" if cloid else f"{o.get('book_id')}|{o.get('symbol')}|{o.get('ts')}"
 
 
 class TradesScreen(BaseScreen):
@@ -31,90 +72,77 @@ class TradesScreen(BaseScreen):
     RELOAD_ON = frozenset({"order", "position"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh"),
-        Binding("slash", "focus_filter", "Filter"),
+        Binding("1", "tab('tab-roundtrips')", "Round trips tab", show=False),
+        Binding("2", "tab('tab-orders')", "Orders tab", show=False),
     ]
 
     def body(self) -> Iterable[Widget]:
-        with Horizontal(classes="filters"):
-            yield Input(placeholder="book (e.g. fade:gemini-3-pro)", id="book-filter")
-            yield Input(placeholder="symbol (e.g. BTC)", id="symbol-filter")
         with TabbedContent(id="trades-tabs"):
-            with TabPane("Round trips", id="tab-roundtrips"):
+            with TabPane("Round trips (1)", id="tab-roundtrips"):
                 yield Notice(id="trades-note")
-                yield DataTable(id="trades", cursor_type="row")
-            with TabPane("Orders", id="tab-orders"):
+                yield Grid(TRADE_COLS, id="trades")
+            with TabPane("Orders (2)", id="tab-orders"):
                 yield Notice(id="orders-note")
-                yield DataTable(id="orders", cursor_type="row")
-
-    def on_mount(self) -> None:
-        self.query_one("#trades", DataTable).add_columns(
-            "closed", "book", "symbol", "side", "size", "entry", "exit", "P&L", "%", "exit"
-        )
-        self.query_one("#orders", DataTable).add_columns(
-            "time", "book", "symbol", "side", "size", "price", "type", "status", "error"
-        )
-
-    def filters(self) -> dict[str, str]:
-        out = {}
-        for name in ("book", "symbol"):
-            v = self.query_one(f"#{name}-filter", Input).value.strip()
-            if v:
-                out["book_id" if name == "book" else "symbol"] = v
-        return out
+                yield Grid(ORDER_COLS, id="orders")
 
     async def load(self) -> None:
-        args = self.filters()
-        self._show_trades(await self.arenad.ask_daemon("trades", limit=200, **args))
-        self._show_orders(await self.arenad.ask_daemon("orders", limit=200, **args))
+        self._show_trades(await self.arenad.ask_daemon("trades", limit=LIMIT))
+        self._show_orders(await self.arenad.ask_daemon("orders", limit=LIMIT))
 
     def _show_trades(self, rows: Any) -> None:
-        table = self.query_one("#trades", DataTable)
-        table.clear()
-        if not self.query_one("#trades-note", Notice).about(rows, empty="no round trips"):
+        table = self.query_one("#trades", Grid)
+        if not self.query_one("#trades-note", Notice).about(rows, empty="no round trips yet"):
+            table.show([])
             return
-        for i, r in enumerate(rows):
-            table.add_row(
-                fmt.stamp(r.get("closed_at")),
-                str(r.get("book_id")),
-                str(r.get("symbol")),
-                str(r.get("side")),
-                fmt.dec(r.get("size")),
-                fmt.dec(r.get("entry_price")),
-                fmt.dec(r.get("exit_price")),
-                fmt.pnl(r.get("pnl")),
-                fmt.pct(r.get("pnl_pct")),
-                str(r.get("exit_reason") or fmt.DASH),
-                key=str(i),
+        table.show(
+            Row(
+                trade_key(r),
+                [
+                    fmt.stamp(r.get("closed_at")),
+                    str(r.get("book_id")),
+                    str(r.get("symbol")),
+                    str(r.get("side") or fmt.DASH),
+                    fmt.size(r.get("size")),
+                    fmt.price(r.get("entry_price")),
+                    fmt.price(r.get("exit_price")),
+                    fmt.pnl(r.get("pnl")),
+                    fmt.pct(r.get("pnl_pct")),
+                    str(r.get("exit_reason") or fmt.DASH),
+                ],
             )
+            for r in rows
+        )
 
     def _show_orders(self, rows: Any) -> None:
-        table = self.query_one("#orders", DataTable)
-        table.clear()
-        if not self.query_one("#orders-note", Notice).about(rows, empty="no orders"):
+        table = self.query_one("#orders", Grid)
+        if not self.query_one("#orders-note", Notice).about(rows, empty="no orders yet"):
+            table.show([])
             return
-        for i, o in enumerate(rows):
+        out = []
+        for o in rows:
             status = str(o.get("status"))
-            table.add_row(
-                fmt.stamp(o.get("ts")),
-                str(o.get("book_id")),
-                str(o.get("symbol")),
-                str(o.get("side")),
-                fmt.dec(o.get("size")),
-                fmt.dec(o.get("price")),
-                str(o.get("type") or fmt.DASH) + (" RO" if o.get("reduce_only") else ""),
-                Text(status, style=_STATUS_STYLE.get(status, "")),
-                str(o.get("error") or ""),
-                key=str(i),
+            out.append(
+                Row(
+                    order_key(o),
+                    [
+                        fmt.stamp(o.get("ts")),
+                        str(o.get("book_id")),
+                        str(o.get("symbol")),
+                        str(o.get("side")),
+                        fmt.size(o.get("size")),
+                        fmt.price(o.get("price")),
+                        str(o.get("type") or fmt.DASH) + (" RO" if o.get("reduce_only") else ""),
+                        Text(status, style=_STATUS_STYLE.get(status, "")),
+                        str(o.get("error") or ""),
+                    ],
+                )
             )
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.reload()
+        table.show(out)
 
     def action_refresh(self) -> None:
         self.reload()
 
-    def action_focus_filter(self) -> None:
-        self.query_one("#book-filter", Input).focus()
-
-    def action_focus_table(self) -> None:
-        self.query_one("#trades").focus()
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#trades-tabs", TabbedContent).active = tab
+        grid = "#trades" if tab == "tab-roundtrips" else "#orders"
+        self.query_one(grid, Grid).focus()

@@ -25,6 +25,11 @@ class ConnectionBanner(Static):
         retry = f", next try in {c.retry_in:.1f}s" if c.retry_in is not None else ""
         if c.state == "connecting":
             msg = f"Connecting to the arenad daemon{where}… (attempt {max(1, c.attempt)}{retry})"
+        elif state.status is None:  # never attached: nothing "went away"
+            msg = (
+                f"⚠ Could not connect to the arenad daemon{where}: is `arenad run` running? "
+                f"Retrying automatically (attempt {c.attempt}{retry})."
+            )
         else:
             msg = (
                 f"⚠ The daemon went away{where}. Reconnecting automatically "

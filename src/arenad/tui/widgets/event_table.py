@@ -6,11 +6,14 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from arenad.tui import format as fmt
+from arenad.tui.widgets.grid import no_match_strip
 
 _LEVELS = ("debug", "info", "warning", "error")
 
@@ -35,12 +38,74 @@ class EventTable(DataTable[Any]):
     DEFAULT_CSS = """
     EventTable { height: 1fr; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "copy", "Copy the event", show=False),
+        Binding("F", "toggle_follow", "Follow/pause the feed", show=False),
+        Binding("slash", "filter", "Filter"),
+    ]
+    paused = False
+    """True: new events are added below without moving the cursor (reading an old one)."""
+
+    def action_toggle_follow(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+        self.border_subtitle = "paused — F follows" if self.paused else ""
+        self.notify("event feed paused (F follows again)" if self.paused else "following")
+
+    def action_copy(self) -> None:
+        from arenad.tui.screens.event_detail import event_text
+
+        e = self.selected_event()
+        if e is None:
+            self.notify("no event selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(event_text(e).plain)
+        self.notify("event copied to the clipboard (OSC 52)")
 
     def __init__(self, *, max_rows: int = 500, **kw: Any) -> None:
         super().__init__(**kw)
         self.max_rows = max_rows
         self._keys = itertools.count()
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
+        self._by_key: dict[str, dict[str, Any]] = {}
+        self.filter_text = ""
+        self.filterable = True
+        """False where the screen has its own search (Events): ``/`` goes to that box."""
+
+    # --- the in-place filter (the same contract as Grid's, for the FilterBar) ----------------
+    def _matches(self, e: dict[str, Any]) -> bool:
+        return not self.filter_text.strip() or matches(e, None, None, self.filter_text.strip())
+
+    @property
+    def all_rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        return [e for e in self._rows if self._matches(e)]
+
+    @property
+    def no_match(self) -> bool:
+        return bool(self.filter_text.strip()) and bool(self._rows) and not self.row_count
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._rebuild(self.row_count == 0 or self.cursor_row >= self.row_count - 1)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "filter" and not self.filterable)
+
+    def action_filter(self) -> None:
+        from arenad.tui.widgets.grid import Grid
+
+        self.post_message(Grid.FilterRequested(self))  # type: ignore[arg-type]
+
+    def render_line(self, y: int) -> Strip:
+        header = self.header_height if self.show_header else 0
+        if self.no_match and y == header:
+            return no_match_strip(self, self.filter_text)
+        return super().render_line(y)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -67,22 +132,50 @@ class EventTable(DataTable[Any]):
             return
         self._rows.extend(new)
         for e in new:
-            self._add(e)
+            if self._matches(e):
+                self._add(e)
         self.call_after_refresh(self._settle, at_end)
 
     def _add(self, e: dict[str, Any]) -> None:
+        key = str(next(self._keys))
+        self._by_key[key] = e
         self.add_row(
             fmt.clock(e.get("ts")),
             fmt.level(e.get("level")),
-            str(e.get("category", "")),
-            str(e.get("message", "")),
-            key=str(next(self._keys)),
+            fmt.text(e.get("category")),
+            fmt.text(e.get("message")),
+            key=key,
         )
 
+    def selected_event(self) -> dict[str, Any] | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # no valid cursor
+            return None
+        return self._by_key.get(key or "")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an event: the whole of it, details included."""
+        from arenad.tui.screens.event_detail import EventDetailScreen
+
+        e = self._by_key.get(event.row_key.value or "")
+        if e is not None:
+            event.stop()
+            self.app.push_screen(EventDetailScreen(e))
+
     def _rebuild(self, follow: bool) -> None:
+        keep = self.selected_event()
+        self._by_key.clear()
         self.clear()
-        for e in self._rows:
+        shown = self.shown
+        for e in shown:
             self._add(e)
+        if keep is not None and not follow:  # a refresh keeps the event being read
+            at = next((i for i, e in enumerate(shown) if e is keep), None)
+            if at is not None:
+                self.move_cursor(row=at, animate=False)
         self.call_after_refresh(self._settle, follow)
 
     def _settle(self, follow: bool) -> None:
@@ -91,5 +184,5 @@ class EventTable(DataTable[Any]):
         # the widths are known. Then keep following the feed if the cursor was at its end.
         self._clear_caches()
         self.refresh()
-        if follow and self.row_count:
+        if follow and not self.paused and self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import Static
 
 from arenad.tui.client import Failed, Unavailable
@@ -19,7 +20,7 @@ class Notice(Static):
     def say(self, message: str | None, *, error: bool = False) -> None:
         self.set_class(bool(message), "-shown")
         self.set_class(error, "-error")
-        self.update(message or "")
+        self.update(Text(message or ""))  # plain: "[metrics]" in a message is not markup
 
     def about(self, result: Any, *, empty: str = "nothing yet") -> bool:
         """Show what is wrong with ``result``; True when it is usable data."""

@@ -30,20 +30,33 @@ class StatusHeader(Static):
         self.set_class(killed, "-killed")
         sep = Text(" │ ", style="dim" if not killed else "")
         parts: list[Text] = []
-        mode = str(st.get("mode", "–")).upper()
-        parts.append(Text(mode, style="bold reverse red" if mode == "LIVE" else "bold"))
+        mode = str(st.get("mode") or fmt.DASH).upper()
+        shown_mode = mode if wide or mode == "LIVE" else {"SIMULATION": "SIM"}.get(mode, mode)
+        parts.append(Text(shown_mode, style="bold reverse red" if mode == "LIVE" else "bold"))
         net = st.get("network") or fmt.DASH
         parts.append(Text(f"net {net}" if wide else str(net)))
-        trading = str(st.get("trading_state", "–"))
-        parts.append(Text(trading, style="" if killed else _STATE_STYLE.get(trading, "")))
-        if killed:
+        # Without a live link nothing is known about the state now: a dead daemon's last
+        # "ACTIVE" / "kill switch off" would be a lie (issue 21 item 10).
+        live = state.connection.state == "connected" and state.status is not None
+        trading = str(st.get("trading_state") or fmt.DASH)
+        if not live:
+            parts.append(Text("state unknown" if wide else "state ?", style="bold yellow"))
+            parts.append(
+                Text(
+                    ("kill switch unknown" if wide else "kill ?") + (" (was ON)" if killed else ""),
+                    style="bold",
+                )
+            )
+        elif killed:
+            parts.append(Text(trading))
             parts.append(Text("KILL SWITCH ON", style="bold"))
         else:
+            parts.append(Text(trading, style=_STATE_STYLE.get(trading, "")))
             parts.append(Text("kill switch off" if wide else "kill off", style="dim"))
-        parts.append(self._health(state, now_mono))
+        parts.append(self._health(state, now_mono, wide))
         parts.append(Text(f"up {fmt.uptime(st.get('uptime_s'))}"))
         day = st.get("daily_pnl")
-        if day is not None and wide:
+        if day is not None:  # a key figure: kept at 80 columns, the labels shrink instead
             parts.append(
                 Text("day ") + (Text(fmt.money(day, signed=True)) if killed else fmt.pnl(day))
             )
@@ -54,20 +67,23 @@ class StatusHeader(Static):
         self.update(line)
 
     @staticmethod
-    def _health(state: TuiState, now_mono: float) -> Text:
+    def _health(state: TuiState, now_mono: float, wide: bool = True) -> Text:
         c = state.connection
         if c.state == "connected":
             if state.stale(now_mono) and state.status_mono is not None:
                 return Text(f"● stale {now_mono - state.status_mono:.0f}s", style="bold yellow")
             dropped = f" ({state.dropped} dropped)" if state.dropped else ""
-            return Text("● connected" + dropped, style="green")
+            return Text(("● connected" if wide else "● ok") + dropped, style="green")
         if c.state == "connecting":
             return Text("○ connecting", style="yellow")
         return Text("○ DISCONNECTED", style="bold red")
 
     @staticmethod
     def _kill_line(k: dict[str, Any]) -> Text:
+        """The second line says who, when and why — not "KILL SWITCH" a second time."""
+        by = k.get("by") or "?"
+        hint = "" if by == "operator" else "  — the events screen (e) has the details"
         return Text(
-            f" ■ KILL SWITCH ENGAGED by {k.get('by') or '?'} at {fmt.stamp(k.get('activated_at'))}"
-            f": {k.get('reason') or 'no reason given'}  — press u to release"
+            f" ■ engaged by {by} at {fmt.stamp(k.get('activated_at'))}:"
+            f" {k.get('reason') or 'no reason given'}{hint}  — u releases"
         )

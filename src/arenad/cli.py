@@ -21,6 +21,7 @@ AREA_CLIS: tuple[str, ...] = (
     "arenad.metrics.cli",
     "arenad.fade.cli",
     "arenad.tracker.cli",
+    "arenad.notify.cli",
 )
 
 

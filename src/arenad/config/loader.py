@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from arenad.config.secrets import describe, looks_like_api_key, looks_like_secret
 from arenad.config.settings import Settings, build_settings
 from arenad.errors import ConfigError, ConfigProblem
+from arenad.notify.urls import secrets_of
 
 ENV_PREFIX = "ARENAD_"
 CONFIG_ENV = "ARENAD_CONFIG"
@@ -269,4 +270,9 @@ def _model_key_envs(settings: Settings) -> list[str]:
 
 
 def secret_values(settings: Settings) -> list[str]:
-    return [v for n in secret_env_names(settings) if (v := os.environ.get(n))]
+    values = [v for n in secret_env_names(settings) if (v := os.environ.get(n))]
+    if settings.notify.urls_env:
+        # The variable holds several URLs: each URL, and each credential inside one (a
+        # Telegram token, a webhook path), may appear on its own in an error text.
+        values += secrets_of(os.environ.get(settings.notify.urls_env))
+    return values

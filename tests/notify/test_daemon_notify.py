@@ -78,7 +78,7 @@ def test_kill_switch_engaged_and_released_reach_the_phone(daemon_proc, receiver)
     resolved = [m for m in receiver.messages if "RESOLVED" in m["title"]]
     assert resolved[0]["title"] == "arenad: RESOLVED: kill switch released"
     assert "engaged by operator" in resolved[0]["message"]
-    assert "repeated 1 times" in resolved[0]["message"]
+    assert "repeated 1 time)" in resolved[0]["message"]
     assert sum("KILL SWITCH" in t for t in titles(receiver)) == 1
 
     # the control command: the channel by scheme and host only, and its last delivery

@@ -32,7 +32,12 @@ class Conditions:
             repeats = self.repeats.pop(n.key, 0)
             since = f"open since {was.ts[11:16]} UTC" if was.ts else ""
             extra = ", ".join(
-                x for x in (since, f"repeated {repeats} times" if repeats else "") if x
+                x
+                for x in (
+                    since,
+                    f"repeated {repeats} time{'s' if repeats != 1 else ''}" if repeats else "",
+                )
+                if x
             )
             body = n.body + (f"\n({extra})" if extra else "")
             return replace(n, category=was.category, title=f"RESOLVED: {n.title}", body=body)

@@ -539,3 +539,37 @@ def test_settings_reject_bad_times() -> None:
         with pytest.raises(ValidationError):
             NotifySettings.model_validate(bad)
     assert NotifySettings().urls_env == ""  # off by default
+
+
+def test_the_config_screen_lists_channels_by_label_with_their_last_delivery() -> None:
+    from arenad.tui.screens.config import notify_text
+
+    off = notify_text({"enabled": False, "reason": "off: [notify] urls_env is not set"}).plain
+    assert "off: [notify] urls_env is not set" in off
+    st = {
+        "enabled": True,
+        "invalid": ["discord://…"],
+        "channels": [
+            {
+                "channel": "json://127.0.0.1:8080",
+                "service": "JSON",
+                "sent": 3,
+                "failed": 1,
+                "last": {
+                    "ts": "2026-12-02T12:00:00.000000Z",
+                    "ok": False,
+                    "status": "TIMEOUT",
+                    "title": "KILL SWITCH ENGAGED",
+                    "detail": "Service 'JSON' did not finish within 5.0s.",
+                },
+            },
+            {"channel": "tgram://…", "service": "Telegram", "last": None},
+        ],
+        "open_conditions": ["kill_switch"],
+    }
+    text = notify_text(st).plain
+    assert "json://127.0.0.1:8080  JSON" in text
+    assert "TIMEOUT  KILL SWITCH ENGAGED" in text and "did not finish" in text
+    assert "tgram://…  Telegram\n  no delivery yet" in text
+    assert "discord://…  not a valid URL: skipped" in text
+    assert "open: kill_switch" in text

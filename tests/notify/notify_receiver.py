@@ -92,3 +92,13 @@ def receiver_fixture() -> Iterator[Receiver]:
         yield r
     finally:
         r.close()
+
+
+@pytest.fixture(name="receiver2")
+def receiver2_fixture() -> Iterator[Receiver]:
+    """A second receiver, for a second channel."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()

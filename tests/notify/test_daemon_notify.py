@@ -12,7 +12,11 @@ import time
 from typing import Any
 
 import pytest
-from notify_receiver import Receiver, receiver_fixture  # type: ignore[import-not-found]  # noqa: F401
+from notify_receiver import (  # type: ignore[import-not-found]  # noqa: F401
+    Receiver,
+    receiver2_fixture,
+    receiver_fixture,
+)
 
 from arenad.control.client import ControlClient
 from conftest import MINIMAL_CONFIG, wait_for
@@ -56,10 +60,11 @@ def assert_secret_nowhere(d: Any, url: str, token: str) -> None:
         assert secret not in dump, f"{secret!r} in the database"
 
 
-def test_kill_switch_engaged_and_released_reach_the_phone(daemon_proc, receiver) -> None:  # type: ignore[no-untyped-def]
+def test_kill_switch_engaged_and_released_reach_the_phone(daemon_proc, receiver, receiver2) -> None:  # type: ignore[no-untyped-def]
     url = receiver.url()
+    other = receiver2  # a second channel: the variable holds two URLs
     d = daemon_proc(config())
-    d.start(env={VAR: url})
+    d.start(env={VAR: f"{url}\n{other.url('x/0therT0ken-99887766')}"})
     receiver.wait(lambda: "arenad: arenad started" in titles(receiver), what="the start message")
     ask(d.socket_path, "kill", reason="fat finger on BTC")
     t0 = time.monotonic()
@@ -71,8 +76,9 @@ def test_kill_switch_engaged_and_released_reach_the_phone(daemon_proc, receiver)
     assert len(kill) == 1
     assert "by operator: fat finger on BTC" in kill[0]["message"]
     assert kill[0]["type"] == "failure"
-    # a second engagement is the same condition: not sent again
-    ask(d.socket_path, "kill", reason="still")
+    # a second engagement is the same condition: not sent again. Its reason quotes the URL
+    # (an operator's paste): the log, the events and the database must still not hold it.
+    ask(d.socket_path, "kill", reason=f"pasted {url} by mistake")
     ask(d.socket_path, "resume")
     receiver.wait(lambda: any("RESOLVED" in t for t in titles(receiver)), 5.0, "resolved")
     resolved = [m for m in receiver.messages if "RESOLVED" in m["title"]]
@@ -84,17 +90,20 @@ def test_kill_switch_engaged_and_released_reach_the_phone(daemon_proc, receiver)
     # the control command: the channel by scheme and host only, and its last delivery
     def recorded() -> dict[str, Any] | None:
         st = ask(d.socket_path, "notify.status")
-        last = st["channels"][0]["last"]
-        return st if last and last["title"].startswith("RESOLVED") else None
+        lasts = [c["last"] for c in st["channels"]]
+        return st if all(x and x["title"].startswith("RESOLVED") for x in lasts) else None
 
     st = wait_for(recorded, 10, what="the delivery recorded")
     assert st["enabled"] is True
-    (ch,) = st["channels"]
+    ch, ch2 = st["channels"]
     assert ch["channel"] == f"json://127.0.0.1:{receiver.port}"
+    assert ch2["channel"] == f"json://127.0.0.1:{other.port}"
     assert ch["last"]["ok"] is True and ch["sent"] >= 3
     assert d.stop() == 0
     assert "arenad: arenad stopping" in titles(receiver)
     assert_secret_nowhere(d, url, "S3CRETt0ken-abc123")
+    assert_secret_nowhere(d, other.url("x/0therT0ken-99887766"), "0therT0ken-99887766")
+    assert [m["title"] for m in other.messages] == titles(receiver)  # each channel got all
 
 
 def test_unclean_previous_stop_is_told_at_start(daemon_proc, receiver) -> None:  # type: ignore[no-untyped-def]

@@ -198,9 +198,21 @@ async def test_guard_events_map_to_who_and_why(store) -> None:  # type: ignore[n
     await guard.report_daily_pnl("fade", -150.0)
     await guard.release("operator")
     await guard.engage("operator", "manual")
+    await guard.release("operator")
+    await guard.engage("ingest_gap", "fills of gpt-5 cannot be backfilled: 3 failures")
+    await guard.release("operator")
+    await guard.engage("account_drift", "account drift in BTC")
     got = []
-    while len(got) < 5:
+    while len(got) < 9:
         got += classify((await sub.get()).data)
+    assert [(n.category, n.title) for n in got[5:]] == [
+        ("kill_switch", "kill switch released"),
+        ("ingest_gap", "INGEST GAP: kill switch engaged"),
+        ("kill_switch", "kill switch released"),
+        ("drift", "ACCOUNT DRIFT: kill switch engaged"),
+    ]
+    assert "by ingest_gap: fills of gpt-5 cannot be backfilled" in got[6].body
+    got = got[:5]
     assert [(n.category, n.title, n.key, n.resolved) for n in got] == [
         ("trading_state", "trading REDUCING", "trading_state", False),
         ("trading_state", "trading ACTIVE", "trading_state", True),
@@ -539,6 +551,19 @@ def test_settings_reject_bad_times() -> None:
         with pytest.raises(ValidationError):
             NotifySettings.model_validate(bad)
     assert NotifySettings().urls_env == ""  # off by default
+
+
+def test_urls_env_and_timeout_wait_for_a_restart() -> None:
+    from arenad.config import loader
+    from arenad.config.settings import build_settings
+
+    old = build_settings({"notify": {"urls_env": "A_VAR"}})
+    new = build_settings({"notify": {"urls_env": "B_VAR", "timeout_s": 9, "max_per_minute": 3}})
+    changes = loader.diff(old, new)
+    assert loader.restart_only_changes(changes) == ["notify.timeout_s", "notify.urls_env"]
+    kept = loader.keep_restart_only(old, new)
+    assert (kept.notify.urls_env, kept.notify.timeout_s) == ("A_VAR", 5.0)
+    assert kept.notify.max_per_minute == 3  # applied at once
 
 
 def test_the_config_screen_lists_channels_by_label_with_their_last_delivery() -> None:

@@ -31,7 +31,14 @@ _SECRET_KEY = re.compile(
 )
 
 # Keys read once at start-up: a live edit of them is reported and waits for a restart.
-RESTART_ONLY = ("mode", "daemon.db_path", "daemon.socket_path", "daemon.sqlite_synchronous")
+RESTART_ONLY = (
+    "mode",
+    "daemon.db_path",
+    "daemon.socket_path",
+    "daemon.sqlite_synchronous",
+    "notify.urls_env",  # the channels are built from the variable once, at start-up
+    "notify.timeout_s",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +256,10 @@ def keep_restart_only(old: Settings, new: Settings) -> Settings:
             "sqlite_synchronous": old.daemon.sqlite_synchronous,
         }
     )
-    return new.model_copy(update={"mode": old.mode, "daemon": daemon})
+    notify = new.notify.model_copy(
+        update={"urls_env": old.notify.urls_env, "timeout_s": old.notify.timeout_s}
+    )
+    return new.model_copy(update={"mode": old.mode, "daemon": daemon, "notify": notify})
 
 
 def secret_env_names(settings: Settings) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from arenad.daemon.bus import Subscription
 from arenad.logs import Redactor
 from arenad.notify.channel import AppriseChannel, InvalidURL
 from arenad.notify.service import Notifier, Sender
@@ -42,6 +43,7 @@ class NotifyComponent:
         self.reason: str | None = None
         self.invalid: list[str] = []
         self.variable = self.settings.urls_env
+        self.sub: Subscription | None = None
 
     @property
     def settings(self) -> NotifySettings:
@@ -97,7 +99,9 @@ class NotifyComponent:
         )
         await n.prepare()
         # Subscribed now, before the daemon's "started" event, so that one is not missed.
-        sub = ctx.bus.subscribe(["system_event"], maxsize=ctx.current.daemon.event_queue_size)
+        sub = self.sub = ctx.bus.subscribe(
+            ["system_event"], maxsize=ctx.current.daemon.event_queue_size
+        )
         ctx.supervisor.add("notify-events", lambda: n.run_events(sub))
         ctx.supervisor.add("notify-watch", n.run_watch)
         for ch in n.channels:
@@ -111,7 +115,8 @@ class NotifyComponent:
         }
         if self.notifier is None:
             return base | {"enabled": False, "channels": []}
-        return base | self.notifier.snapshot()
+        dropped = self.sub.dropped if self.sub is not None else 0
+        return base | self.notifier.snapshot() | {"events_dropped": dropped}
 
 
 async def setup(ctx: DaemonContext) -> None:

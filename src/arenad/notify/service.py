@@ -449,7 +449,8 @@ class Notifier:
 
     async def farewell(self) -> None:
         """Tell every channel the daemon is stopping (bounded; the daemon is shutting down)."""
-        n = Notice("daemon", "info", "arenad stopping", f"pid {os.getpid()}", ts=utc_iso())
+        ts = utc_iso(self.clock.now())
+        n = Notice("daemon", "info", "arenad stopping", f"pid {os.getpid()}", ts=ts)
         if not self._allowed(n) or not self.channels:
             return
         queued = sum(len(ch.queue) for ch in self.channels)

@@ -104,7 +104,8 @@ class NotifySettings(Section):
     """First wait before a retry (doubling, capped at 60 s)."""
     timeout_s: float = Field(default=5.0, gt=0, le=120)
     """Longest one delivery may take (connect and read); a channel that hangs longer counts
-    as failed. The daemon's exit may wait this long for a delivery in flight."""
+    as failed. The daemon's exit may wait this long for a delivery in flight. Restart to
+    change."""
     check_interval_s: float = Field(default=5.0, gt=0, le=300)
     """How often storage, task health, rejected orders, the summary time and held messages
     are checked."""

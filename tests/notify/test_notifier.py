@@ -361,6 +361,63 @@ async def test_a_rejected_live_order_is_sent_a_paper_one_is_not(rig, receiver, s
     assert len(receiver.messages) == 1  # once
 
 
+async def test_a_failed_arena_run_and_rejected_arena_and_strategy_orders(
+    rig, receiver, store
+) -> None:  # type: ignore[no-untyped-def]
+    r = await rig([receiver.url()])
+    # as `arenad.arena.component._run_slot` and `arenad.strategies.active` record them
+    await r.events.emit(
+        "warning",
+        "arena",
+        "arena run r-0930 completed: 3 models, 9 decisions, 2 orders, 0 errors",
+        {"run_id": "r-0930", "slot": "0930", "errors": []},
+    )
+    await r.events.emit(
+        "warning",
+        "arena",
+        "arena run r-1000 failed: 0 models, 0 decisions, 0 orders, 1 errors",
+        {"run_id": "r-1000", "slot": "1000", "errors": ["market data unavailable: 503"]},
+    )
+    await r.events.emit(
+        "warning",
+        "trading",
+        "strategies: order rejected: insufficient buying power (SPY buy 10)",
+        {"client_order_id": "s-1"},
+    )
+    await r.handled(3)
+    now = utc_iso(r.clock.now())
+    await store.writer.execute(
+        "INSERT INTO arena_orders (client_order_id, created_at, updated_at, book_id, model_id,"
+        " symbol, side, qty, purpose, status, error) VALUES ('a-1', ?, ?, 'arena:m1', 'm1',"
+        " 'AAPL', 'buy', '3', 'entry', 'rejected', 'asset not tradable')",
+        (now, now),
+    )
+    await r.notifier.tick()
+    await poll_until(lambda: len(receiver.messages) >= 3, what="3 messages")
+    await r.idle()
+    got = {m["title"]: m["message"] for m in receiver.messages}
+    assert set(got) == {
+        "arenad: arena run FAILED (r-1000)",
+        "arenad: strategy order rejected",
+        "arenad: ORDER REJECTED: arena buy 3 AAPL",
+    }
+    assert "market data unavailable: 503" in got["arenad: arena run FAILED (r-1000)"]
+    assert "insufficient buying power" in got["arenad: strategy order rejected"]
+    assert (
+        "arena m1 on alpaca: asset not tradable" in got["arenad: ORDER REJECTED: arena buy 3 AAPL"]
+    )
+
+
+async def test_an_event_that_cannot_be_mapped_does_not_stop_the_next(rig, receiver) -> None:  # type: ignore[no-untyped-def]
+    r = await rig([receiver.url()])
+    r.bus.publish("system_event", {"category": "trading", "message": "kill switch engaged by ",
+                                   "details": "not a mapping"})  # fmt: skip
+    await r.guard.engage("operator", "after the odd one")
+    await r.handled(2)
+    await poll_until(lambda: receiver.messages, what="the kill switch")
+    assert receiver.messages[0]["title"] == "arenad: KILL SWITCH ENGAGED"
+
+
 async def test_a_crash_loop_is_sent_and_its_recovery(rig, receiver, store) -> None:  # type: ignore[no-untyped-def]
     r = await rig([receiver.url()])
     sup = Supervisor(r.events, r.guard, clock=r.clock, crash_limit=3, crash_window_s=300)

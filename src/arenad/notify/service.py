@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -117,12 +117,10 @@ class Channel:
         }
 
 
-def zone(name: str) -> tzinfo:
-    if name:
-        return ZoneInfo(name)
-    local = datetime.now().astimezone().tzinfo
-    assert local is not None
-    return local
+def local_time(when: datetime, zone_name: str) -> datetime:
+    """``when`` in the configured zone, or in the machine's local time (its offset at that
+    instant, so a daylight-saving change is followed)."""
+    return when.astimezone(ZoneInfo(zone_name)) if zone_name else when.astimezone()
 
 
 class Notifier:
@@ -245,7 +243,7 @@ class Notifier:
         return admitted
 
     def _local_now(self) -> datetime:
-        return self.clock.now().astimezone(zone(self.settings().timezone))
+        return local_time(self.clock.now(), self.settings().timezone)
 
     def quiet(self) -> bool:
         span = parse_quiet_hours(self.settings().quiet_hours)
@@ -365,7 +363,7 @@ class Notifier:
     async def send_summary(self) -> Notice | None:
         end = self.clock.now()
         figures = await day_figures(self.db_path, end - timedelta(hours=24), end)
-        local = end.astimezone(zone(self.settings().timezone))
+        local = local_time(end, self.settings().timezone)
         when = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
         n = summary_notice(figures, when, self.guard_snapshot() if self.guard_snapshot else None)
         self.summaries_sent += 1
@@ -436,8 +434,14 @@ class Notifier:
         try:
             while True:
                 msg = await sub.get()
-                if msg.topic == "system_event":
+                if msg.topic != "system_event":
+                    continue
+                try:
                     self.handle(msg.data)
+                except Exception:  # one odd event must not stop every notification after it
+                    log.exception(
+                        "notify: an event could not be mapped", message=msg.data.get("message")
+                    )
         except asyncio.CancelledError:
             await self.farewell()
             raise

@@ -8,6 +8,7 @@ its redacted label; the valid ones still run. The variable is read once, at star
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,8 @@ class NotifyComponent:
             self.reason = f"off: ${st.urls_env} is not set or holds no URL"
             await ctx.events.emit("warning", "notify", f"notify: {self.reason}")
             return
-        channels, bad = build_channels(value, st.timeout_s)
+        # apprise loads its plugins on the first URL (about half a second): not on the loop.
+        channels, bad = await asyncio.to_thread(build_channels, value, st.timeout_s)
         for lbl, why in bad:
             self.invalid.append(lbl)
             await ctx.events.emit(

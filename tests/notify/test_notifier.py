@@ -321,6 +321,26 @@ async def test_one_hanging_channel_does_not_delay_another(rig, receiver) -> None
         hung.close()
 
 
+async def test_stopping_tells_the_free_channels_and_skips_a_hung_one(rig, receiver) -> None:  # type: ignore[no-untyped-def]
+    hung = Receiver()
+    hung.mode = "hang"
+    try:
+        r = await rig([hung.url(), receiver.url()], timeout_s=30, retries=0)
+        await r.guard.engage("operator", "x")
+        await poll_until(lambda: receiver.messages and hung.requests, what="both channels")
+        await poll_until(lambda: r.notifier.channels[1].idle, what="the free channel idle")
+        events_task = r.tasks[0]
+        t0 = time.monotonic()
+        events_task.cancel()  # what the daemon's shutdown does
+        await asyncio.gather(events_task, return_exceptions=True)
+        took = time.monotonic() - t0
+        assert [m["title"] for m in receiver.messages][-1] == "arenad: arenad stopping"
+        assert hung.requests == 1  # not queued behind the hung delivery
+        assert took < 1.5, f"the farewell took {took:.2f} s"
+    finally:
+        hung.close()
+
+
 # --- watched conditions ---------------------------------------------------------------------
 
 

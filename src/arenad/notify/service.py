@@ -85,6 +85,8 @@ class Channel:
     last: dict[str, Any] | None = None
     last_ok: str | None = None
     busy: bool = False
+    inflight: int = 0
+    """Sends submitted to the worker thread and not yet returned (a hung one stays here)."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     pool: ThreadPoolExecutor = field(init=False)
 
@@ -375,6 +377,12 @@ class Notifier:
         title = f"{TITLE_PREFIX}: {n.title}"
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(ch.pool, ch.sender.send, title, n.text(), n)
+        ch.inflight += 1
+
+        def returned(_f: asyncio.Future[Delivery]) -> None:
+            ch.inflight -= 1
+
+        fut.add_done_callback(returned)
         try:
             # apprise bounds the call itself; this bounds a plugin that ignores it.
             async with asyncio.timeout(timeout):
@@ -452,19 +460,25 @@ class Notifier:
             await self.clock.sleep(self.settings().check_interval_s)
 
     async def farewell(self) -> None:
-        """Tell every channel the daemon is stopping (bounded; the daemon is shutting down)."""
-        ts = utc_iso(self.clock.now())
-        n = Notice("daemon", "info", "arenad stopping", f"pid {os.getpid()}", ts=ts)
-        if not self._allowed(n) or not self.channels:
-            return
-        queued = sum(len(ch.queue) for ch in self.channels)
-        if queued:
-            n = Notice(
-                n.category, n.level, n.title, n.body + f"; {queued} queued not sent", ts=n.ts
-            )
-        sends = [asyncio.ensure_future(self._send(ch, n, FAREWELL_S)) for ch in self.channels]
-        with contextlib.suppress(Exception):
-            await asyncio.wait(sends, timeout=FAREWELL_S)
+        """Tell every channel the daemon is stopping (bounded; the daemon is shutting down),
+        then drop what is still queued for the worker threads: the process exit waits only
+        for a delivery already in flight (at most ``timeout_s`` and a little)."""
+        try:
+            ts = utc_iso(self.clock.now())
+            n = Notice("daemon", "info", "arenad stopping", f"pid {os.getpid()}", ts=ts)
+            # A channel whose thread is still in a delivery (a hang) is skipped: the message
+            # would only queue behind it.
+            free = [ch for ch in self.channels if ch.inflight == 0]
+            if not self._allowed(n) or not free:
+                return
+            queued = sum(len(ch.queue) for ch in self.channels)
+            if queued:
+                n = Notice(n.category, n.level, n.title, n.body + f"; {queued} not sent", ts=ts)
+            sends = [asyncio.ensure_future(self._send(ch, n, FAREWELL_S)) for ch in free]
+            with contextlib.suppress(Exception):
+                await asyncio.wait(sends, timeout=FAREWELL_S)
+        finally:
+            self.close()
 
     def close(self) -> None:
         for ch in self.channels:

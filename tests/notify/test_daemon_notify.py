@@ -110,6 +110,8 @@ def test_unclean_previous_stop_is_told_at_start(daemon_proc, receiver) -> None: 
     d = daemon_proc(config())
     d.start(env={VAR: receiver.url()})
     receiver.wait_messages(1)
+    ask(d.socket_path, "kill", reason="before the crash")
+    receiver.wait_messages(2)
     assert d.proc is not None
     d.proc.kill()  # no chance to record a stop
     d.proc.wait(10)
@@ -117,6 +119,11 @@ def test_unclean_previous_stop_is_told_at_start(daemon_proc, receiver) -> None: 
     receiver.wait(lambda: any("UNCLEAN" in t for t in titles(receiver)), what="unclean start")
     (m,) = [m for m in receiver.messages if "UNCLEAN" in m["title"]]
     assert "ended without stopping" in m["message"]
+    assert "the kill switch is engaged (restored from the last run)" in m["message"]
+    # the kill switch engaged before the restart is still the open condition
+    ask(d.socket_path, "resume")
+    receiver.wait(lambda: any("RESOLVED" in t for t in titles(receiver)), 5.0, "resolved")
+    assert "engaged by operator: before the crash" in receiver.messages[-1]["message"]
     assert d.stop() == 0
 
 

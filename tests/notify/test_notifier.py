@@ -430,8 +430,8 @@ async def test_a_failed_arena_run_and_rejected_arena_and_strategy_orders(
 
 async def test_an_event_that_cannot_be_mapped_does_not_stop_the_next(rig, receiver) -> None:  # type: ignore[no-untyped-def]
     r = await rig([receiver.url()])
-    r.bus.publish("system_event", {"category": "trading", "message": "kill switch engaged by ",
-                                   "details": "not a mapping"})  # fmt: skip
+    odd = {"category": "trading", "message": "kill switch engaged by ", "details": "not a dict"}
+    r.bus.publish("system_event", odd)
     await r.guard.engage("operator", "after the odd one")
     await r.handled(2)
     await poll_until(lambda: receiver.messages, what="the kill switch")

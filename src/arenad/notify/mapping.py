@@ -13,10 +13,10 @@ message and the keys of the details, as written by their one emitter each:
   (counted by the notifier into a crash loop);
 - ``arenad.strategies.active``: a strategy order the venue rejected.
 
-A change of one of those messages must keep ``tests/notify/test_mapping.py`` green, which
-drives the real emitters where they run without a venue. Conditions without an event of their
-own (storage failures, fade and arena orders the venue rejected, the daily summary) are
-watched by the notifier itself.
+A change of one of those messages must keep ``tests/notify/test_notifier.py`` green, which
+drives the real guard and supervisor and records the other events in their emitters' shapes.
+Conditions without an event of their own (storage failures, fade and arena orders the venue
+rejected, the daily summary) are watched by the notifier itself.
 """
 
 from __future__ import annotations
@@ -119,9 +119,15 @@ def _trading(msg: str, d: dict[str, Any], ts: str, ev: dict[str, Any]) -> list[N
         if d.get("trading_state"):
             lines.append(f"trading {d['trading_state']} until acknowledged (arenad ack-drift)")
         return [
-            Notice("drift", _level(ev, "warning"), f"ACCOUNT DRIFT in {coin}", "\n".join(lines),
-                   key=f"drift:{coin}", ts=ts)
-        ]  # fmt: skip
+            Notice(
+                "drift",
+                _level(ev, "warning"),
+                f"ACCOUNT DRIFT in {coin}",
+                "\n".join(lines),
+                key=f"drift:{coin}",
+                ts=ts,
+            )
+        ]
     if msg.startswith("fade: books and account differ in ") and "drift" in d:
         coin = str(d.get("coin"))
         body = f"{coin}: the fade books and the account differ by {d.get('drift')}"
@@ -136,10 +142,17 @@ def _trading(msg: str, d: dict[str, Any], ts: str, ev: dict[str, Any]) -> list[N
     if m and "drift_ids" in d:
         how = "resynced" if d.get("resync") else "books unchanged"
         return [
-            Notice("drift", "info", f"drift in {c}", f"acknowledged by the operator ({how})",
-                   f"drift:{c}", True, ts)
+            Notice(
+                "drift",
+                "info",
+                f"drift in {c}",
+                f"acknowledged by the operator ({how})",
+                f"drift:{c}",
+                True,
+                ts,
+            )
             for c in m.group(1).split(", ")
-        ]  # fmt: skip
+        ]
     if msg.startswith("strategies: order rejected"):
         body = msg.removeprefix("strategies: ")
         return [Notice("orders", "warning", "strategy order rejected", body, ts=ts)]
@@ -155,7 +168,12 @@ def _arena(msg: str, d: dict[str, Any], ts: str, ev: dict[str, Any]) -> list[Not
     if msg.startswith("arena ledgers do not match") and isinstance(d.get("drift"), dict):
         lines = [f"{sym}: {diff}" for sym, diff in sorted(d["drift"].items())]
         return [
-            Notice("drift", _level(ev, "warning"), "ARENA LEDGER DRIFT",
-                   "ledgers vs account:\n" + "\n".join(lines), ts=ts)
-        ]  # fmt: skip
+            Notice(
+                "drift",
+                _level(ev, "warning"),
+                "ARENA LEDGER DRIFT",
+                "ledgers vs account:\n" + "\n".join(lines),
+                ts=ts,
+            )
+        ]
     return []

@@ -44,7 +44,7 @@ from arenad.daemon.events import EventLog
 from arenad.daemon.supervisor import backoff_delays
 from arenad.logs import Redactor
 from arenad.notify.channel import Delivery
-from arenad.notify.mapping import classify, crashed_task
+from arenad.notify.mapping import KILL_BY_CATEGORY, classify, crashed_task
 from arenad.notify.notice import Notice, level_at_least
 from arenad.notify.policy import (
     Conditions,
@@ -156,7 +156,6 @@ class Notifier:
         self.quiet_held: deque[Notice] = deque()
         self.quiet_dropped = 0
         self.unclean: str | None = None
-        self.started = False
         self._storage: tuple[int, int] | None = None
         self._rejected: dict[str, str] = {}
         self._summary_next: datetime | None = None
@@ -167,7 +166,18 @@ class Notifier:
     # --- start-up -------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        """Read what the database says about the previous run (before this run's events)."""
+        """Read what the database says about the previous run (before this run's events),
+        and take the conditions restored from it as open — a kill switch engaged before the
+        restart gets its "resolved" when the operator releases it."""
+        guard = self.guard_snapshot() if self.guard_snapshot is not None else {}
+        kill = guard.get("kill_switch") or {}
+        if kill.get("engaged"):
+            by = str(kill.get("by"))
+            cat = KILL_BY_CATEGORY.get(by, "kill_switch")
+            ts = str(kill.get("activated_at") or "")
+            self.conditions.open["kill_switch"] = Notice(cat, "error", "", key="kill_switch", ts=ts)
+        elif guard.get("trading_state") == "REDUCING":
+            self.conditions.open["trading_state"] = Notice("trading_state", "warning", "")
         async with open_reader(self.db_path) as conn:
             cur = await conn.execute(
                 "SELECT max(CASE WHEN message LIKE 'arenad % started' THEN id END),"
@@ -493,6 +503,7 @@ class Notifier:
             "min_level": st.min_level,
             "quiet_now": self.quiet(),
             "held_for_quiet_hours": len(self.quiet_held),
+            "dropped_in_quiet_hours": self.quiet_dropped,
             "next_summary": self._summary_next.isoformat() if self._summary_next else None,
             "unclean_previous_stop": self.unclean,
         }

@@ -11,6 +11,11 @@ run: the same daemon with the database on `synchronous=NORMAL` (no fsync per com
 shows how much of the latency is the durable commit of the intent.
 
     .venv/bin/python -m bench.fade_latency [SECONDS]
+    .venv/bin/python -m bench.fade_latency [SECONDS] --notify
+
+With ``--notify`` the baseline is instead the same daemon with notifications on (``[notify]``,
+one channel to a loopback receiver that never answers, the notifier's watch every second):
+the fade reaction must be unchanged by a channel that hangs.
 """
 
 from __future__ import annotations
@@ -46,7 +51,33 @@ def sim_in_thread() -> tuple[SimServer, Any]:
     return server, loop
 
 
-def config(port: int, sync: str) -> str:
+NOTIFY_VAR = "BENCH_NOTIFY_URLS"
+
+
+def hanging_receiver() -> tuple[Any, str]:
+    """An HTTP server on loopback that reads each request and never answers."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hang(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(60)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"json://127.0.0.1:{srv.server_address[1]}/hook/bench-token-123"
+
+
+def config(port: int, sync: str, notify: bool = False) -> str:
+    section = (
+        f'[notify]\nurls_env = "{NOTIFY_VAR}"\ncheck_interval_s = 1.0\ntimeout_s = 5.0\n\n'
+        if notify
+        else ""
+    )
     bots = "".join(f'[[fade.bots]]\nid = "{b}"\nwallet = "{bot_address(42, b)}"\n\n' for b in BOTS)
     return f"""[daemon]
 db_path = "arenad.db"
@@ -68,7 +99,7 @@ global_exposure_cap_usd = 1000000
 default_asset_cap_usd = 1000000
 max_orders_per_minute = 10000
 
-{bots}"""
+{section}{bots}"""
 
 
 async def stats(sock: Path, reset: bool = False) -> dict[str, Any]:
@@ -76,11 +107,13 @@ async def stats(sock: Path, reset: bool = False) -> dict[str, Any]:
         return await c.request("fade.stats", reset=reset)  # type: ignore[no-any-return]
 
 
-def run(port: int, sync: str, seconds: float) -> dict[str, Any]:
+def run(port: int, sync: str, seconds: float, notify_url: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir="/tmp", prefix="fl-") as d:
         cfg = Path(d) / "config.toml"
-        cfg.write_text(config(port, sync))
+        cfg.write_text(config(port, sync, notify_url is not None))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARENAD_")}
+        if notify_url is not None:
+            env[NOTIFY_VAR] = notify_url
         proc = subprocess.Popen(
             [sys.executable, "-m", "arenad", "run", "--config", str(cfg)],
             cwd=d,
@@ -104,20 +137,38 @@ def run(port: int, sync: str, seconds: float) -> dict[str, Any]:
             proc.wait(10)
 
 
-def main(seconds: float) -> None:
+def fresh_run(sync: str, seconds: float, notify_url: str | None = None) -> dict[str, Any]:
+    """One daemon run against a simulator of its own: a second daemon on the same simulator
+    finds the first one's positions on the account, an account drift that (rightly) stops
+    its trading."""
     server, loop = sim_in_thread()
     try:
-        port = server.hyperliquid_port
-        full = run(port, "full", seconds)
-        normal = run(port, "normal", seconds)
+        return run(server.hyperliquid_port, sync, seconds, notify_url)
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def main(seconds: float, notify: bool = False) -> None:
+    full = fresh_run("full", seconds)
+    if notify:
+        receiver, url = hanging_receiver()
+        try:
+            other = fresh_run("full", seconds, url)
+        finally:
+            receiver.shutdown()
+    else:
+        other = fresh_run("normal", seconds)
     print(
         f"machine: {platform.machine()} python {platform.python_version()} ({sys.platform}), "
         f"{os.cpu_count()} cores; {seconds:.0f} s per run, 6 bots"
     )
-    for name, s in (("synchronous=FULL (shipped)", full), ("synchronous=NORMAL", normal)):
+    second = "FULL + notify (channel hanging)" if notify else "synchronous=NORMAL"
+    for name, s in (("synchronous=FULL (shipped)", full), (second, other)):
         lat, com = s["latency_ms"], s["commit_ms"]
+        if not lat["n"]:
+            print(f"{name}: no orders in the run (the bots did not trade?)")
+            continue
         print(
             f"{name}: orders {lat['n']}, p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, "
             f"max {lat['max']:.2f} ms  [target p99 < 5 ms]; of which the commit: p50 "
@@ -126,4 +177,5 @@ def main(seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
+    args = [a for a in sys.argv[1:] if a != "--notify"]
+    main(float(args[0]) if args else 30.0, "--notify" in sys.argv[1:])

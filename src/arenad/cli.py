@@ -27,6 +27,7 @@ AREA_CLIS: tuple[str, ...] = (
     "arenad.metrics.cli",
     "arenad.fade.cli",
     "arenad.tracker.cli",
+    "arenad.notify.cli",
 )
 
 # Every command: (the area module registering it, its one-line help), in `--help` order.

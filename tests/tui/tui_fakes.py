@@ -490,6 +490,61 @@ ORDERS = [
     },
 ]
 
+NOTIFY_STATUS = {
+    "enabled": True,
+    "reason": None,
+    "variable": "ARENAD_NOTIFY_URLS",
+    "invalid": [],
+    "channels": [
+        {
+            "channel": "tgram://…",
+            "service": "Telegram",
+            "queued": 0,
+            "sent": 4,
+            "failed": 0,
+            "dropped": 0,
+            "suppressed": 0,
+            "held": 0,
+            "last": {
+                "ts": "2025-01-02T14:29:58.000000Z",
+                "ok": True,
+                "status": "SUCCESS",
+                "title": "RESOLVED: kill switch released",
+                "detail": "",
+                "attempts": 1,
+                "elapsed_s": 0.41,
+            },
+            "last_ok": "2025-01-02T14:29:58.000000Z",
+        },
+        {
+            "channel": "ntfys://ntfy.example.com",
+            "service": "ntfy",
+            "queued": 1,
+            "sent": 2,
+            "failed": 1,
+            "dropped": 0,
+            "suppressed": 3,
+            "held": 0,
+            "last": {
+                "ts": "2025-01-02T14:29:59.000000Z",
+                "ok": False,
+                "status": "TIMEOUT",
+                "title": "ACCOUNT DRIFT in BTC",
+                "detail": "Service 'ntfy' did not finish within 5.0s.",
+                "attempts": 4,
+                "elapsed_s": 5.0,
+            },
+            "last_ok": "2025-01-02T14:00:00.000000Z",
+        },
+    ],
+    "open_conditions": ["drift:BTC"],
+    "min_level": "info",
+    "quiet_now": False,
+    "held_for_quiet_hours": 0,
+    "next_summary": "2025-01-03T08:00:00+00:00",
+    "unclean_previous_stop": None,
+}
+
 # What today's daemon serves; planned commands answer unknown_command.
 SERVED = ("status", "kill", "resume", "reload", "config", "events", "help")
 
@@ -537,6 +592,7 @@ class FakeDaemon:
                 ],
                 "orders": lambda a: ORDERS,
                 "position.close": lambda a: {**a, "client_order_id": "0x99", "status": "submitted"},
+                "notify.status": lambda a: NOTIFY_STATUS,
             }
 
     def _kill(self, args: dict[str, Any]) -> dict[str, Any]:

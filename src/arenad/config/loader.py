@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from arenad.config.secrets import describe, looks_like_api_key, looks_like_secret
 from arenad.config.settings import Settings, build_settings
 from arenad.errors import ConfigError, ConfigProblem
+from arenad.notify.urls import secrets_of
 
 ENV_PREFIX = "ARENAD_"
 CONFIG_ENV = "ARENAD_CONFIG"
@@ -30,7 +31,14 @@ _SECRET_KEY = re.compile(
 )
 
 # Keys read once at start-up: a live edit of them is reported and waits for a restart.
-RESTART_ONLY = ("mode", "daemon.db_path", "daemon.socket_path", "daemon.sqlite_synchronous")
+RESTART_ONLY = (
+    "mode",
+    "daemon.db_path",
+    "daemon.socket_path",
+    "daemon.sqlite_synchronous",
+    "notify.urls_env",  # the channels are built from the variable once, at start-up
+    "notify.timeout_s",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +256,10 @@ def keep_restart_only(old: Settings, new: Settings) -> Settings:
             "sqlite_synchronous": old.daemon.sqlite_synchronous,
         }
     )
-    return new.model_copy(update={"mode": old.mode, "daemon": daemon})
+    notify = new.notify.model_copy(
+        update={"urls_env": old.notify.urls_env, "timeout_s": old.notify.timeout_s}
+    )
+    return new.model_copy(update={"mode": old.mode, "daemon": daemon, "notify": notify})
 
 
 def secret_env_names(settings: Settings) -> list[str]:
@@ -269,4 +280,9 @@ def _model_key_envs(settings: Settings) -> list[str]:
 
 
 def secret_values(settings: Settings) -> list[str]:
-    return [v for n in secret_env_names(settings) if (v := os.environ.get(n))]
+    values = [v for n in secret_env_names(settings) if (v := os.environ.get(n))]
+    if settings.notify.urls_env:
+        # The variable holds several URLs: each URL, and each credential inside one (a
+        # Telegram token, a webhook path), may appear on its own in an error text.
+        values += secrets_of(os.environ.get(settings.notify.urls_env))
+    return values

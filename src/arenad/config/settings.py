@@ -25,6 +25,7 @@ from arenad.config.secrets import env_name_problem
 from arenad.config.section import Section
 from arenad.fade.settings import FadeSettings
 from arenad.metrics.settings import MetricsSettings
+from arenad.notify.settings import NotifySettings
 from arenad.sim.settings import SimSettings
 from arenad.strategies.settings import StrategiesSettings
 from arenad.tracker.settings import TrackerSettings
@@ -147,6 +148,8 @@ class Settings(BaseSettings):
     """Performance metrics and the leaderboard."""
     strategies: StrategiesSettings = StrategiesSettings()
     """Allocation strategies: backtests, batch sweeps and active rebalancing (seed 003)."""
+    notify: NotifySettings = NotifySettings()
+    """Notifications to the operator (Telegram, ntfy, ... through apprise URLs)."""
 
     @classmethod
     def settings_customise_sources(

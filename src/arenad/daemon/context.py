@@ -32,6 +32,7 @@ COMPONENTS: tuple[str, ...] = (
     "arenad.arena.component",
     "arenad.fade.component",
     "arenad.tracker.component",
+    "arenad.notify.component",
 )
 
 _FLAG_COLUMNS = {"hyperliquid", "alpaca", "nof1"}

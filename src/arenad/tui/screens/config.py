@@ -1,4 +1,5 @@
-"""Config: the settings in force (every key, flattened), the last reload and its diff."""
+"""Config: the settings in force (every key, flattened), the last reload and its diff, and the
+notification channels (redacted: scheme and host) with the last delivery of each."""
 
 from __future__ import annotations
 
@@ -55,6 +56,44 @@ def reload_text(r: dict[str, Any] | None) -> Text:
     return t
 
 
+def notify_text(st: dict[str, Any]) -> Text:
+    """The ``notify.status`` answer as the panel shows it (labels only: never a URL)."""
+    t = Text()
+    channels = st.get("channels") or []
+    if not st.get("enabled"):
+        t.append(f"{st.get('reason') or 'off'}\n", style="dim")
+    for lbl in st.get("invalid") or []:
+        t.append(f"{lbl}  not a valid URL: skipped\n", style="red")
+    for ch in channels:
+        t.append(f"{ch.get('channel')}", style="bold")
+        t.append(f"  {ch.get('service')}\n")
+        last = ch.get("last")
+        if last is None:
+            t.append("  no delivery yet\n", style="dim")
+        else:
+            ok = bool(last.get("ok"))
+            t.append(
+                f"  {fmt.stamp(last.get('ts'))}  {'delivered' if ok else last.get('status')}",
+                style="green" if ok else "bold red",
+            )
+            t.append(f"  {last.get('title')}\n")
+            if not ok and last.get("detail"):
+                t.append(f"    {last['detail']}\n", style="red")
+        counts = f"  sent {ch.get('sent', 0)}  failed {ch.get('failed', 0)}"
+        if ch.get("suppressed"):
+            counts += f"  suppressed {ch['suppressed']}"
+        if ch.get("dropped"):
+            counts += f"  dropped {ch['dropped']}"
+        if ch.get("queued"):
+            counts += f"  queued {ch['queued']}"
+        t.append(counts + "\n", style="dim")
+    if st.get("open_conditions"):
+        t.append("open: " + ", ".join(st["open_conditions"]) + "\n", style="yellow")
+    if st.get("next_summary"):
+        t.append(f"next summary {st['next_summary']}\n", style="dim")
+    return t
+
+
 class ConfigScreen(BaseScreen):
     CSS_PATH = "config.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,12 +105,17 @@ class ConfigScreen(BaseScreen):
             with Vertical(id="settings-panel", classes="panel"):
                 yield Notice(id="config-note")
                 yield Grid([Col("key", "key"), Col("value", "value", fill=True)], id="settings")
-            with VerticalScroll(id="reload-panel", classes="panel"):
-                yield Static(id="reload", classes="detail")
+            with Vertical(id="side"):
+                with VerticalScroll(id="reload-panel", classes="panel"):
+                    yield Static(id="reload", classes="detail")
+                with VerticalScroll(id="notify-panel", classes="panel"):
+                    yield Notice(id="notify-note")
+                    yield Static(id="notify", classes="detail")
 
     def on_mount(self) -> None:
         self.query_one("#settings-panel").border_title = "Settings in force"
         self.query_one("#reload-panel").border_title = "Last reload"
+        self.query_one("#notify-panel").border_title = "Notifications"
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW
@@ -80,9 +124,19 @@ class ConfigScreen(BaseScreen):
 
     async def load(self) -> None:
         cfg = await self.arenad.ask_daemon("config")
+        notify = await self.arenad.ask_daemon("notify.status")
         if isinstance(cfg, dict):
             self.state.config = cfg
+        self._show_notify(notify)
         self._show(cfg)
+
+    def _show_notify(self, st: Any) -> None:
+        note = self.query_one("#notify-note", Notice)
+        body = self.query_one("#notify", Static)
+        if not note.about(st):
+            body.update("")
+            return
+        body.update(notify_text(st))
 
     def update_body(self, changed: frozenset[str]) -> None:
         if "config" in changed and "snapshot" not in changed:

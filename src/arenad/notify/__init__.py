@@ -1,0 +1,1 @@
+"""Notifications to the operator through apprise URLs (issue #17)."""

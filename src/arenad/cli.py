@@ -73,6 +73,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "replay": ("arenad.fade.cli", "replay recorded bot trades through the fade engine"),
     "tracker": ("arenad.tracker.cli", "the nof1.ai Alpha Arena tracker"),
+    "notify": ("arenad.notify.cli", "notifications (Telegram, ntfy, ... via apprise URLs)"),
 }
 
 DESCRIPTION = "Run LLM trading arenas and fade AI bots."

@@ -4,6 +4,14 @@ Start-up order: migrate → writer → restore kill switch → components → co
 READY=1. Shutdown order (bounded by ``daemon.shutdown_timeout_s``, inside systemd's 5 s):
 STOPPING=1 → stop intake (close the control socket) → cancel the loops → drain and close the
 writer (nothing acknowledged is lost) → remove the socket.
+
+Storage: before anything else the database's directory and the database itself must take a
+write; a full disk, a read-only file system or an unwritable path ends start-up with one line
+naming the path and the cause (exit 2: retrying will not help until someone frees space). At
+run time a storage failure halts trading (see ``arenad.guards.trading``) and the daemon keeps
+serving status; it exits (3, one line) only when the store writer itself has died. The
+watchdog is pinged only while the writer is alive and no commit is stuck, and the disk's free
+space is checked against ``daemon.disk_free_min_mb`` every heartbeat.
 """
 
 from __future__ import annotations
@@ -12,7 +20,10 @@ import asyncio
 import contextlib
 import importlib
 import os
+import shutil
 import signal
+import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,17 +43,38 @@ from arenad.daemon.context import COMPONENTS, DaemonContext, Health
 from arenad.daemon.events import EventLog
 from arenad.daemon.reload import ConfigReloader, SettingsHolder
 from arenad.daemon.supervisor import Supervisor
-from arenad.errors import OperationalError
+from arenad.errors import OperationalError, StorageFailure
 from arenad.guards.trading import TradingGuard
 from arenad.logs import Redactor, configure_logging
-from arenad.store.db import open_reader, utc_iso
+from arenad.store.db import open_reader, probe_database, probe_directory, utc_iso
 from arenad.store.migrate import migrate
-from arenad.store.writer import StoreWriter
+from arenad.store.writer import StoreWriter, storage_error
 
 log = structlog.get_logger("arenad.daemon")
 
 ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
 _LEVELS = ("debug", "info", "warning", "error")
+EXIT_CANNOT_START = 2
+"""Start-up refused: bad input, or storage that cannot take a write."""
+EXIT_STORAGE = 3
+"""The store writer died while running: nothing can be persisted any more."""
+WRITER_STALL_S = 20.0
+"""A commit in progress for longer than this is a stuck writer: the watchdog ping stops."""
+
+
+class CannotStart(Exception):
+    """Start-up is refused; the message is one line for the operator."""
+
+
+async def check_storage(db_path: Path) -> None:
+    """Raise CannotStart unless the database's directory and the database take a write."""
+    try:
+        probe_directory(db_path)
+        await migrate(db_path)
+        await asyncio.to_thread(probe_database, db_path)
+    except (sqlite3.Error, OSError) as e:
+        reason = storage_error(e) or f"{type(e).__name__}: {e}"
+        raise CannotStart(f"cannot write the database {db_path}: {reason}") from None
 
 
 class LiveNotAllowed(Exception):
@@ -73,6 +105,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._started_mono = time.monotonic()
         self._loop_lag_ms = 0.0
+        self._disk_free_mb: float | None = None
+        self.exit_code = 0
         self.ctx: DaemonContext | None = None
 
     def request_stop(self) -> None:
@@ -81,12 +115,15 @@ class Daemon:
     async def run(self) -> int:
         s = self.loaded.settings
         db_path, sock = s.daemon.db_path, s.daemon.socket_path
-        await migrate(db_path)
+        await check_storage(db_path)
         writer = StoreWriter(
             db_path,
             synchronous=s.daemon.sqlite_synchronous,
             queue_size=s.daemon.writer_queue_size,
             batch_size=s.daemon.writer_batch_size,
+            max_pages=None
+            if s.daemon.db_max_size_mb is None
+            else int(s.daemon.db_max_size_mb * 2**20 // 4096),
         )
         await writer.start()
         control: ControlServer | None = None
@@ -135,10 +172,13 @@ class Daemon:
             for name in COMPONENTS:
                 await importlib.import_module(name).setup(ctx)
             await control.start()
-            await writer.execute(
-                "UPDATE system_status SET started_at = ?, updated_at = ? WHERE id = 1",
-                (utc_iso(self.clock.now()), utc_iso(self.clock.now())),
-            )
+            try:
+                await writer.execute(
+                    "UPDATE system_status SET started_at = ?, updated_at = ? WHERE id = 1",
+                    (utc_iso(self.clock.now()), utc_iso(self.clock.now())),
+                )
+            except StorageFailure as e:
+                raise CannotStart(str(e)) from None
             await reloader.snapshot("startup", {})
             supervisor.add("config-watch", reloader.watch)
             supervisor.add("heartbeat", self._heartbeat)
@@ -158,8 +198,10 @@ class Daemon:
             self._install_signals(reloader)
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)
-            await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
-            return 0
+            if self.exit_code == 0:
+                with contextlib.suppress(OperationalError):
+                    await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
+            return self.exit_code
         finally:
             if control is not None:
                 await control.close()
@@ -170,7 +212,21 @@ class Daemon:
         sup_stop = asyncio.Event()
         sup_task = asyncio.create_task(supervisor.run(sup_stop), name="supervisor")
         stop_wait = asyncio.create_task(self._stop.wait())
-        await asyncio.wait({sup_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        waits: set[asyncio.Future[Any]] = {sup_task, stop_wait}
+        writer_task = self.ctx.writer.task
+        if writer_task is not None:
+            waits.add(writer_task)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if writer_task is not None and writer_task.done() and not self._stop.is_set():
+            exc = None if writer_task.cancelled() else writer_task.exception()
+            self.exit_code = EXIT_STORAGE
+            print(
+                f"arenad: the store writer of {self.ctx.db_path} stopped "
+                f"({type(exc).__name__ if exc else 'cancelled'}: {exc}); nothing can be "
+                f"persisted, exiting with {EXIT_STORAGE}",
+                file=sys.stderr,
+                flush=True,
+            )
         systemd.notify("STOPPING=1")
         budget = self.ctx.current.daemon.shutdown_timeout_s
         deadline = time.monotonic() + budget
@@ -193,15 +249,47 @@ class Daemon:
         )
 
     async def _heartbeat(self) -> None:
-        """Measure event-loop lag, ping the systemd watchdog, publish status for the TUI."""
+        """Measure event-loop lag, check the disk, ping the systemd watchdog while the writer is
+        healthy, publish status for the TUI."""
         assert self.ctx is not None
         interval = min(1.0, systemd.watchdog_interval() or 1.0)
         while True:
             t0 = time.monotonic()
             await asyncio.sleep(interval)
             self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
-            systemd.notify("WATCHDOG=1")
+            await self._check_disk()
+            if self.writer_healthy():
+                systemd.notify("WATCHDOG=1")
             self.ctx.bus.publish("status", await self.status())
+
+    def writer_healthy(self) -> bool:
+        """The writer task is alive and no commit is stuck (a storage failure is not a stuck
+        writer: the daemon stays up, halted, to retry the kill switch and serve status)."""
+        assert self.ctx is not None
+        return self.ctx.writer.running and not self.ctx.writer.stalled(WRITER_STALL_S)
+
+    def disk_low(self) -> str | None:
+        """Why the disk is too full to trade, or None."""
+        assert self.ctx is not None
+        minimum = self.ctx.current.daemon.disk_free_min_mb
+        if not minimum or self._disk_free_mb is None or self._disk_free_mb >= minimum:
+            return None
+        return (
+            f"disk space low: {self._disk_free_mb:.1f} MiB free on "
+            f"{self.ctx.db_path.parent}, below daemon.disk_free_min_mb = {minimum:g}"
+        )
+
+    async def _check_disk(self) -> None:
+        assert self.ctx is not None
+        try:
+            usage = await asyncio.to_thread(shutil.disk_usage, self.ctx.db_path.parent)
+        except OSError:
+            self._disk_free_mb = None
+            return
+        self._disk_free_mb = usage.free / 2**20
+        low = self.disk_low()
+        if low is not None and not self.ctx.guard.kill_switch.engaged:
+            await self.ctx.guard.engage("disk_space", low)
 
     async def _apply_settings(self, old: Settings, new: Settings) -> None:
         assert self.ctx is not None
@@ -241,6 +329,23 @@ class Daemon:
                 "committed_items": ctx.writer.stats.committed_items,
                 "failed_items": ctx.writer.stats.failed_items,
             },
+            "storage": {
+                "ok": ctx.writer.failure is None,
+                "state": "ok"
+                if ctx.writer.failure is None
+                else f"storage failure: {ctx.writer.failure}",
+                "error": ctx.writer.failure,
+                "since": ctx.writer.failure_since,
+                "last_failure": ctx.writer.last_failure,
+                "failed_batches": ctx.writer.stats.storage_failures,
+                "lost_writes": ctx.writer.stats.lost_submits,
+                "writer_alive": ctx.writer.running,
+                "disk_free_mb": None
+                if self._disk_free_mb is None
+                else round(self._disk_free_mb, 1),
+                "disk_free_min_mb": s.daemon.disk_free_min_mb,
+                "disk_low": self.disk_low(),
+            },
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
         }
@@ -255,7 +360,13 @@ class Daemon:
             return ctx.guard.snapshot()
 
         async def resume(_args: dict[str, Any]) -> dict[str, Any]:
-            await ctx.guard.release("operator")
+            low = self.disk_low()
+            if low is not None:
+                raise ProtocolError("unavailable", f"{low}; free space first")
+            try:
+                await ctx.guard.release("operator")
+            except StorageFailure as e:
+                raise ProtocolError("unavailable", str(e)) from None
             return ctx.guard.snapshot()
 
         async def reload(_args: dict[str, Any]) -> dict[str, Any]:
@@ -335,6 +446,9 @@ async def run(loaded: LoadedConfig, *, allow_live: bool, redactor: Redactor) -> 
     daemon = Daemon(loaded, allow_live=allow_live, redactor=redactor)
     try:
         return await daemon.run()
+    except CannotStart as e:
+        print(f"arenad: cannot start: {e}", file=sys.stderr, flush=True)
+        return EXIT_CANNOT_START
     except OperationalError as e:
         log.error(str(e))
         return 1

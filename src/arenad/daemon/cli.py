@@ -120,8 +120,21 @@ def client_call(args: argparse.Namespace, fn: Callable[[ControlClient], Awaitabl
 def _print_status(st: dict[str, Any]) -> None:
     k = st["kill_switch"]
     print(f"arenad {st['version']}  pid {st['pid']}  mode {st['mode']}  up {st['uptime_s']:.0f}s")
+    storage = st.get("storage") or {}
+    if not storage.get("ok", True):
+        print(f"STORAGE FAILURE since {storage.get('since')}: {storage.get('error')}")
+    elif storage.get("disk_low"):
+        print(f"DISK SPACE LOW: {storage['disk_low']}")
     if k["engaged"]:
         print(f"KILL SWITCH ENGAGED by {k['by']} at {k['activated_at']}: {k['reason']}")
+        if k.get("persisted") is False:
+            print("  (held in memory only: the database write is being retried)")
+    for name, v in sorted((st.get("venues") or {}).items()):
+        if v.get("state") == "waiting":
+            print(
+                f"WAITING FOR VENUE {name} since {v['since']}: {v['reason']} "
+                f"(trading on {name} held; kill switch after {v['grace_s']:g}s)"
+            )
     print(
         f"trading state: {st['trading_state']}   day P&L: {st['daily_pnl']:.2f} USD"
         + (f" (limit -{st['daily_loss_limit_usd']:.2f})" if st["daily_loss_limit_usd"] else "")

@@ -4,7 +4,12 @@ Each loop is a named task. A crash is recorded as a system event with its traceb
 loop restarts after a capped, jittered exponential backoff that resets once the loop has run
 cleanly for a while. A loop marked ``trading`` that crashes ``crash_limit`` times within
 ``crash_window_s`` engages the kill switch: a trading loop that cannot stay up must not keep
-half-working.
+half-working — except when the crash is a storage failure: the trading guard has halted
+trading for that already, and its reason must stay "storage failure".
+
+Crash reports carry a traceback only for unexpected exceptions; the project's own typed errors
+(``ArenadError``) say what happened in their message. Nothing in the crash handling may end the
+supervisor: a report that cannot be written is logged instead.
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from arenad.clock import Clock, SystemClock
 from arenad.daemon.events import EventLog
+from arenad.errors import ArenadError, StorageFailure
 from arenad.guards.trading import TradingGuard
+
+log = structlog.get_logger("arenad.supervisor")
 
 LoopFn = Callable[[], Awaitable[None]]
 
@@ -123,21 +133,35 @@ class Supervisor:
                 while info.crashes and now - info.crashes[0] > self.crash_window_s:
                     info.crashes.popleft()
                 delay = next(delays)
-                await self._events.emit(
-                    "error",
-                    "system",
-                    f"task {info.name} crashed; restarting in {delay:.1f}s",
-                    {
-                        "task": info.name,
-                        "error": info.last_error,
-                        "restarts": info.restarts,
-                        "traceback": traceback.format_exc(limit=20),
-                    },
-                )
-                if info.trading and len(info.crashes) >= self.crash_limit:
-                    await self._guard.engage(
-                        "crash_loop",
-                        f"trading task {info.name} crashed {len(info.crashes)} times within "
-                        f"{self.crash_window_s:.0f}s: {info.last_error}",
+                try:
+                    await self._report(info, e, delay)
+                except Exception as report_error:
+                    log.error(
+                        "crash report failed",
+                        task=info.name,
+                        error=info.last_error,
+                        report_error=f"{type(report_error).__name__}: {report_error}",
                     )
                 await self._clock.sleep(delay)
+
+    async def _report(self, info: TaskInfo, e: Exception, delay: float) -> None:
+        details: dict[str, Any] = {
+            "task": info.name,
+            "error": info.last_error,
+            "restarts": info.restarts,
+        }
+        if not isinstance(e, ArenadError):
+            details["traceback"] = traceback.format_exc(limit=20)
+        await self._events.emit(
+            "error", "system", f"task {info.name} crashed; restarting in {delay:.1f}s", details
+        )
+        if (
+            info.trading
+            and len(info.crashes) >= self.crash_limit
+            and not isinstance(e, StorageFailure)
+        ):
+            await self._guard.engage(
+                "crash_loop",
+                f"trading task {info.name} crashed {len(info.crashes)} times within "
+                f"{self.crash_window_s:.0f}s: {info.last_error}",
+            )

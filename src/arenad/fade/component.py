@@ -35,13 +35,14 @@ import structlog
 from eth_account import Account
 
 from arenad.control.protocol import InvalidArgs, ProtocolError
-from arenad.errors import ArenadError, OrderRejected
+from arenad.errors import ArenadError, OrderRejected, TemporaryError
 from arenad.fade.accounting import ZERO
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
+from arenad.guards.venue import VenueMonitor
 from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.tracker.store import latest_chat_before
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
@@ -87,6 +88,15 @@ class FadeComponent:
         root = ctx.current
         self.base_url, self.ws_url = urls(self.settings, root.sim.host, root.sim.hyperliquid_port)
         self.info = HyperliquidInfo(self.base_url)
+        # Outages of the venue hold fade trading by themselves (arenad.guards.venue).
+        self.venue = VenueMonitor(
+            "hyperliquid",
+            ctx.guard,
+            ctx.events,
+            clock=ctx.clock,
+            grace_s=lambda: ctx.current.risk.venue_outage_grace_s,
+            max_backoff_s=lambda: ctx.current.risk.venue_retry_max_s,
+        )
         self.store = FadeStore(ctx.writer, ctx.db_path)
         self.engine = FadeEngine(self.settings, daily_loss_limit=root.risk.daily_loss_limit_usd)
         self.assets: dict[str, Asset] = {}
@@ -177,6 +187,7 @@ class FadeComponent:
             self.exchange = HyperliquidExchange(
                 self.base_url, wallet, is_mainnet=st.network == "mainnet"
             )
+        self.venue.register()
         self.ctx.supervisor.add("fade-ingest", self.run_ingest, trading=True)
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
@@ -186,7 +197,7 @@ class FadeComponent:
 
     async def init(self) -> None:
         """Everything that must happen before the first new order."""
-        self.assets = parse_meta(await self.info.meta())
+        self.assets = parse_meta(await self.venue.call(self.info.meta, "meta"))
         self.engine.sz_decimals = {c: a.sz_decimals for c, a in self.assets.items()}
         await self.store.register_books(self.settings, self.ctx.clock.now())
         await self.store.load_into(self.engine)
@@ -216,6 +227,8 @@ class FadeComponent:
             clock=self.ctx.clock,
             reserved_users=0,
             poll_interval_s=self.settings.poll_interval_s,
+            max_backoff_s=self.ctx.current.risk.venue_retry_max_s,
+            venue=self.venue,
         )
         await self.ingest.run()
 
@@ -253,7 +266,7 @@ class FadeComponent:
                 bot.id,
                 new,
                 marks=self.marks,
-                state=self.ctx.guard.state,
+                state=self.ctx.guard.state_for("hyperliquid"),
                 day_pnl=self.day_pnl(),
                 now_s=self.ctx.clock.monotonic(),
             )
@@ -501,6 +514,9 @@ class FadeComponent:
     async def refresh_marks(self) -> None:
         try:
             mids = await self.info.all_mids()
+        except TemporaryError as e:
+            await self.venue.down(f"allMids: {e}")
+            return
         except ArenadError as e:
             log.warning("fade: allMids failed", error=str(e))
             return

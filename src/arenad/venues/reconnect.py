@@ -5,7 +5,8 @@ connection ends, report the state change, back off with jitter (reset after a go
 connection), repeat. Cancel the task to stop. A venue subclass supplies the handshake, the
 frame dispatch, the state callback and, optionally, an application-level heartbeat.
 A bad URL or a refused key (OperationalError from the handshake) ends the loop: retrying
-cannot fix either.
+cannot fix either. The state callback is called on changes only: once per connect, and once
+per loss of the connection (not again for each failed reconnect attempt while it stays down).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class ReconnectingWebSocket:
         self.connected = False
         self.connects = 0
         self.skipped = 0
+        self.failed_attempts = 0
+        self._down_reported = False
 
     async def run(self) -> None:
         delays = backoff_delays(cap=self._max_backoff)
@@ -62,6 +65,7 @@ class ReconnectingWebSocket:
                     heartbeat = asyncio.create_task(self._heartbeat(ws), name=f"{self.name}-ping")
                     self.connects += 1
                     self.connected = True
+                    self._down_reported = False
                     delays = backoff_delays(cap=self._max_backoff)
                     await self._state(True, "connected")
                     async for raw in ws:
@@ -79,7 +83,10 @@ class ReconnectingWebSocket:
             except InvalidURI as e:
                 raise OperationalError(f"{self.name}: bad URL {self.url}") from e
             self.connected = False
-            await self._state(False, reason)
+            self.failed_attempts += 1
+            if not self._down_reported:
+                self._down_reported = True
+                await self._state(False, reason)
             await self._clock.sleep(next(delays))
 
     async def drop(self) -> None:

@@ -125,7 +125,8 @@ class Supervisor:
             except Exception as e:  # the supervisor is the fan-out point that must survive
                 info.state = "backoff"
                 info.restarts += 1
-                info.last_error = f"{type(e).__name__}: {e}"
+                leaf = _leaf(e)
+                info.last_error = f"{type(leaf).__name__}: {leaf}"
                 now = self._clock.monotonic()
                 if now - started >= self.healthy_after_s:
                     delays = backoff_delays(cap=self.max_backoff_s)
@@ -150,7 +151,8 @@ class Supervisor:
             "error": info.last_error,
             "restarts": info.restarts,
         }
-        if not isinstance(e, ArenadError):
+        leaves = _leaves(e)
+        if not all(isinstance(x, ArenadError) for x in leaves):
             details["traceback"] = traceback.format_exc(limit=20)
         await self._events.emit(
             "error", "system", f"task {info.name} crashed; restarting in {delay:.1f}s", details
@@ -158,10 +160,23 @@ class Supervisor:
         if (
             info.trading
             and len(info.crashes) >= self.crash_limit
-            and not isinstance(e, StorageFailure)
+            and not any(isinstance(x, StorageFailure) for x in leaves)
         ):
             await self._guard.engage(
                 "crash_loop",
                 f"trading task {info.name} crashed {len(info.crashes)} times within "
                 f"{self.crash_window_s:.0f}s: {info.last_error}",
             )
+
+
+def _leaves(e: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, e.g. a TaskGroup's."""
+    if isinstance(e, BaseExceptionGroup):
+        return [x for sub in e.exceptions for x in _leaves(sub)]
+    return [e]
+
+
+def _leaf(e: BaseException) -> BaseException:
+    """The one exception a group of one wraps (the error to show), else ``e`` itself."""
+    leaves = _leaves(e)
+    return leaves[0] if len(leaves) == 1 else e

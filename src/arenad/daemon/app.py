@@ -258,6 +258,14 @@ class Daemon:
             await asyncio.sleep(interval)
             self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
             await self._check_disk()
+            if self.ctx.writer.failure is not None:
+                # A write a second while failing: lands (and so clears the failure) only
+                # once there is room again, even when nothing else writes.
+                with contextlib.suppress(StorageFailure):
+                    await self.ctx.writer.execute(
+                        "UPDATE system_status SET updated_at = ? WHERE id = 1",
+                        (utc_iso(self.clock.now()),),
+                    )
             if self.writer_healthy():
                 systemd.notify("WATCHDOG=1")
             self.ctx.bus.publish("status", await self.status())

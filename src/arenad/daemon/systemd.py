@@ -3,6 +3,10 @@
 It is a single datagram to the socket named by NOTIFY_SOCKET (a leading '@' means the
 abstract namespace), so it is written here rather than pulled in as a dependency. Outside
 systemd (no NOTIFY_SOCKET) every call is a no-op.
+
+The socket is non-blocking: a receiver that stops reading (its queue holds only
+``net.unix.max_dgram_qlen`` datagrams, 10 on some hosts) must not freeze the event loop that
+calls this; the datagram is dropped and the call returns False.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ def notify(*states: str) -> bool:
         return False
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+    kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    with socket.socket(socket.AF_UNIX, kind) as s:
         try:
             s.connect(addr)
             s.sendall("\n".join(states).encode())
-        except OSError:
+        except OSError:  # including BlockingIOError: the receiver's queue is full
             return False
     return True
 

@@ -88,7 +88,7 @@ class FillIngest:
         self.ws: HyperliquidWS | None = None
         self.delivered = {"snapshot": 0, "live": 0, "backfill": 0, "poll": 0}
         self.gaps: dict[str, str] = {}
-        self._backfills: set[asyncio.Task[None]] = set()
+        self._tg: asyncio.TaskGroup | None = None
 
     def status(self) -> dict[str, Any]:
         return {
@@ -105,6 +105,7 @@ class FillIngest:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
+            self._tg = tg
             if self.ws_wallets:
                 self.ws = HyperliquidWS(
                     self._ws_url,
@@ -158,10 +159,10 @@ class FillIngest:
             await self.venue.down(f"websocket: {detail}")
         else:
             # Backfill in a task: the websocket keeps reading meanwhile (the lock keeps the
-            # consumer's view serial), and a slow backfill does not hold live fills back.
-            t = asyncio.create_task(self._backfill_all(self.ws_wallets), name="fade-backfill")
-            self._backfills.add(t)
-            t.add_done_callback(self._backfills.discard)
+            # consumer's view serial), and a slow backfill does not hold live fills back. In
+            # the ingest's task group, so what it raises (a storage failure) ends the ingest.
+            assert self._tg is not None
+            self._tg.create_task(self._backfill_all(self.ws_wallets), name="fade-backfill")
 
     async def _connection(self, up: bool, **detail: Any) -> None:
         if self._on_connection is not None:

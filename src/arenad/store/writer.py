@@ -19,9 +19,11 @@ A failure to persist at all (disk or database full, I/O error, read-only or unwr
 system) is different: it is not about one statement, so the whole batch fails at once with
 :class:`StorageFailure`, the writer records the failure (``failure``, ``failure_since``) and
 tells its listeners (the trading guard halts trading in memory and retries the kill switch
-write). The writer keeps running: every later batch is tried again, and the first commit that
-lands clears the failure. ``stalled`` is true while one commit has been in progress for too
-long (a hung disk); the daemon's watchdog ping stops then.
+write). The writer keeps running: every later batch is tried again, and the failure is cleared
+by a commit that lands ``recovery_s`` after the last failed one (a rewrite of an existing row
+can land on a full disk while every insert still fails: one landing is not a recovery).
+``stalled`` is true while one commit has been in progress for too long (a hung disk); the
+daemon's watchdog ping stops then.
 """
 
 from __future__ import annotations
@@ -120,8 +122,11 @@ class StoreWriter:
         queue_size: int = 10_000,
         batch_size: int = 5_000,
         max_pages: int | None = None,
+        recovery_s: float = 5.0,
     ) -> None:
         self.path = Path(path)
+        self.recovery_s = recovery_s
+        self._failed_at = 0.0
         self._max_pages = max_pages
         self._synchronous: Literal["normal", "full"] = synchronous
         # A deque with two events instead of asyncio.Queue: the writer's hot path is per-item
@@ -320,7 +325,7 @@ class StoreWriter:
         self._busy_since = None
         self.stats.committed_batches += 1
         self.stats.committed_items += len(batch)
-        if self.failure is not None:
+        if self.failure is not None and time.monotonic() - self._failed_at >= self.recovery_s:
             self._storage_state(None)
         for item, result in zip(batch, results, strict=True):
             if item.fut is not None and not item.fut.done():
@@ -330,6 +335,7 @@ class StoreWriter:
         """Nothing in the batch can be persisted: fail it whole, and say so once."""
         self.stats.storage_failures += 1
         self.stats.failed_items += len(batch)
+        self._failed_at = time.monotonic()
         self._storage_state(reason)
         err = StorageFailure(f"cannot write {self.path}: {reason}")
         for item in batch:

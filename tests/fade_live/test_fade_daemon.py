@@ -344,10 +344,11 @@ def test_a_gap_that_cannot_be_backfilled_engages_the_kill_switch(sim_thread, dae
     d.start()
     wait_for(lambda: q(d.db_path, "SELECT 1 FROM fade_bot_events"), 30, what="first fills")
     assert d.status()["network"] == "simulator"
-    # The venue's REST answers 500 from now on, and the websocket drops: the reconnect's
-    # backfill cannot be done.
+    # The venue's REST refuses (422) from now on, and the websocket drops: the reconnect's
+    # backfill cannot be done, and retrying cannot help (a 5xx would be an outage, waited out:
+    # tests/fade_live/test_venue_outage.py).
     httpx.post(
-        f"{url}/_sim/faults", json={"http_error_rate": 1.0, "http_error_status": 500}, timeout=10
+        f"{url}/_sim/faults", json={"http_error_rate": 1.0, "http_error_status": 422}, timeout=10
     ).raise_for_status()
     httpx.post(f"{url}/_sim/drop", timeout=10)
 

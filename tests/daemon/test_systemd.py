@@ -26,3 +26,19 @@ def test_watchdog_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert systemd.watchdog_interval() == 10.0
     monkeypatch.setenv("WATCHDOG_PID", "1")
     assert systemd.watchdog_interval() is None
+
+
+def test_notify_never_blocks_when_the_receiver_does_not_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A receiver's queue holds net.unix.max_dgram_qlen datagrams (10 on some hosts): a
+    blocking send would freeze the daemon's event loop at the 11th watchdog ping."""
+    import time
+
+    d = Path(tempfile.mkdtemp(prefix="sd-", dir="/tmp"))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(d / "n"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(d / "n"))
+    t0 = time.monotonic()
+    sent = [systemd.notify("WATCHDOG=1") for _ in range(5000)]
+    assert time.monotonic() - t0 < 5
+    assert sent[0] is True and sent[-1] is False  # the queue filled; later pings dropped
+    s.close()

@@ -121,8 +121,11 @@ class DaemonProc:
         assert self._notify is not None
 
         def seen() -> bool:
+            # Drain every datagram already queued: the daemon may have exited after sending
+            # the one we wait for behind a few watchdog pings.
             with contextlib.suppress(TimeoutError):
-                self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
+                while state not in self.notifications:
+                    self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
             if (
                 self.proc is not None
                 and self.proc.poll() is not None

@@ -40,7 +40,6 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 # --- a real `arenad run` subprocess -------------------------------------------------------
 
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -114,23 +113,24 @@ class DaemonProc:
             env=self.env(NOTIFY_SOCKET=str(self.notify_path), **(env or {})),
         )
         if wait_ready:
-            self.wait_notify("READY=1", timeout=30)
+            self.wait_notify("READY=1", timeout=60)
         return self.proc
 
     def wait_notify(self, state: str, timeout: float = 10.0) -> None:
         assert self._notify is not None
 
         def seen() -> bool:
-            # Drain every datagram already queued: the daemon may have exited after sending
-            # the one we wait for behind a few watchdog pings.
-            with contextlib.suppress(TimeoutError):
-                while state not in self.notifications:
+            exited = self.proc is not None and self.proc.poll() is not None
+            # Every datagram queued so far, not one per poll: after an exit the last ones
+            # (STOPPING=1 behind WATCHDOG=1 and STATUS=...) must still be read before judging.
+            while True:
+                try:
                     self.notifications += self._notify.recv(4096).decode().splitlines()  # type: ignore[union-attr]
-            if (
-                self.proc is not None
-                and self.proc.poll() is not None
-                and state not in self.notifications
-            ):
+                except TimeoutError:
+                    break
+                if state in self.notifications:
+                    break
+            if exited and state not in self.notifications:
                 raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             return state in self.notifications
 
@@ -148,13 +148,20 @@ class DaemonProc:
 
     def status(self) -> dict:  # type: ignore[type-arg]
         r = self.cli("status", "--json")
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0, f"{r.stderr}\n--- daemon log (tail) ---\n{self.log()[-4000:]}"
         return json.loads(r.stdout)  # type: ignore[no-any-return]
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the daemon and wait for its exit. The daemon bounds its own shutdown; the
+        generous wait is for a loaded machine, and a daemon that overstays it is shown."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"daemon still running {timeout} s after signal {sig}:\n{self.log()[-4000:]}"
+            ) from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

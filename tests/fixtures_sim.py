@@ -8,7 +8,13 @@
   and for tests that start the daemon as a subprocess. `.hyperliquid_url`, `.alpaca_url`,
   `.call(coro_fn)` runs a coroutine function on the simulator's loop.
 
-Defaults are fast for tests: a 50 ms market tick, bots trading about twice a second.
+Defaults are fast for tests: a 50 ms market step, bots trading about twice a second.
+
+`sim_factory`/`sim_server` start with the tickers stopped (`manual_ticks`): time moves only when
+the test calls `server.hyperliquid.step(n)` (or `POST /_sim/step`), so nothing changes between a
+test's reads and the calls built from them. A test that needs a live market asks for it with
+`sim_factory(manual_ticks=False)` and then waits on what it needs with `poll_until`, never on a
+sleep. `sim_thread` runs a live market: it serves daemon subprocesses, which need one.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ async def sim_factory() -> AsyncIterator[Callable[..., Awaitable[SimServer]]]:
     servers: list[SimServer] = []
 
     async def start(**overrides: Any) -> SimServer:
-        server = SimServer(sim_settings(**overrides))
+        server = SimServer(sim_settings(**({"manual_ticks": True} | overrides)))
         await server.start()
         servers.append(server)
         return server
@@ -55,8 +61,13 @@ async def sim_factory() -> AsyncIterator[Callable[..., Awaitable[SimServer]]]:
 
 
 @pytest.fixture
-async def sim_server(sim_factory: Callable[..., Awaitable[SimServer]]) -> SimServer:
-    return await sim_factory()
+async def sim_server(
+    request: pytest.FixtureRequest, sim_factory: Callable[..., Awaitable[SimServer]]
+) -> SimServer:
+    """Manual ticks, unless the test is marked `live_market` (streams that must flow on their
+    own while the test waits on what it needs with `poll_until`)."""
+    live = request.node.get_closest_marker("live_market") is not None
+    return await sim_factory(manual_ticks=not live)
 
 
 class SimThread:
@@ -115,3 +126,15 @@ async def poll_until(
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+def step_until(
+    server: SimServer, predicate: Callable[[], Any], max_steps: int = 10_000, what: str = "it"
+) -> Any:
+    """Step a manual-tick simulator by hand until `predicate()` holds; no timer involved."""
+    for _ in range(max_steps):
+        value = predicate()
+        if value:
+            return value
+        server.hyperliquid.step()
+    raise AssertionError(f"{what} did not happen within {max_steps} market steps")

@@ -13,8 +13,12 @@ from typing import Any, TextIO
 import structlog
 
 REDACTED = "[REDACTED]"
+# A key whose value is a secret: the name's last word(s), so `x-api-key`, `client_secret` and
+# `access_token` are secret-named while `max_tokens` and `input_tokens` (counts) are not.
 _SECRET_KEY = re.compile(
-    r"(private[_-]?key|secret|api[_-]?key|password|passphrase|token|authorization)", re.I
+    r"(^|[_.\-])(private[_-]?key|secret([_-]?key)?|api[_-]?key|password|passphrase"
+    r"|([a-z]+[_-])?token|authorization|mnemonic|cookie)$",
+    re.I,
 )
 
 
@@ -31,18 +35,32 @@ class Redactor:
         # Very short values would redact ordinary words; real keys are long.
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
-    def _clean(self, value: Any) -> Any:
+    @property
+    def active(self) -> bool:
+        """Whether any secret is configured (else strings pass unchanged)."""
+        return bool(self._secrets)
+
+    def redact_text(self, value: str) -> str:
+        """``value`` with every configured secret replaced (the hot path of the store writer:
+        one substring test per secret)."""
+        for s in self._secrets:
+            if s in value:
+                value = value.replace(s, REDACTED)
+        return value
+
+    def redact(self, value: Any) -> Any:
+        """The one redaction of arenad: log lines, system events, LLM answers and errors, and
+        every value the daemon writes to its database go through it. Strings lose every
+        configured secret; in mappings, the values of secret-named keys (``authorization``,
+        ``api_key``, ... but not ``*_env``, which hold variable names) are replaced whole."""
         if isinstance(value, str):
-            for s in self._secrets:
-                if s in value:
-                    value = value.replace(s, REDACTED)
-            return value
+            return self.redact_text(value)
         if isinstance(value, dict):
-            return {k: REDACTED if _is_secret_key(k) else self._clean(v) for k, v in value.items()}
+            return {k: REDACTED if _is_secret_key(k) else self.redact(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return type(value)(self._clean(v) for v in value)
+            return type(value)(self.redact(v) for v in value)
         if isinstance(value, BaseException):
-            return self._clean(repr(value))
+            return self.redact(repr(value))
         return value
 
     def __call__(
@@ -50,7 +68,7 @@ class Redactor:
     ) -> MutableMapping[str, Any]:
         for k in list(event_dict):
             v = event_dict[k]
-            event_dict[k] = REDACTED if _is_secret_key(k) and isinstance(v, str) else self._clean(v)
+            event_dict[k] = REDACTED if _is_secret_key(k) and isinstance(v, str) else self.redact(v)
         return event_dict
 
 

@@ -172,6 +172,19 @@ class FakeLLMServer:
             return web.json_response(
                 {"error": {"type": "server_error", "message": "boom"}}, status=500
             )
+        if scenario == "echo_auth":  # a careless endpoint: repeats the credentials it got
+            auth = request.headers.get("Authorization") or request.headers.get("x-api-key", "")
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_api_key",
+                        "detail": "x" * 150,  # puts the key across a 256-byte storage cut
+                        "message": f"bad credentials: {auth}",
+                    }
+                },
+                status=401,
+                headers={"X-Echo": auth},
+            )
         if scenario == "unauthorized":
             return web.json_response(
                 {"error": {"type": "authentication_error", "message": "invalid x-api-key"}},

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from arena_fakes import arena_settings
 
 from arenad.arena.alpaca import AlpacaExecutor, AlpacaMarketData, order_result, venue_urls
@@ -123,6 +124,7 @@ class Wiring:
         return await self.executor.positions()
 
 
+@pytest.mark.live_market
 async def test_scheduled_baseline_run_fills_reconciles_and_exits(sim_server, store) -> None:  # type: ignore[no-untyped-def]
     w = Wiring(sim_server, store)
     await w.runner.start()

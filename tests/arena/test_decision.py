@@ -134,6 +134,7 @@ def test_schema_is_strict_mode_compatible_and_prompt_carries_it() -> None:
     sys_text = system_prompt("Claude", rails)
     assert '"additionalProperties":false' in sys_text and "10000" in sys_text
     assert "No short selling" in sys_text and "AAPL, NVDA, TSLA, MSFT, GOOGL" in sys_text
+    assert "last price plus 0.5% for spread and slippage" in sys_text
     from arena_fakes import make_bars
 
     from arenad.arena.ledger import Ledger

@@ -247,3 +247,28 @@ def test_openai_json_object_and_none_modes() -> None:
         )  # type: ignore[arg-type]
         body = make_client(m, s, http).body(ChatRequest("s", "u", {"type": "object"}))
         assert body.get("response_format") == expect
+
+
+@pytest.mark.parametrize("provider", ["openai_compatible", "anthropic"])
+async def test_an_endpoint_that_echoes_the_key_gets_it_redacted(provider: str) -> None:
+    key = "sk-echo-" + "0123456789abcdef" * 2
+    async with FakeLLMServer() as srv, httpx.AsyncClient() as http:
+        base = f"{srv.url}/v1" if provider == "openai_compatible" else srv.url
+        m = ArenaModelSettings(
+            id="x",
+            provider=provider,  # type: ignore[arg-type]
+            model="echo_auth",
+            base_url=base,
+            api_key_env="ECHO_KEY",
+        )
+        # a storage cut inside the echoed key must not leave a part of it either
+        arena = ArenaSettings(stored_response_bytes=256)
+        res = await make_client(m, arena, http, environ={"ECHO_KEY": key}).ask(
+            ChatRequest("s", "u"), deadline=time.monotonic() + 5
+        )
+    (a,) = res.attempts
+    assert a.status_code == 401 and a.outcome == "fail" and "[REDACTED]" in a.raw
+    assert key in json.dumps(srv.headers)  # the key was sent, and echoed back
+    for text in (a.raw, a.error or "", res.error or ""):
+        assert key not in text and key[8:20] not in text
+    assert "[REDACTED]" in (a.error or "")

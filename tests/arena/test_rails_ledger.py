@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from arenad.arena.calendar import NEW_YORK, NyseCalendar
 from arenad.arena.exits import check_exit, deadline, exit_client_order_id, manual_exit
 from arenad.arena.ledger import Ledger, Position, reconcile, total_positions
-from arenad.arena.rails import Proposal, RailContext, check_order, client_order_id
+from arenad.arena.rails import (
+    Proposal,
+    RailContext,
+    check_order,
+    client_order_id,
+    fill_breach,
+    market_entry,
+)
 from arenad.arena.settings import ExitSettings, RailsSettings
 from arenad.guards.trading import TradingState
 
@@ -78,6 +85,46 @@ def test_each_rail_blocks_what_it_should() -> None:
     assert led.sat_out_day == TODAY
     assert blocked_by(Proposal("AAPL", "sell", D(5), D(50)), ctx(led, marks)) == set()
     assert blocked_by(Proposal("AAPL", "buy", D(0), D(50)), ctx(led, marks)) == {"order"}
+
+
+def test_market_entries_are_limits_that_cannot_fill_past_the_judged_price() -> None:
+    # 50 bps over 187.37 is 188.30685: a buy's limit rounds down to the cent, and the rails
+    # judge the buy at that limit (the most it can fill at).
+    buy = market_entry("buy", D("187.37"), D(50))
+    assert buy.limit == buy.judged == D("188.30")
+    # a short sale's limit rounds up (it never sells below the allowance), judged padded up
+    sell = market_entry("sell", D("187.37"), D(50))
+    assert sell.limit == D("186.44") and sell.judged == D("188.30")
+    assert market_entry("buy", D("0.5123"), D(100)).limit == D("0.5174")  # sub-dollar tick
+    assert market_entry("buy", D(100), D(0)).limit == D(100)
+    # shares that fit at the last price do not fit with the allowance
+    led = fresh()
+    assert blocked_by(Proposal("AAPL", "buy", D(100), D(100)), ctx(led)) == set()
+    padded = market_entry("buy", D(100), D(50)).judged
+    assert blocked_by(Proposal("AAPL", "buy", D(100), padded), ctx(led)) == {"max_position_size"}
+
+
+def test_open_orders_on_the_same_side_count_into_the_position_rail() -> None:
+    led = fresh()
+    led.apply_fill("AAPL", "buy", D(40), D(100), T0)
+    p = Proposal("AAPL", "buy", D(30), D(100))
+    assert blocked_by(p, ctx(led)) == set()  # 70 x 100 = 7,000
+    c = RailContext(led, {}, RAILS, TODAY, open_buys={"AAPL": D(40)})
+    ok, verdicts = check_order(p, c)  # 40 held + 40 resting + 30 = 11,000
+    assert not ok
+    (v,) = [v for v in verdicts if v.rail == "max_position_size"]
+    assert "11000.00 USD with 40 in open orders" in v.reason
+    # resting sells do not count into a buy, nor resting buys of another symbol
+    assert check_order(p, RailContext(led, {}, RAILS, TODAY, open_sells={"AAPL": D(40)}))[0]
+    assert check_order(p, RailContext(led, {}, RAILS, TODAY, open_buys={"NVDA": D(90)}))[0]
+
+
+def test_fill_breach_checks_the_position_at_the_fill_price() -> None:
+    assert fill_breach(D(100), D(100), RAILS) is None  # exactly at the rail
+    v = fill_breach(D(100), D("100.04"), RAILS)
+    assert v is not None and not v.allowed and v.rail == "max_position_size_fill"
+    assert "10004.00 USD, over 10000" in v.reason
+    assert fill_breach(D(-101), D(100), RAILS) is not None  # shorts too
 
 
 def test_client_order_ids_derive_from_the_cause() -> None:

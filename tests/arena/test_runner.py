@@ -7,15 +7,18 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import pytest
 from arena_fakes import StaticMarket, arena_settings, make_bars
 
 from arenad.arena import baselines
-from arenad.arena.executor import InternalExecutor
+from arenad.arena.component import decision_rows
+from arenad.arena.executor import InternalExecutor, OrderRequest, OrderResult
 from arenad.arena.ledger import Ledger
 from arenad.arena.market import Bar
+from arenad.arena.rails import fill_breach
 from arenad.arena.runner import ArenaRunner
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import BaselineSettings, RailsSettings
@@ -23,6 +26,8 @@ from arenad.arena.store import ArenaStore, list_runs
 from arenad.clock import FakeClock
 from arenad.errors import TemporaryError
 from arenad.guards.trading import TradingState
+from arenad.metrics.recompute import Recomputer
+from arenad.metrics.settings import MetricsSettings
 
 NOW = datetime(2025, 3, 10, 19, 45, tzinfo=UTC)
 SLOT = Slot(NOW, "daily:2025-03-10T19:45Z")
@@ -163,6 +168,180 @@ async def test_kill_switch_blocks_every_order_but_records_decisions(store) -> No
     buys = rows(store.path, "SELECT * FROM arena_decisions WHERE action = 'BUY'")
     assert buys and all(r["rails_allowed"] == 0 and "kill switch" in r["error"] for r in buys)
     assert rows(store.path, "SELECT * FROM arena_orders") == []
+
+
+class SlippingVenue(InternalExecutor):
+    """A venue that fills 5% past the order's limit (what the rail check on the fill is for:
+    a broken venue, or one whose fill the limit does not bound)."""
+
+    async def submit(self, req: OrderRequest) -> OrderResult:
+        res = await super().submit(req)
+        if res.filled_avg_price is None:
+            return res
+        worse = (req.limit_price or req.reference_price) * Decimal("1.05")
+        return OrderResult(
+            res.status,
+            res.venue_order_id,
+            res.filled_qty,
+            worse.quantize(Decimal("0.01")),
+            res.filled_at,
+        )
+
+
+async def test_market_buys_go_out_as_limits_judged_with_the_allowance(store) -> None:  # type: ignore[no-untyped-def]
+    settings = arena_settings(
+        [{"id": "bh", "baseline": {"kind": "buy_and_hold", "position_fraction": 1.0}}],
+        rails={"allowed_symbols": ["AAPL", "NVDA"], "max_position_size": 10000},
+    )
+    clock = FakeClock(NOW)
+    ex = InternalExecutor(clock)
+    runner = ArenaRunner(settings, ArenaStore(store.writer), market(), ex, clock=clock)
+    await runner.start()
+    assert (await runner.run(SLOT)).trades == 2
+    for o in ex.orders:
+        assert o.limit_price is not None
+        assert o.limit_price == (o.reference_price * Decimal("1.005")).quantize(
+            Decimal("0.01"), rounding=ROUND_DOWN
+        )
+        assert o.qty * o.limit_price <= 10000 < (o.qty + 1) * o.limit_price
+    orders = rows(store.path, "SELECT type, limit_price FROM arena_orders")
+    assert {r["type"] for r in orders} == {"limit"}
+
+
+async def test_a_fill_past_the_position_rail_is_recorded_and_raised(store) -> None:  # type: ignore[no-untyped-def]
+    settings = arena_settings(
+        [{"id": "bh", "baseline": {"kind": "buy_and_hold", "position_fraction": 1.0}}],
+        rails={"allowed_symbols": ["AAPL", "NVDA"], "max_position_size": 10000},
+    )
+    clock = FakeClock(NOW)
+    alerts: list[tuple[str, dict[str, Any]]] = []
+    published: list[tuple[str, dict[str, Any]]] = []
+
+    async def alert(msg: str, details: dict[str, Any]) -> None:
+        alerts.append((msg, details))
+
+    runner = ArenaRunner(
+        settings,
+        ArenaStore(store.writer),
+        market(),
+        SlippingVenue(clock),
+        clock=clock,
+        alert=alert,
+        publish=lambda topic, data: published.append((topic, data)),
+    )
+    await runner.start()
+    s = await runner.run(SLOT)
+    assert s.trades == 2
+    led = runner.ledgers["bh"]
+    assert all(p.notional() > 10000 for p in led.positions.values())  # the fills stand
+    flagged = rows(
+        store.path,
+        "SELECT d.symbol, d.verdicts, v.reason FROM arena_rail_verdicts v JOIN arena_decisions d"
+        " ON d.id = v.decision_id WHERE v.rail = 'max_position_size_fill' AND v.allowed = 0",
+    )
+    assert {r["symbol"] for r in flagged} == {"AAPL", "NVDA"}
+    for r in flagged:
+        assert "over 10000" in r["reason"]
+        rails_seen = [v["rail"] for v in json.loads(r["verdicts"])]
+        # the verdicts judged before the order stay, the fill's is added once, at the end
+        assert rails_seen[-1] == "max_position_size_fill" and "max_position_size" in rails_seen
+        assert rails_seen.count("max_position_size_fill") == 1
+    assert {a[1]["symbol"] for a in alerts} == {"AAPL", "NVDA"}
+    assert all(not a[1]["allowed"] and "over 10000" in a[0] for a in alerts)
+    assert {d["symbol"] for t, d in published if t == "arena_rail"} == {"AAPL", "NVDA"}
+    # a second breaching fill of the same decision replaces the verdict, not duplicates it
+    (d,) = rows(store.path, "SELECT id FROM arena_decisions WHERE symbol = 'AAPL'")
+    again = fill_breach(Decimal(200), Decimal(100), settings.rails)
+    assert again is not None
+    await runner.store.record_verdict(d["id"], again)
+    (after,) = rows(store.path, "SELECT verdicts FROM arena_decisions WHERE symbol = 'AAPL'")
+    fill_vs = [v for v in json.loads(after["verdicts"]) if v["rail"] == "max_position_size_fill"]
+    assert len(fill_vs) == 1 and "20000.00 USD" in fill_vs[0]["reason"]
+
+
+async def test_top_performer_is_chosen_among_models_that_traded(store) -> None:  # type: ignore[no-untyped-def]
+    # nothing trades (the kill switch): no top performer, even though all tie at 0
+    runner, _, _ = await make_runner(store, trading_state=lambda: TradingState.HALTED)
+    s = await runner.run(SLOT)
+    assert s.trades == 0 and s.top_performer is None
+    assert list_runs(store.path)[0].top_performer is None
+
+
+async def test_top_performer_skips_a_model_without_trades_in_a_tie(store) -> None:  # type: ignore[no-untyped-def]
+    # The first run: every P&L since the last run is 0. "zz-idle" sorts last and would win
+    # the tie, but it cannot trade (its slow average needs 200 bars of the 60 there are).
+    models = [
+        {"id": "buy-and-hold", "baseline": {"kind": "buy_and_hold", "position_fraction": 0.1}},
+        {"id": "zz-idle", "baseline": {"kind": "momentum", "slow": 200, "fast": 5}},
+    ]
+    clock = FakeClock(NOW)
+    runner = ArenaRunner(
+        arena_settings(models),
+        ArenaStore(store.writer),
+        market(),
+        InternalExecutor(clock),
+        clock=clock,
+    )
+    await runner.start()
+    s = await runner.run(SLOT)
+    assert s.trades == 2 and s.total_pnl == 0.0
+    assert s.top_performer == "buy-and-hold"
+    assert list_runs(store.path)[0].top_performer == "buy-and-hold"
+
+
+async def test_avg_confidence_averages_only_decisions_that_act(store) -> None:  # type: ignore[no-untyped-def]
+    runner, _, clock = await make_runner(store)
+    await runner.run(SLOT)
+    await store.writer.flush()
+    (holds,) = rows(store.path, "SELECT count(*) AS n FROM arena_decisions WHERE action = 'HOLD'")
+    assert holds["n"] > 0  # the run has HOLDs (confidence 0.0) to leave out
+    expected = {
+        r["book_id"]: r["c"]
+        for r in rows(
+            store.path,
+            "SELECT book_id, avg(confidence) AS c FROM arena_decisions"
+            " WHERE action != 'HOLD' GROUP BY book_id",
+        )
+    }
+    rc = Recomputer(store.path, MetricsSettings(min_points=2, min_trades=1))
+    await rc.run(store.writer.transaction, clock.now() + timedelta(seconds=1))
+    got = {
+        r["model_id"]: r["avg_confidence"]
+        for r in rows(store.path, "SELECT model_id, avg_confidence FROM model_performance")
+        if r["model_id"].startswith("arena:")
+    }
+    assert got == pytest.approx(expected)
+    # the arena's own record keeps every decision's confidence, HOLDs included
+    kept = rows(store.path, "SELECT confidence FROM arena_decisions WHERE action = 'HOLD'")
+    assert kept and all(r["confidence"] is not None for r in kept)
+
+
+async def test_filled_market_buy_records_the_fill_price_as_entry(store) -> None:  # type: ignore[no-untyped-def]
+    runner, _ex, _ = await make_runner(store)
+    await runner.run(SLOT)
+    filled = rows(
+        store.path,
+        "SELECT d.id, d.entry_price AS asked, o.filled_avg_price, o.filled_at"
+        " FROM arena_decisions d JOIN arena_orders o ON o.client_order_id = d.client_order_id"
+        " WHERE o.status = 'filled' AND d.action = 'BUY'",
+    )
+    assert filled and all(r["asked"] is None for r in filled)  # market buys
+    logged = {
+        int(r["source_id"]): r
+        for r in rows(store.path, "SELECT * FROM decision_log WHERE source = 'arena'")
+    }
+    for r in filled:
+        lg = logged[r["id"]]
+        assert lg["entry_price"] == r["filled_avg_price"] is not None
+        assert lg["executed"] == 1 and lg["execution_price"] == r["filled_avg_price"]
+        assert lg["execution_time"] == r["filled_at"] and lg["execution_status"] == "filled"
+    # the control command shows the fill as the entry of a market buy
+    wired = {d["id"]: d for d in await decision_rows(store.path, None, 100)}
+    for r in filled:
+        assert wired[r["id"]]["entry_price"] == r["filled_avg_price"]
+        assert wired[r["id"]]["filled_price"] == r["filled_avg_price"]
+    holds = [d for d in wired.values() if d["action"] == "HOLD"]
+    assert holds and all(d["entry_price"] is None for d in holds)
 
 
 class BrokenMarket:

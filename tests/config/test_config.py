@@ -117,3 +117,124 @@ def test_diff_and_restart_only_keys(tmp_path: Path) -> None:
     assert loader.restart_only_changes(changes) == ["daemon.db_path"]
     kept = loader.keep_restart_only(old, new)
     assert kept.daemon.db_path == old.daemon.db_path and kept.daemon.log_level == "debug"
+
+
+# --- hot-reload accidents and pasted secrets (issue #14) ------------------------------------
+
+BOTS_AND_MODELS = (
+    MINIMAL_CONFIG
+    + """
+[[fade.bots]]
+id = "a"
+wallet = "0x1111111111111111111111111111111111111111"
+
+[[arena.models]]
+id = "m"
+[arena.models.baseline]
+kind = "buy_and_hold"
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("", ""),
+        ("# only a comment\n\n", ""),
+        (MINIMAL_CONFIG + '\n[[arena.models]]\nid = "m"\n[arena.models.baseline]\n', "fade.bots"),
+        (
+            MINIMAL_CONFIG
+            + '\n[[fade.bots]]\nid = "a"\nwallet = "0x1111111111111111111111111111111111111111"\n',
+            "arena.models",
+        ),
+    ],
+)
+def test_accidental_edits_are_named(tmp_path: Path, text: str, key: str) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(BOTS_AND_MODELS)
+    old = loader.load_settings(f).settings
+    f.write_text(text)
+    problems = loader.accidental_edit(old, loader.load_settings(f))
+    assert problems and all(str(f.resolve()) in str(p) for p in problems)
+    assert any(p.key == key for p in problems)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MINIMAL_CONFIG + "[fade]\nenabled = false\n[arena]\nenabled = false\n",
+        BOTS_AND_MODELS.replace('id = "a"', 'id = "b"'),  # one bot replaced by another
+    ],
+)
+def test_deliberate_edits_are_not_accidents(tmp_path: Path, text: str) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(BOTS_AND_MODELS)
+    old = loader.load_settings(f).settings
+    f.write_text(text)
+    assert loader.accidental_edit(old, loader.load_settings(f)) == []
+
+
+def test_an_empty_file_that_changes_nothing_is_no_accident(tmp_path: Path) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text("")
+    old = loader.load_settings(f).settings
+    assert loader.accidental_edit(old, loader.load_settings(f)) == []
+
+
+PASTED = [
+    "0x" + "ab" * 32,  # a Hyperliquid private key
+    "AB" * 32,  # the same without 0x, upper case: a valid-looking variable name
+    "sk-proj-Abc123def456Ghi789jkl012",  # an OpenAI key
+    "PKQ2W3E4R5T6Y7U8I9O0",  # an Alpaca key id: upper case letters and digits
+]
+
+
+@pytest.mark.parametrize("value", PASTED)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "[secrets]\nhyperliquid_private_key_env = {v!r}\n",
+        "[secrets]\nextra_env = [{v!r}]\n",
+        '[[arena.models]]\nid = "m"\nprovider = "openai_compatible"\nmodel = "x"\n'
+        "api_key_env = {v!r}\n",
+        '[[arena.models]]\nid = "m"\n[arena.models.baseline]\n'
+        "alpaca_key_id_env = {v!r}\nalpaca_secret_key_env = {v!r}\n",
+    ],
+)
+def test_a_key_pasted_into_an_env_setting_is_rejected_without_echo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, where: str
+) -> None:
+    text = where.replace("{v!r}", '"' + value + '"')
+    if "baseline" in where:  # the table [arena.models.baseline] must come last
+        text = text.replace("[arena.models.baseline]\n", "") + "[arena.models.baseline]\n"
+    rc, out = check(tmp_path, text, capsys)
+    assert rc == 2
+    assert "looks like a secret" in out and f"{len(value)} characters" in out
+    assert value not in out and value[2:12] not in out
+
+
+@pytest.mark.parametrize("value", ["lower_case", "1STARTS_WITH_DIGIT", "HAS SPACE", "A-B"])
+def test_env_settings_must_be_variable_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    rc, out = check(tmp_path, f'[secrets]\nalpaca_key_id_env = "{value}"\n', capsys)
+    assert rc == 2 and "secrets.alpaca_key_id_env" in out
+    assert "not an environment variable name" in out and value not in out
+
+
+def test_a_secret_in_another_key_is_not_echoed_either(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "0x" + "cd" * 32
+    rc, out = check(tmp_path, f'[[fade.bots]]\nid = "a"\nwallet = "{key}"\n', capsys)
+    assert rc == 2 and "fade.bots[0].wallet" in out and key not in out
+
+
+def test_an_api_key_in_any_setting_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk-ant-api03-" + "Zx9" * 10
+    text = f'[[arena.models]]\nid = "m"\nprovider = "anthropic"\nmodel = "{key}"\n'
+    rc, out = check(tmp_path, text, capsys)
+    assert rc == 2 and "arena.models[0].model: secrets may not be stored" in out
+    assert key not in out

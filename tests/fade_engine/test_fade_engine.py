@@ -3,7 +3,7 @@ properties that must hold whatever the bots do (hypothesis)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from fade_fakes import fill, settings
 from hypothesis import given
@@ -58,6 +58,7 @@ def test_target_is_minus_k_times_the_bot_and_every_guard_is_recorded() -> None:
         "global_exposure_cap",
         "min_order_notional",
         "order_rate",
+        "netted_order",  # the caps again on the account order the decisions net into
     ]
     assert all(c.allowed for c in d.checks)
     assert d.settings["bot"]["leverage_multiplier"] == "1"
@@ -272,7 +273,10 @@ def test_properties_halted_caps_and_books_sum_to_the_account(evs: list) -> None:
             assert abs(p.size) * px <= caps["max_order_notional_usd"]
             after = abs(cur + p.size) * px
             assert after <= caps["default_asset_cap_usd"] or abs(cur + p.size) <= abs(cur)
-            filled = (abs(p.size) * fill_frac).quantize(D("0.001"))
+            # The venue fills whole lots (szDecimals: BTC 3, ETH 2); a sub-lot fill cannot
+            # happen and would let a book sit a fraction of a lot past its cap.
+            lot = D("0.001") if p.coin == "BTC" else D("0.01")
+            filled = (abs(p.size) * fill_frac).quantize(lot, rounding=ROUND_DOWN)
             e.apply_fill(p, FillResult("filled", filled, px), i)
         # The fade books always sum to the account's position, in every coin.
         assert e.drift() == {}
@@ -292,3 +296,152 @@ def test_funding_is_charged_on_each_open_position_and_moves_equity() -> None:
     assert paid == {"fade:b1": D("0.02"), "account": D("0.02")}
     assert e.fades["b1"].equity({"BTC": D(100)}) - before == D("0.02")
     assert e.fades["b1"].funding == D("0.02")
+
+
+def test_the_netted_order_is_clipped_to_the_max_order_and_credited_pro_rata() -> None:
+    """Three fills of one bot in one batch, each clipped to the 30 USD max order on its own,
+    would net into one 90 USD order: the account order is clipped to 30 USD, each decision
+    keeps its share (verdict recorded), and the books still sum to the account."""
+    e = engine(max_order_notional_usd=D(30))
+    fs = [
+        fill("b1", "BTC", "1", "100", "0"),
+        fill("b1", "BTC", "1", "100", "1"),
+        fill("b1", "BTC", "1", "100", "2"),
+    ]
+    ds, (p,) = e.on_bot_fills("b1", fs, marks=BTC, state=ACTIVE, day_pnl=0.0, now_s=0.0)
+    assert p.size == D("-0.3") and abs(p.size) * 100 <= 30
+    assert sum(d.order_size for d in ds) == p.size == p.asks["fade:b1"]
+    assert e.pending == {("fade:b1", "BTC"): D("-0.3")}
+    for d in ds:
+        net = next(c for c in d.checks if c.name == "netted_order")
+        assert "0.900 (90.00 USD) clipped to 0.300 (30.00 USD): max order 30.00" in net.reason
+        assert d.order_size == D("-0.1") and "of 0.300 asked" in d.reason
+    fill_all(e, [p])
+    assert e.drift() == {} and not e.pending and e.fades["b1"].size("BTC") == D("-0.3")
+
+
+def test_books_netted_across_bots_share_the_clipped_order() -> None:
+    """b1 and b2 both sell BTC, b3 buys, in one batch; the net is clipped to the max order:
+    the opposite book keeps its ask (crossed inside), the same-side books share the rest."""
+    e = FadeEngine(
+        settings(3, max_order_notional_usd=D(50)), sz_decimals={"BTC": 3}, daily_loss_limit=None
+    )
+    batch = [
+        ("b1", fill("b1", "BTC", "0.4", "100", "0")),  # the fade sells 0.4 (40 USD)
+        ("b2", fill("b2", "BTC", "0.4", "100", "0")),  # and 0.4 more
+        ("b3", fill("b3", "BTC", "-0.2", "100", "0")),  # the fade buys 0.2
+    ]
+    ds, (p,) = e.on_fills(batch, marks=BTC, state=ACTIVE, day_pnl=None, now_s=0.0)
+    assert p.size == D("-0.5")  # 0.6 net clipped to 50 USD
+    assert p.asks == {"fade:b1": D("-0.35"), "fade:b2": D("-0.35"), "fade:b3": D("0.2")}
+    out = e.apply_fill(p, FillResult("filled", D("0.5"), D(100)), 1)
+    assert out.drift == 0 and e.drift() == {} and not e.pending
+    assert [d.order_size for d in ds] == [D("-0.35"), D("-0.35"), D("0.2")]
+
+
+BATCH_BOTS = ["b1", "b2", "b3"]
+batches = st.lists(
+    st.tuples(
+        st.lists(
+            st.tuples(
+                st.sampled_from(BATCH_BOTS),
+                st.sampled_from(["BTC", "ETH"]),
+                st.decimals(min_value=-3, max_value=3, places=2).filter(lambda x: x != 0),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        st.decimals(min_value=50, max_value=150, places=1),
+        st.sampled_from([TradingState.ACTIVE, TradingState.ACTIVE, TradingState.REDUCING]),
+        st.decimals(min_value=0, max_value=1, places=2),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(batches)
+def test_properties_no_netted_order_passes_a_cap_and_books_sum_to_the_account(bs: list) -> None:  # type: ignore[type-arg]
+    """Batches of several bots with several fills per coin, both signs: no account order over
+    the max order, the per-asset, the global or a bot's cap; the books always sum to the
+    account; each decision's share adds up to its plan."""
+    caps = dict(
+        max_order_notional_usd=D(150),
+        default_asset_cap_usd=D(250),
+        global_exposure_cap_usd=D(400),
+        min_order_notional_usd=D(10),
+    )
+    base = settings(3)
+    capped = [base.bots[0].model_copy(update={"max_notional_usd": D(120)}), *base.bots[1:]]
+    e = FadeEngine(settings(3, bots=capped, **caps), sz_decimals={"BTC": 3, "ETH": 2})
+    bot_pos: dict[tuple[str, str], Decimal] = {}
+    for i, (items, px, state, fill_frac) in enumerate(bs):
+        batch = []
+        for bot, coin, qty in items:
+            start = bot_pos.get((bot, coin), D(0))
+            bot_pos[(bot, coin)] = start + qty
+            batch.append((bot, fill(bot, coin, qty, px, start, ms=i)))
+        marks = {"BTC": px, "ETH": px}
+        acct_before = {c: e.account.size(c) for c in ("BTC", "ETH")}
+        fade_before = {c: e.fades["b1"].size(c) for c in ("BTC", "ETH")}
+        ds, plans = e.on_fills(batch, marks=marks, state=state, day_pnl=None, now_s=i * 100.0)
+        for p in plans:
+            cur = acct_before[p.coin]
+            assert abs(p.size) * px <= caps["max_order_notional_usd"]
+            after = abs(cur + p.size) * px
+            assert after <= caps["default_asset_cap_usd"] or abs(cur + p.size) <= abs(cur)
+            mine = [d for d in ds if d.execute and d.coin == p.coin]
+            assert sum((d.order_size for d in mine), D(0)) == p.size
+            assert all(any(c.name == "netted_order" for c in d.checks) for d in mine)
+        for p in plans:
+            # The venue fills whole lots (szDecimals: BTC 3, ETH 2); a sub-lot fill cannot
+            # happen and would let a book sit a fraction of a lot past its cap.
+            lot = D("0.001") if p.coin == "BTC" else D("0.01")
+            filled = (abs(p.size) * fill_frac).quantize(lot, rounding=ROUND_DOWN)
+            e.apply_fill(p, FillResult("filled", filled, px), i)
+        assert e.drift() == {} and not e.pending
+        total = sum(abs(e.account.size(c)) * px for c in ("BTC", "ETH"))
+        grew = any(abs(e.account.size(c)) > abs(acct_before[c]) for c in ("BTC", "ETH"))
+        assert not grew or total <= caps["global_exposure_cap_usd"]
+        for c in ("BTC", "ETH"):
+            size = e.fades["b1"].size(c)
+            assert abs(size) * px <= 120 or abs(size) <= abs(fade_before[c])
+
+
+def test_rate_guard_pressure_is_counted_and_raised_once_a_minute() -> None:
+    e = engine(max_orders_per_minute=2, rate_guard_warn_share=0.25)
+    for i in range(4):  # four fills in four batches: two orders, then two rate skips
+        (d,), _ = run(e, "b1", fill("b1", "BTC", "1", "100", str(i)), now=float(i))
+        assert d.execute == (i < 2)
+    assert e.rate_pressure(4.0) == (4, 2)
+    assert e.rate_alarm(4.0) == (4, 2)  # 50 % > 25 %
+    assert e.rate_alarm(5.0) is None  # at most once a minute
+    assert e.rate_pressure(70.0) == (0, 0)  # the minute moved on
+    # A skip for another reason (below the minimum) is not rate pressure.
+    e2 = engine(max_orders_per_minute=1, min_order_notional_usd=D(10))
+    run(e2, "b1", fill("b1", "BTC", "1", "100", "0"))
+    (d,), _ = run(e2, "b1", fill("b1", "BTC", "0.01", "100", "1"), now=1.0)
+    assert not d.execute and e2.rate_pressure(1.0) == (2, 0)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.decimals(min_value=-5, max_value=5, places=3).filter(lambda x: x != 0),
+        min_size=1,
+        max_size=6,
+    ),
+    st.decimals(min_value=0, max_value=1, places=3),
+)
+def test_pro_rata_shares_never_sum_past_the_total(asks: list, frac: Decimal) -> None:  # type: ignore[type-arg]
+    from arenad.fade.engine import _pro_rata
+
+    whole = sum(asks, D(0))
+    total = (whole * frac).quantize(D("0.001"), rounding="ROUND_DOWN")
+    out = _pro_rata(dict(enumerate(asks)), total, D("0.001"))
+    got = sum(out.values(), D(0))
+    assert abs(got) <= abs(total) and (got == 0 or (got > 0) == (total > 0))
+    assert all(v == v.quantize(D("0.001")) for v in out.values())
+    for i, a in enumerate(asks):  # never more than asked, never the other way
+        assert abs(out[i]) <= abs(a) and (out[i] == 0 or (out[i] > 0) == (a > 0))

@@ -9,6 +9,7 @@ import contextlib
 from typing import Any
 
 import httpx
+import pytest
 
 from arenad.fade.ingest import FillIngest
 from arenad.venues.hyperliquid.info import HyperliquidInfo
@@ -74,6 +75,7 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
+@pytest.mark.live_market
 async def test_every_fill_of_every_bot_arrives(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -95,6 +97,7 @@ async def test_every_fill_of_every_bot_arrives(sim_server) -> None:  # type: ign
         await stop(task)
 
 
+@pytest.mark.live_market
 async def test_wallets_beyond_the_user_limit_are_polled_visibly(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -116,6 +119,7 @@ async def test_wallets_beyond_the_user_limit_are_polled_visibly(sim_server) -> N
         await stop(task)
 
 
+@pytest.mark.live_market
 async def test_fills_during_disconnects_are_backfilled(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()]
     sink = Sink()
@@ -205,6 +209,7 @@ def proxied(sim, proxy: InfoProxy, sink: Sink, bots: list[str], **kw: Any) -> Fi
     )
 
 
+@pytest.mark.live_market
 async def test_a_venue_outage_is_waited_out_not_reported_as_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
     """/info answers 503: the venue is 'waiting' (no gap, no exception out of the ingest) for
     as long as it lasts; once it answers, every wallet is backfilled and the hold released."""
@@ -234,6 +239,7 @@ async def test_a_venue_outage_is_waited_out_not_reported_as_a_gap(sim_server) ->
             await stop(task)
 
 
+@pytest.mark.live_market
 async def test_a_backfill_the_venue_refuses_is_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
     """A 4xx is not an outage: retrying cannot help, so each wallet's gap is reported."""
     bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()][:2]

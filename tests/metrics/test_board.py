@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,17 +39,58 @@ def book(
     return b
 
 
-def test_all_time_figures_are_the_curve_metrics_of_the_whole_curve() -> None:
+def _daily_closes(b: BookData, rule: str) -> tuple[list[datetime], list[float]]:
+    """The oracle's resampling (pandas): the first point (unless it is alone in its period,
+    so its own close), then each period's last equity, carried forward over empty periods."""
+    ser = pd.Series(b.equity, index=pd.to_datetime(b.t, unit="s", utc=True))
+    closes = ser.resample(rule, label="right", closed="left").last().ffill()
+    ts = [x.to_pydatetime() for x in closes.index]
+    eq = closes.tolist()
+    if ser.resample(rule).count().iloc[0] > 1:
+        ts, eq = [ser.index[0].to_pydatetime(), *ts], [float(ser.iloc[0]), *eq]
+    return ts, eq
+
+
+def test_all_time_ratios_rest_on_daily_returns() -> None:
     rng = np.random.default_rng(7)
-    eq = list(10_000 * np.cumprod(1 + rng.normal(0.0002, 0.01, 500)))
-    b = book("a", eq)
-    s = book_standing(b, "all_time", NOW.timestamp(), min_points=30, min_trades=1)
-    ts = [datetime.fromtimestamp(x, UTC) for x in b.t]
-    m = curve_metrics(ts, eq, min_points=30)
-    assert s.total_return == pytest.approx(m.total_return, rel=1e-12)
+    eq = list(10_000 * np.cumprod(1 + rng.normal(0.0002, 0.01, 2000)))  # hourly, 83 days
+    b = book("a", eq, end=NOW + timedelta(minutes=30))  # points at hh:30: never a day's close
+    s = book_standing(b, "all_time", (NOW + timedelta(days=1)).timestamp(), min_points=30)
+    ts, closes = _daily_closes(b, "1D")
+    m = curve_metrics(ts, closes, periods_per_year_override=365.25)
+    raw = curve_metrics([datetime.fromtimestamp(x, UTC) for x in b.t], eq)
+    assert s.points == len(closes) - 1 and s.points >= 84
+    assert s.total_return == pytest.approx(raw.total_return, rel=1e-12)
     assert s.sharpe == pytest.approx(m.sharpe, rel=1e-12)
-    assert s.max_drawdown == pytest.approx(m.max_drawdown, rel=1e-12)
-    assert s.equity == eq[-1] and s.points == 499 and s.insufficient[:1] == ["win_rate"]
+    assert s.sortino == pytest.approx(m.sortino, rel=1e-12)
+    assert s.annual_volatility == pytest.approx(m.annual_volatility, rel=1e-12)
+    assert s.max_drawdown == pytest.approx(raw.max_drawdown, rel=1e-12)  # every point
+    assert s.insufficient == ["win_rate", "profit_factor", "expectancy"]
+    # The same curve's daily window: hourly returns, 24 of them (< 30: not a number).
+    d = book_standing(b, "daily", NOW.timestamp(), min_points=30)
+    assert d.points in (24, 25) and d.sharpe is None and "sharpe" in d.insufficient
+    d = book_standing(b, "daily", NOW.timestamp(), min_points=20)
+    # The window: points up to now, from the last one at or before now - 24 h.
+    seen = b.t <= NOW.timestamp()
+    first = int(np.nonzero(b.t <= (NOW - timedelta(days=1)).timestamp())[0][-1])
+    ts, closes = _daily_closes(
+        BookData(b.info, b.t[first:][seen[first:]], b.equity[first:][seen[first:]]), "1h"
+    )
+    assert d.sharpe == pytest.approx(
+        curve_metrics(ts, closes, periods_per_year_override=365.25 * 24).sharpe, rel=1e-12
+    )
+
+
+def test_minute_samples_over_minutes_give_no_sharpe() -> None:
+    """The demo's Sharpe of 701.6: a few minutes of minute-sampled returns, annualized."""
+    eq = [10_000.0 + 3 * i + (i % 2) for i in range(10)]
+    b = book("a", eq, step_h=1 / 60)
+    for tf in ("daily", "weekly", "all_time"):
+        s = book_standing(b, tf, NOW.timestamp())  # [metrics] defaults
+        assert s.total_return == pytest.approx(eq[-1] / eq[0] - 1)
+        assert s.points <= 2
+        assert s.sharpe is None and s.sortino is None and s.annual_return is None
+        assert {"sharpe", "sortino", "annual_return", "calmar"} <= set(s.insufficient)
 
 
 def test_daily_window_starts_from_the_equity_the_day_began_with() -> None:
@@ -92,9 +134,10 @@ def test_books_with_no_trades_and_small_samples_are_marked_not_ranked_on() -> No
     s = book_standing(b, "all_time", NOW.timestamp(), min_points=30, min_trades=10)
     assert s.trades == 0 and s.win_rate is None and s.profit_factor is None
     assert {"sharpe", "sortino", "win_rate", "profit_factor"} <= set(s.insufficient)
-    assert s.sharpe is not None  # computed, but flagged: the board does not rank on it
+    assert s.sharpe is None  # too small a sample: not a number, and named
+    b = book("a", [100.0, 101.0, 102.0, 101.5], step_h=24)
     enough = book_standing(b, "all_time", NOW.timestamp(), min_points=3, min_trades=10)
-    assert "sharpe" not in enough.insufficient
+    assert "sharpe" not in enough.insufficient and enough.sharpe is not None
 
 
 def test_unknown_timeframe_is_refused() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arenad.metrics import queries
@@ -151,8 +152,8 @@ async def test_seed_001_example_queries(store: Any) -> None:
         assert ret == pytest.approx(
             curves["arena:claude"][-251:] / curves["arena:claude"][-252:-1] - 1
         )
-        # calculate_sharpe_ratio: the all-time Sharpe in the standings is that of the whole
-        # stored curve.
+        # calculate_sharpe_ratio: the all-time Sharpe in the standings is that of the stored
+        # curve's daily closes (the all-time board's natural period), annualized by 365.25.
         ts = [
             datetime.fromisoformat(r[0])
             for r in db.execute(
@@ -162,7 +163,16 @@ async def test_seed_001_example_queries(store: Any) -> None:
         sharpe = db.execute(
             "SELECT sharpe FROM current_standings WHERE book_id = 'arena:claude'"
         ).fetchone()[0]
-        assert sharpe == pytest.approx(curve_metrics(ts, curves["arena:claude"]).sharpe, rel=1e-9)
+        ser = pd.Series(curves["arena:claude"], index=pd.DatetimeIndex(ts))
+        closes = ser.resample("1D", label="right", closed="left").last().ffill()
+        daily = [ser.index[0], *closes.index]
+        expected = curve_metrics(
+            [x.to_pydatetime() for x in daily],
+            [float(ser.iloc[0]), *closes.tolist()],
+            periods_per_year_override=365.25,
+        )
+        assert expected.periods >= SETTINGS.min_points
+        assert sharpe == pytest.approx(expected.sharpe, rel=1e-9)
         # get_symbol_decisions("AAPL", since=1 day): grouped by model.
         since = utc_iso(NOW - timedelta(days=1))
         by_model: dict[str, list[str]] = {}

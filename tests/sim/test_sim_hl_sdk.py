@@ -20,7 +20,7 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from hyperliquid.utils.types import Cloid
 
 from arenad.sim.server import SimServer
-from fixtures_sim import poll_until
+from fixtures_sim import poll_until, step_until
 
 KEY_A = "0x" + "11" * 32
 KEY_B = "0x" + "22" * 32
@@ -40,7 +40,9 @@ async def test_sdk_info_reads_everything(sim_server: SimServer) -> None:
     url = sim_server.hyperliquid_url
     bot = sim_server.hyperliquid.bots.bots[0].address
     # Let the bots trade a little first.
-    await poll_until(lambda: sim_server.hyperliquid.house.accounts[bot].fills, 10, "a bot fill")
+    step_until(
+        sim_server, lambda: sim_server.hyperliquid.house.accounts[bot].fills, what="a bot fill"
+    )
 
     def calls() -> dict[str, Any]:
         info = Info(url, skip_ws=True)
@@ -247,6 +249,7 @@ async def test_malformed_exchange_bodies_get_422(quiet: SimServer) -> None:
             assert resp.status_code == 422, body
 
 
+@pytest.mark.live_market
 async def test_sdk_websocket_receives_user_fills_and_all_mids(sim_server: SimServer) -> None:
     """`Info.subscribe` (the SDK's WebsocketManager thread) gets a userFills snapshot, then
     live fills of a bot as it trades, and allMids ticks."""

@@ -382,7 +382,7 @@ def test_daemon_trades_an_activated_strategy_on_the_simulator(
         "--workers",
         "1",
     )
-    assert r.returncode == 0 and "runs" in r.stdout, r.stderr
+    assert r.returncode == 0 and "runs" in r.stdout, r.stderr + d.log()[-4000:]
 
     def finished() -> bool:
         jobs = json.loads(d.cli("strategies", "jobs", "--json").stdout)

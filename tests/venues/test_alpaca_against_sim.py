@@ -73,6 +73,7 @@ async def test_bad_keys_stop_the_stream_with_an_operational_error(sim_server) ->
         await asyncio.wait_for(stream.run(), 10)
 
 
+@pytest.mark.live_market
 async def test_market_data_bars_and_paged_history(sim_server) -> None:  # type: ignore[no-untyped-def]
     url = sim_server.alpaca_url.replace("http", "ws") + "/v2/iex"
     msgs: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from eth_account import Account
 
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
@@ -16,6 +17,7 @@ from arenad.venues.hyperliquid.ws import HyperliquidWS
 from fixtures_sim import poll_until
 
 
+@pytest.mark.live_market
 async def test_info_and_fills_since_for_a_trading_bot(sim_server) -> None:  # type: ignore[no-untyped-def]
     info = HyperliquidInfo(sim_server.hyperliquid_url)
     try:
@@ -36,6 +38,7 @@ async def test_info_and_fills_since_for_a_trading_bot(sim_server) -> None:  # ty
         await info.close()
 
 
+@pytest.mark.live_market
 async def test_ws_userfills_snapshot_live_fills_and_reconnect(sim_server) -> None:  # type: ignore[no-untyped-def]
     bots = list(sim_server.hyperliquid.bots.by_name().values())
     msgs: list[dict[str, Any]] = []

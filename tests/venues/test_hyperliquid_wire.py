@@ -108,6 +108,7 @@ def test_order_replies() -> None:
         parse_order_reply({"status": "ok", "response": {"data": {"statuses": [{"odd": 1}]}}})
 
 
+@pytest.mark.live_market
 async def test_simulator_fills_parse_and_positions_chain(sim_server) -> None:  # type: ignore[no-untyped-def]
     from fixtures_sim import poll_until
 

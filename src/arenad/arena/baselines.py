@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from arenad.arena.decision import Decision, Reasoning, hold
 from arenad.arena.ledger import Ledger
 from arenad.arena.market import Bar, rsi, sma
+from arenad.arena.rails import market_entry
 from arenad.arena.settings import BaselineSettings, RailsSettings
 
 CENT = Decimal("0.01")
@@ -26,7 +27,9 @@ def _qty(
     budget = min(equity * b.position_fraction, cash, rails.max_position_size)
     if price <= 0 or budget <= 0:
         return 0
-    return int((budget / price).to_integral_value(rounding=ROUND_DOWN))
+    # Baselines buy at the market: the rails judge that at the allowance-padded price.
+    judged = market_entry("buy", price, rails.market_allowance_bps).judged
+    return int((budget / judged).to_integral_value(rounding=ROUND_DOWN))
 
 
 def _buy(
@@ -59,7 +62,7 @@ def _sell(symbol: str, qty: Decimal, why: str, kind: str) -> Decision:
     )
 
 
-def decide(
+def decide(  # noqa: C901
     b: BaselineSettings,
     symbol: str,
     bars: Sequence[Bar],

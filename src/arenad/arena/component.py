@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -104,6 +105,7 @@ class ArenaComponent:
             trading_state=lambda: ctx.guard.state,
             publish=ctx.bus.publish,
             stats=self.book_stats,
+            alert=lambda msg, details: ctx.events.emit("warning", "arena", msg, details),
         )
         self.marks: dict[str, Decimal] = {}
         self.requests: asyncio.Queue[Slot] = asyncio.Queue(maxsize=1)
@@ -470,18 +472,28 @@ class ArenaComponent:
         book = args.get("book_id")
         if book is not None and not isinstance(book, str):
             raise InvalidArgs("book_id must be a string")
-        sql = "SELECT * FROM arena_decisions"
-        params: tuple[Any, ...] = ()
-        if book:
-            sql += " WHERE book_id = ?"
-            params = (book,)
-        sql += " ORDER BY id DESC LIMIT ?"
-        async with open_reader(self.ctx.db_path) as conn:
-            rows = await (await conn.execute(sql, (*params, limit))).fetchall()
-        return [decision_wire(dict(r)) for r in rows]
+        return await decision_rows(self.ctx.db_path, book, limit)
+
+
+async def decision_rows(db_path: Path, book: str | None, limit: int) -> list[dict[str, Any]]:
+    """Newest decisions first, with their order's fill (``arena.decisions``)."""
+    sql = (
+        "SELECT d.*, o.filled_avg_price, o.filled_at FROM arena_decisions d"
+        " LEFT JOIN arena_orders o ON o.client_order_id = d.client_order_id"
+    )
+    params: tuple[Any, ...] = ()
+    if book:
+        sql += " WHERE d.book_id = ?"
+        params = (book,)
+    sql += " ORDER BY d.id DESC LIMIT ?"
+    async with open_reader(db_path) as conn:
+        rows = await (await conn.execute(sql, (*params, limit))).fetchall()
+    return [decision_wire(dict(r)) for r in rows]
 
 
 def decision_wire(r: dict[str, Any]) -> dict[str, Any]:
+    """``entry_price`` is the decision's limit, or for a market order its fill's average price
+    once filled (``filled_price`` is the fill's in both cases)."""
     return {
         "id": r["id"],
         "ts": r["ts"],
@@ -491,7 +503,9 @@ def decision_wire(r: dict[str, Any]) -> dict[str, Any]:
         "symbol": r["symbol"],
         "action": r["action"],
         "quantity": r["quantity"],
-        "entry_price": r["entry_price"],
+        "entry_price": r["entry_price"] or r.get("filled_avg_price"),
+        "filled_price": r.get("filled_avg_price"),
+        "filled_at": r.get("filled_at"),
         "stop_loss": r["stop_loss"],
         "take_profit": r["take_profit"],
         "confidence": r["confidence"],

@@ -25,7 +25,8 @@ drawdown. You decide for ONE symbol per message.
 
 Rules you must respect (orders breaking them are refused and you hold):
 - Only these symbols: {symbols}.
-- A position may not exceed {max_pos} USD (shares held after the order x price).
+- A position may not exceed {max_pos} USD (shares held after the order x price; without \
+an entry_price the price is the last price plus {allowance}% for spread and slippage).
 - At most {max_open} open positions.
 - Losing {max_loss} USD in a day stops your trading for the rest of that day.
 - {short_rule}
@@ -54,6 +55,7 @@ def system_prompt(name: str, rails: RailsSettings) -> str:
         name=name,
         symbols=", ".join(rails.allowed_symbols),
         max_pos=rails.max_position_size,
+        allowance=rails.market_allowance_bps / 100,
         max_open=rails.max_open_positions,
         max_loss=rails.max_daily_loss,
         short_rule=(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any, Literal, Protocol
 
 from arenad.arena.ledger import ZERO, Ledger
@@ -43,6 +43,11 @@ class RailContext:
     settings: RailsSettings
     today: date
     trading_state: TradingState = TradingState.ACTIVE
+    open_buys: Mapping[str, Decimal] = field(default_factory=dict)
+    """Unfilled shares of the model's open entry buys per symbol (resting limit orders):
+    counted into the position a new buy would make, as if they filled."""
+    open_sells: Mapping[str, Decimal] = field(default_factory=dict)
+    """The same for open entry sells (counted into a new sale)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +118,19 @@ class MaxPositionSizeRail:
 
     def check(self, p: Proposal, ctx: RailContext) -> Verdict:
         held = ctx.ledger.qty(p.symbol)
-        after = held + (p.qty if p.side == "buy" else -p.qty)
+        # Open orders on the same side may still fill: the worst case counts them.
+        waiting = (ctx.open_buys if p.side == "buy" else ctx.open_sells).get(p.symbol, ZERO)
+        signed = p.qty + waiting if p.side == "buy" else -(p.qty + waiting)
+        after = held + signed
         notional = abs(after) * p.price
         cap = ctx.settings.max_position_size
+        also = f" with {waiting} in open orders" if waiting else ""
         if notional <= cap or abs(after) < abs(held):
-            return Verdict(self.name, True, f"{p.symbol} {notional:.2f} of {cap}")
+            return Verdict(self.name, True, f"{p.symbol} {notional:.2f} of {cap}{also}")
         return Verdict(
-            self.name, False, f"{p.symbol} position would be {notional:.2f} USD, over {cap}"
+            self.name,
+            False,
+            f"{p.symbol} position would be {notional:.2f} USD{also}, over {cap}",
         )
 
 
@@ -173,6 +184,55 @@ def check_order(
     if any(v.rail == "max_daily_loss" and not v.allowed for v in verdicts):
         ctx.ledger.sat_out_day = ctx.today
     return all(v.allowed for v in verdicts), verdicts
+
+
+BPS = Decimal(10_000)
+
+
+def _tick(price: Decimal) -> Decimal:
+    """The venue's price increment: cents from 1 USD up, 1/100 cent below (Alpaca)."""
+    return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketEntry:
+    """How an entry without a limit price goes out: a marketable limit order, so its fill
+    cannot land past the price the rails judged it at."""
+
+    limit: Decimal
+    """Sent as the limit: a buy's rounded down, a sale's rounded up (never past the allowance)."""
+    judged: Decimal
+    """The price the rails judge the order at: the last price plus the allowance (a buy's
+    limit; for a short sale, whose fill has no ceiling, the padded price all the same)."""
+
+
+def market_entry(
+    side: Literal["buy", "sell"], mark: Decimal, allowance_bps: Decimal
+) -> MarketEntry:
+    """The limit and the judged price of a market entry at last price ``mark``."""
+    up = mark * (1 + allowance_bps / BPS)
+    up = up.quantize(_tick(up), rounding=ROUND_DOWN)
+    if side == "buy":
+        return MarketEntry(up, up)
+    down = mark * (1 - allowance_bps / BPS)
+    down = down.quantize(_tick(down), rounding=ROUND_UP)
+    return MarketEntry(down, max(up, mark))
+
+
+def fill_breach(
+    held_after: Decimal, fill_price: Decimal, settings: RailsSettings
+) -> Verdict | None:
+    """The position rail again on a fill of an entry: the position after it, at the fill's
+    price. None when within the rail."""
+    notional = abs(held_after) * fill_price
+    cap = settings.max_position_size
+    if notional <= cap:
+        return None
+    return Verdict(
+        "max_position_size_fill",
+        False,
+        f"filled at {fill_price}: the position is {notional:.2f} USD, over {cap}",
+    )
 
 
 def client_order_id(slot_key: str, model_id: str, symbol: str, purpose: str = "entry") -> str:

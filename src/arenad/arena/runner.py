@@ -10,7 +10,8 @@ Order of a run, and why:
 4. per model, in symbol order: record the decision with its rail verdicts, commit the order
    intent, send it, book the fill on the ledger (sequential per model, because each order
    changes the cash and positions the next one is judged against);
-5. finish the run row with models executed, trades, errors, P&L and top performer.
+5. finish the run row with models executed, trades, errors, P&L and top performer (the best
+   P&L since the last run among models that traded: placed an order, or held positions).
 
 Failures of one model (bad answers, HTTP errors, even a bug) are caught at the fan-out point,
 recorded, and the model holds; the run goes on. Only cancellation propagates.
@@ -35,7 +36,15 @@ from arenad.arena.exits import ExitSignal, check_exit, exit_client_order_id, man
 from arenad.arena.ledger import Ledger, reconcile
 from arenad.arena.market import Bar, Indicators, MarketData, indicators
 from arenad.arena.prompt import BookStats, system_prompt, user_prompt
-from arenad.arena.rails import Proposal, RailContext, Verdict, check_order, client_order_id
+from arenad.arena.rails import (
+    Proposal,
+    RailContext,
+    Verdict,
+    check_order,
+    client_order_id,
+    fill_breach,
+    market_entry,
+)
 from arenad.arena.schedule import Slot
 from arenad.arena.settings import ArenaModelSettings, ArenaSettings
 from arenad.arena.store import ArenaStore
@@ -50,6 +59,7 @@ log = structlog.get_logger("arenad.arena")
 Trigger = Literal["schedule", "missed", "operator"]
 Publish = Callable[[str, dict[str, Any]], None]
 StatsFn = Callable[[str], Awaitable[BookStats]]
+Alert = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
 FINAL_STATUSES = frozenset(
@@ -74,6 +84,7 @@ class PendingOrder:
     run_id: str | None
     booked_qty: Decimal = Decimal(0)
     booked_avg: Decimal | None = None
+    decision_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -86,6 +97,12 @@ class ModelOutcome:
     equity_before: Decimal = Decimal(0)
     equity_after: Decimal = Decimal(0)
     pnl_since_last_run: Decimal = Decimal(0)
+    held: bool = False
+    """It held positions when the run began (its P&L since the last run is from trading)."""
+
+    @property
+    def traded(self) -> bool:
+        return self.orders > 0 or self.held
 
 
 @dataclass(slots=True)
@@ -137,6 +154,7 @@ class ArenaRunner:
         stats: StatsFn = _no_stats,
         publish: Publish | None = None,
         environ: Mapping[str, str] | None = None,
+        alert: Alert | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -153,6 +171,8 @@ class ArenaRunner:
         self.stats = stats
         self.publish = publish
         self.environ = environ
+        self.alert = alert
+        """Where a fill over a rail is raised (the daemon's warning events)."""
         self.ledgers: dict[str, Ledger] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._clients: dict[str, LLMClient] = {}
@@ -186,6 +206,7 @@ class ArenaRunner:
                 r["run_id"],
                 Decimal(r["filled_qty"]),
                 _dec(r["filled_avg_price"]),
+                r["decision_id"],
             )
             self._locks.setdefault(r["model_id"], asyncio.Lock())
         stopped = await self.store.stop_interrupted(self.clock.now())
@@ -326,7 +347,11 @@ class ArenaRunner:
             summary.errors.extend(o.errors)
         if outcomes:
             summary.total_pnl = float(sum((o.pnl_since_last_run for o in outcomes), Decimal(0)))
-            best = max(outcomes, key=lambda o: (o.pnl_since_last_run, o.model_id))
+        # The best among models that traded: one that only held cash has nothing to show,
+        # and must not win a tie at 0 on its name (no top performer when none traded).
+        traded = [o for o in outcomes if o.traded]
+        if traded:
+            best = max(traded, key=lambda o: (o.pnl_since_last_run, o.model_id))
             summary.top_performer = best.model_id
         details = {
             o.model_id: {
@@ -372,6 +397,7 @@ class ArenaRunner:
         async with self._locks[m.id]:
             led.roll_day(run.today, run.marks)
             out.equity_before = led.equity(run.marks)
+            out.held = any(p.qty != 0 for p in led.positions.values())
         prev = await self.store.last_run_equity(m.book_id)
         out.pnl_since_last_run = out.equity_before - (
             Decimal(str(prev)) if prev is not None else led.initial_capital
@@ -504,14 +530,25 @@ class ArenaRunner:
             return
         side: Literal["buy", "sell"] = "buy" if d.action == "BUY" else "sell"
         qty = Decimal(d.quantity or 0)
-        price = d.entry_price or mark
+        rails = self.settings.rails
+        limit, price = d.entry_price, d.entry_price or mark
+        if (
+            limit is None
+            and mark is not None
+            and not Proposal(symbol, side, qty, mark).reduces_exposure(led)
+        ):
+            # A market entry would fill across the spread, past the price it was judged at:
+            # it goes out as a limit at the last price plus the allowance, judged there.
+            entry = market_entry(side, mark, rails.market_allowance_bps)
+            limit, price = entry.limit, entry.judged
         verdicts: list[Verdict]
         if price is None:
             allowed, verdicts = False, [Verdict("price", False, f"no price for {symbol}")]
         else:
+            buys, sells = self._open_entries(m.id)
             allowed, verdicts = check_order(
                 Proposal(symbol, side, qty, price),
-                RailContext(led, run.marks, self.settings.rails, run.today, self.trading_state()),
+                RailContext(led, run.marks, rails, run.today, self.trading_state(), buys, sells),
             )
         cid = client_order_id(run.slot.key, m.id, symbol) if allowed else None
         blocked = (
@@ -532,11 +569,19 @@ class ArenaRunner:
         self._emit_decision(m, symbol, d.action, True, blocked)
         if not allowed or cid is None or price is None:
             return
-        req = OrderRequest(
-            cid, symbol, side, qty, mark or price, d.entry_price, d.stop_loss, d.take_profit
-        )
+        req = OrderRequest(cid, symbol, side, qty, mark or price, limit, d.stop_loss, d.take_profit)
         if await self._execute(req, m, run.run_id, did, "entry", d, None):
             out.orders += 1
+
+    def _open_entries(self, model_id: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """Unfilled shares of the model's open entry orders per symbol: (buys, sells)."""
+        buys: dict[str, Decimal] = {}
+        sells: dict[str, Decimal] = {}
+        for p in self._pending.values():
+            if p.model_id == model_id and p.purpose == "entry" and p.qty > p.booked_qty:
+                side = buys if p.side == "buy" else sells
+                side[p.symbol] = side.get(p.symbol, Decimal(0)) + p.qty - p.booked_qty
+        return buys, sells
 
     async def _execute(
         self,
@@ -562,6 +607,7 @@ class ArenaRunner:
             d.take_profit if d else None,
             d.timeframe if d else "swing",
             run_id,
+            decision_id=decision_id,
         )
         fresh = await self.store.write_intent(
             cid=p.cid,
@@ -606,6 +652,7 @@ class ArenaRunner:
             delta = res.filled_qty - p.booked_qty
             cost_before = (p.booked_avg or Decimal(0)) * p.booked_qty
             price = (res.filled_avg_price * res.filled_qty - cost_before) / delta
+            held_before = led.qty(p.symbol)
             trade = led.apply_fill(
                 p.symbol,
                 p.side,
@@ -626,6 +673,11 @@ class ArenaRunner:
             )
             if trade is not None:
                 self._emit("metrics.dirty", {"book_id": led.book_id})
+            held = led.qty(p.symbol)
+            if p.purpose == "entry" and abs(held) > abs(held_before):
+                breach = fill_breach(held, price, self.settings.rails)
+                if breach is not None:
+                    await self._fill_breach(p, breach)
         await self.store.update_order(
             p.cid,
             now,
@@ -638,6 +690,24 @@ class ArenaRunner:
         )
         if res.status in FINAL_STATUSES:
             self._pending.pop(p.cid, None)
+
+    async def _fill_breach(self, p: PendingOrder, v: Verdict) -> None:
+        """A fill took a position past the rail (a venue filling beyond the limit, a short
+        sale, a rail lowered while an order rested): the fill stands — it happened — but it is
+        recorded as a failed verdict on its decision and raised as a warning."""
+        log.warning("arena fill over the position rail", cid=p.cid, model=p.model_id, why=v.reason)
+        if p.decision_id is not None:
+            await self.store.record_verdict(p.decision_id, v)
+        details = {
+            "model_id": p.model_id,
+            "symbol": p.symbol,
+            "client_order_id": p.cid,
+            "decision_id": p.decision_id,
+            **v.wire(),
+        }
+        self._emit("arena_rail", details)
+        if self.alert is not None:
+            await self.alert(f"arena {p.model_id} {p.symbol}: {v.reason}", details)
 
     async def on_order_update(self, cid: str, res: OrderResult) -> bool:
         """An order state from the venue (trade-updates stream or a REST lookup). False when

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from arenad.config.secrets import env_name_problem
 from arenad.config.section import Section
 
 Provider = Literal["openai_compatible", "anthropic", "baseline"]
@@ -22,7 +23,6 @@ ScheduleKind = Literal["hourly", "daily", "weekly", "cron"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -133,8 +133,9 @@ class ArenaModelSettings(Section):
     @field_validator("api_key_env", "alpaca_key_id_env", "alpaca_secret_key_env")
     @classmethod
     def _env(cls, v: str) -> str:
-        if v and not _ENV.match(v):
-            raise ValueError(f"{v!r} is not an environment variable name")
+        # Never repeat the value: it may be the key itself, pasted in the wrong place.
+        if v and (why := env_name_problem(v)):
+            raise ValueError(why)
         return v
 
     @field_validator("base_url")
@@ -240,7 +241,10 @@ class RailsSettings(Section):
     decision it judged."""
 
     max_position_size: Decimal = Field(default=Decimal("10000"), gt=0)
-    """Most USD notional one position may reach (existing + new, at the order's price)."""
+    """Most USD notional one position may reach (existing + new, at the order's price; for an
+    entry without a limit price, the last price plus `market_allowance_bps`). Checked again on
+    each fill: a fill that still takes a position past it is recorded as a failed
+    `max_position_size_fill` verdict on its decision and a warning event."""
     max_daily_loss: Decimal = Field(default=Decimal("5000"), gt=0)
     """A model whose loss since the New York day began (realized + unrealized) reaches this
     sits out the rest of the day: no new orders (exits still run)."""
@@ -252,6 +256,13 @@ class RailsSettings(Section):
     """The symbols the models are shown and may trade."""
     allow_short: bool = False
     """Let SELL open a short; off: SELL only reduces a held position."""
+    market_allowance_bps: Decimal = Field(default=Decimal(50), ge=0, le=2000)
+    """Spread and slippage allowance (basis points of the last price) for entries without a
+    limit price. Such a buy is judged by the rails at the last price plus this allowance and
+    sent as a limit order at that price, so it cannot fill into a position or a cost past what
+    the rails allowed; a short sale is judged at the same padded price and sent with a limit
+    this far below the last price. An order the market has moved beyond rests until it can
+    fill within its limit (or the day ends). Exits stay market orders."""
 
     @field_validator("allowed_symbols")
     @classmethod

@@ -410,15 +410,39 @@ class ArenaStore:
     @staticmethod
     async def _mirror_decision_log(conn: aiosqlite.Connection, decision_id: int) -> None:
         """Copy the decision into the leaderboard's ``decision_log`` (schemas/0002); the
-        arena's own table stays the full record."""
+        arena's own table stays the full record. A HOLD goes without its confidence: the
+        leaderboard's average confidence is over the decisions that act (a baseline's HOLD
+        says 0.0 and means "no view", not "no confidence")."""
         await conn.execute(
             "INSERT INTO decision_log (book_id, model_id, symbol, ts, decision, reasoning,"
             " confidence, current_price, position_size, entry_price, stop_loss, take_profit,"
             " timeframe, executed, source, source_id) SELECT book_id, model_id, symbol, ts,"
-            " action, reasoning, confidence, current_price, quantity, entry_price, stop_loss,"
-            " take_profit, timeframe, 0, 'arena', id FROM arena_decisions WHERE id = ?",
+            " action, reasoning, CASE WHEN action = 'HOLD' THEN NULL ELSE confidence END,"
+            " current_price, quantity, entry_price, stop_loss, take_profit, timeframe, 0,"
+            " 'arena', id FROM arena_decisions WHERE id = ?",
             (decision_id,),
         )
+
+    async def record_verdict(self, decision_id: int, v: Verdict) -> None:
+        """A verdict found after the decision was recorded (the position rail checked again on
+        a fill): in the verdict table and the decision's verdict list, replacing an earlier
+        verdict of the same rail."""
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO arena_rail_verdicts (decision_id, rail, allowed, reason)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (decision_id, rail) DO UPDATE SET"
+                " allowed = excluded.allowed, reason = excluded.reason",
+                (decision_id, v.rail, int(v.allowed), v.reason),
+            )
+            await conn.execute(
+                "UPDATE arena_decisions SET verdicts = json_insert((SELECT"
+                " json_group_array(json(value)) FROM json_each(verdicts)"
+                " WHERE json_extract(value, '$.rail') IS NOT ?), '$[#]', json(?)) WHERE id = ?",
+                (v.rail, json.dumps(v.wire()), decision_id),
+            )
+
+        await self.writer.transaction(fn)
 
     async def set_decision_order(self, decision_id: int, status: str) -> None:
         await self.writer.execute(
@@ -501,27 +525,52 @@ class ArenaStore:
         filled_at: datetime | None = None,
         error: str | None = None,
     ) -> None:
-        await self.writer.execute(
-            "UPDATE arena_orders SET updated_at = ?, status = ?,"
-            " venue_order_id = COALESCE(?, venue_order_id),"
-            " filled_qty = COALESCE(?, filled_qty),"
-            " filled_avg_price = COALESCE(?, filled_avg_price),"
-            " filled_at = COALESCE(?, filled_at), error = COALESCE(?, error)"
-            " WHERE client_order_id = ?",
-            (
-                utc_iso(now),
-                status,
-                venue_order_id,
-                _d(filled_qty),
-                _d(filled_avg_price),
-                utc_iso(filled_at) if filled_at else None,
-                error,
-                cid,
-            ),
-        )
-        await self.writer.execute(
-            "UPDATE arena_decisions SET order_status = ? WHERE client_order_id = ?", (status, cid)
-        )
+        """The order's state; its decision's order status; and, once it has filled, the
+        execution in ``decision_log`` — with the fill's average price as the entry of a
+        decision that named none (a market order)."""
+
+        async def fn(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "UPDATE arena_orders SET updated_at = ?, status = ?,"
+                " venue_order_id = COALESCE(?, venue_order_id),"
+                " filled_qty = COALESCE(?, filled_qty),"
+                " filled_avg_price = COALESCE(?, filled_avg_price),"
+                " filled_at = COALESCE(?, filled_at), error = COALESCE(?, error)"
+                " WHERE client_order_id = ?",
+                (
+                    utc_iso(now),
+                    status,
+                    venue_order_id,
+                    _d(filled_qty),
+                    _d(filled_avg_price),
+                    utc_iso(filled_at) if filled_at else None,
+                    error,
+                    cid,
+                ),
+            )
+            await conn.execute(
+                "UPDATE arena_decisions SET order_status = ? WHERE client_order_id = ?",
+                (status, cid),
+            )
+            row = await (
+                await conn.execute(
+                    "SELECT o.filled_avg_price, o.filled_at, o.status, d.id, d.entry_price"
+                    " FROM arena_orders o JOIN arena_decisions d"
+                    " ON d.client_order_id = o.client_order_id"
+                    " WHERE o.client_order_id = ? AND o.filled_avg_price IS NOT NULL",
+                    (cid,),
+                )
+            ).fetchone()
+            if row is not None:
+                price, at, st, did, asked = row
+                await conn.execute(
+                    "UPDATE decision_log SET executed = 1, execution_price = ?,"
+                    " execution_time = ?, execution_status = ?, entry_price = ?"
+                    " WHERE source = 'arena' AND source_id = ?",
+                    (price, at, st, asked if asked is not None else price, str(did)),
+                )
+
+        await self.writer.transaction(fn)
 
     async def record_trade(
         self, t: ClosedTrade, model_id: str, run_id: str | None, timeframe: str | None = None

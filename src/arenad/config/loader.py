@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from arenad.config.secrets import describe, looks_like_api_key, looks_like_secret
 from arenad.config.settings import Settings, build_settings
 from arenad.errors import ConfigError, ConfigProblem
 
@@ -27,8 +28,6 @@ DEFAULT_CONFIG = Path("config.toml")
 _SECRET_KEY = re.compile(
     r"(private_?key|secret|api_?key|password|passphrase|token|mnemonic)$", re.I
 )
-# Values that are a secret whatever the key: a 32-byte hex key (wallet addresses are 20 bytes).
-_SECRET_VALUE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 # Keys read once at start-up: a live edit of them is reported and waits for a restart.
 RESTART_ONLY = ("mode", "daemon.db_path", "daemon.socket_path", "daemon.sqlite_synchronous")
@@ -75,10 +74,10 @@ def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 def find_secrets(data: dict[str, Any], source: str) -> list[ConfigProblem]:
     problems = []
     for key, value in _walk(data):
-        leaf = re.sub(r"\[\d+\]$", "", key).rsplit(".", 1)[-1]
+        leaf = _leaf(key)
         if leaf.endswith("_env"):
             continue
-        if _SECRET_KEY.search(leaf) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
+        if _SECRET_KEY.search(leaf) or (isinstance(value, str) and looks_like_api_key(value)):
             problems.append(
                 ConfigProblem(
                     source,
@@ -133,10 +132,27 @@ def _problems_from_validation(
             reason = "unknown key"
         else:
             reason = err["msg"]
-            if "input" in err and not isinstance(err["input"], dict | list):
-                reason += f" (got {err['input']!r})"
+            # (`*_env` validators describe the value themselves, without repeating it)
+            if "input" in err and not isinstance(err["input"], dict | list) and not _is_env(key):
+                reason += f" (got {_shown(key, err['input'])})"
         problems.append(ConfigProblem(origin, key, reason))
     return problems
+
+
+def _leaf(key: str) -> str:
+    return re.sub(r"\[\d+\]$", "", key).rsplit(".", 1)[-1]
+
+
+def _is_env(key: str) -> bool:
+    return _leaf(key).endswith("_env")
+
+
+def _shown(key: str, value: Any) -> str:
+    """A rejected value as an error may show it: a secret, or what is in a secret-named key,
+    only by its length and first two characters."""
+    if isinstance(value, str) and (_SECRET_KEY.search(_leaf(key)) or looks_like_secret(value)):
+        return describe(value)
+    return repr(value)
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
@@ -165,6 +181,43 @@ def load_settings(path: Path | None = None) -> LoadedConfig:
         raise ConfigError(problems)
     path = path.resolve()
     return LoadedConfig(_resolve_paths(settings, path.parent), path, data)
+
+
+def accidental_edit(old: Settings, loaded: LoadedConfig) -> list[ConfigProblem]:
+    """Edits a hot reload refuses because they are almost certainly an accident: a file with no
+    settings at all (an editor between truncate and write), or one that drops every fade bot or
+    every arena model at once. Each is still possible on purpose: ``enabled = false`` in the
+    section says so explicitly (and a restart applies any file as it is)."""
+    new, source = loaded.settings, str(loaded.path)
+    problems = []
+    if not loaded.raw and diff(old, new):
+        problems.append(
+            ConfigProblem(
+                source,
+                "",
+                "the file holds no settings (empty, or only comments), probably saved half-way; "
+                "to run on the defaults, restart arenad",
+            )
+        )
+    if old.fade.bots and not new.fade.bots and new.fade.enabled:
+        problems.append(
+            ConfigProblem(
+                source,
+                "fade.bots",
+                f"the edit removes every fade bot ({len(old.fade.bots)} → 0) at once; to stop "
+                "fading on purpose set `enabled = false` in [fade]",
+            )
+        )
+    if old.arena.models and not new.arena.models and new.arena.enabled:
+        problems.append(
+            ConfigProblem(
+                source,
+                "arena.models",
+                f"the edit removes every arena model ({len(old.arena.models)} → 0) at once; to "
+                "stop the arena on purpose set `enabled = false` in [arena]",
+            )
+        )
+    return problems
 
 
 def flatten(settings: Settings) -> dict[str, Any]:

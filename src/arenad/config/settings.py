@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from arenad.arena.settings import ArenaSettings
+from arenad.config.secrets import env_name_problem
 from arenad.config.section import Section
 from arenad.fade.settings import FadeSettings
 from arenad.metrics.settings import MetricsSettings
@@ -54,6 +55,10 @@ class DaemonSettings(Section):
     event_queue_size: int = Field(default=1_000, ge=10, le=100_000)
     """Per-subscriber queue of live events on the control socket; the oldest is dropped when
     a slow client lets it fill."""
+    control_max_connections: int = Field(default=64, ge=1, le=1024)
+    """Most open connections on the control socket (the TUI holds one, each CLI call one while
+    it runs). Connections over it are closed at once with code 1013 and a reason saying so,
+    and a warning is logged. A change applies to new connections."""
     shutdown_timeout_s: float = Field(default=4.0, gt=0, le=60)
     """How long shutdown waits for tasks to finish before abandoning them."""
     watch_config: bool = True
@@ -88,6 +93,22 @@ class SecretsSettings(Section):
     extra_env: list[str] = Field(default_factory=list)
     """Further variables whose values must never reach a log (LLM keys are added from each
     model's `api_key_env` automatically)."""
+
+    @field_validator("hyperliquid_private_key_env", "alpaca_key_id_env", "alpaca_secret_key_env")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        # Never repeat the value: it may be the key itself, pasted in the wrong place.
+        if why := env_name_problem(v):
+            raise ValueError(why)
+        return v
+
+    @field_validator("extra_env")
+    @classmethod
+    def _envs(cls, v: list[str]) -> list[str]:
+        for i, name in enumerate(v):
+            if why := env_name_problem(name):
+                raise ValueError(f"item {i}: {why}")
+        return v
 
 
 class RiskSettings(Section):

@@ -17,11 +17,43 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed
 
+from arenad.control import protocol
+
 
 class DaemonNotRunning(ConnectionError):
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"no arenad daemon is running (nothing answers on {path})")
+    def __init__(self, path: Path, *, waited_s: float | None = None) -> None:
+        if waited_s is None:
+            text = f"no arenad daemon is running (nothing answers on {path})"
+        else:
+            # Something holds the socket but did not complete the handshake in time: a daemon
+            # that is wedged or starved of CPU, not an absent one. Say so; do not guess.
+            text = f"the arenad daemon on {path} did not answer within {waited_s:g} s"
+        super().__init__(text)
         self.path = path
+        self.waited_s = waited_s
+
+
+class DaemonBusy(DaemonNotRunning):
+    """The daemon is running but closed this connection at once: it is at its connection cap.
+
+    A :class:`DaemonNotRunning` so that every caller that already retries or reports a missing
+    daemon does the same here; only the message differs.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        ConnectionError.__init__(
+            self, f"the arenad daemon on {path} refused the connection: {reason}"
+        )
+        self.path = path
+        self.waited_s = None
+        self.reason = reason
+
+
+def _gone(path: Path, exc: ConnectionClosed | None) -> DaemonNotRunning:
+    rcvd = exc.rcvd if exc is not None else None
+    if rcvd is not None and rcvd.code == protocol.BUSY_CLOSE_CODE:
+        return DaemonBusy(path, rcvd.reason or "too many connections")
+    return DaemonNotRunning(path)
 
 
 class ControlError(Exception):
@@ -29,6 +61,12 @@ class ControlError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+CONNECT_TIMEOUT_S = 15.0
+"""How long a client waits for the daemon's handshake. Generous on purpose: on a loaded box a
+busy daemon may take seconds, and `arenad kill` must not give up on a live daemon early (a
+refused or absent socket fails at once, whatever this is)."""
 
 
 class ControlClient:
@@ -40,12 +78,15 @@ class ControlClient:
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(event_queue_size)
         self.dropped_events = 0
+        self._closed: ConnectionClosed | None = None
 
-    async def connect(self, timeout: float = 5.0) -> ControlClient:
+    async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> ControlClient:
         try:
             async with asyncio.timeout(timeout):
                 self._ws = await unix_connect(str(self.socket_path), max_size=1 << 24)
-        except (OSError, TimeoutError) as e:
+        except TimeoutError as e:
+            raise DaemonNotRunning(self.socket_path, waited_s=timeout) from e
+        except OSError as e:
             raise DaemonNotRunning(self.socket_path) from e
         self._reader = asyncio.create_task(self._read(), name="control-client-read")
         return self
@@ -79,9 +120,11 @@ class ControlClient:
             async with asyncio.timeout(timeout):
                 return await fut
         except ConnectionClosed as e:
-            raise DaemonNotRunning(self.socket_path) from e
+            raise _gone(self.socket_path, e) from e
         finally:
             self._pending.pop(rid, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # the reader may have failed it while send() raised: retrieved
 
     async def subscribe(self, topics: list[str] | None = None) -> None:
         if topics is None:
@@ -118,11 +161,11 @@ class ControlClient:
                     fut.set_exception(
                         ControlError(err.get("code", "error"), err.get("message", ""))
                     )
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as e:
+            self._closed = e
         finally:
             for fut in self._pending.values():
                 if not fut.done():
-                    fut.set_exception(DaemonNotRunning(self.socket_path))
+                    fut.set_exception(_gone(self.socket_path, self._closed))
             with contextlib.suppress(asyncio.QueueFull):
                 self._events.put_nowait(None)

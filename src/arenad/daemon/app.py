@@ -2,16 +2,24 @@
 
 Start-up order: migrate → writer → restore kill switch → components → control socket →
 READY=1. Shutdown order (bounded by ``daemon.shutdown_timeout_s``, inside systemd's 5 s):
-STOPPING=1 → stop intake (close the control socket) → cancel the loops → drain and close the
-writer (nothing acknowledged is lost) → remove the socket.
+STOPPING=1 → stop intake (close the control socket) → cancel the loops → finish a reload in
+flight → drain and close the writer (nothing acknowledged is lost) → remove the socket.
+
+Signals: SIGTERM/SIGINT stop, SIGHUP re-reads the config. Once shutdown has begun every one of
+them is ignored (logged at debug): a terminal closing on the demo sends SIGHUP while it stops,
+and a reload then would write to a closed writer. The handlers are plain ``signal.signal``
+ones that hand over to the loop, not ``loop.add_signal_handler``: asyncio resets those to
+SIG_DFL when the loop closes, and a late SIGHUP/SIGTERM then killed the exiting process (exit
+-1/-15). When ``Daemon.run`` ends it leaves the three signals ignored: the process is exiting.
 
 Storage: before anything else the database's directory and the database itself must take a
 write; a full disk, a read-only file system or an unwritable path ends start-up with one line
 naming the path and the cause (exit 2: retrying will not help until someone frees space). At
 run time a storage failure halts trading (see ``arenad.guards.trading``) and the daemon keeps
 serving status; it exits (3, one line) only when the store writer itself has died. The
-watchdog is pinged only while the writer is alive and no commit is stuck, and the disk's free
-space is checked against ``daemon.disk_free_min_mb`` every heartbeat.
+watchdog is pinged (when systemd asks for it) only while the writer is alive and no commit is
+stuck, and the disk's free space is checked against ``daemon.disk_free_min_mb`` every
+heartbeat.
 """
 
 from __future__ import annotations
@@ -46,13 +54,23 @@ from arenad.daemon.supervisor import Supervisor
 from arenad.errors import OperationalError, StorageFailure
 from arenad.guards.trading import TradingGuard
 from arenad.logs import Redactor, configure_logging
-from arenad.store.db import open_reader, probe_database, probe_directory, utc_iso
+from arenad.store.db import (
+    open_reader,
+    probe_database,
+    probe_directory,
+    readable_by_others,
+    utc_iso,
+)
 from arenad.store.migrate import migrate
-from arenad.store.writer import StoreWriter, storage_error
+from arenad.store.redact import RedactingWriter
+from arenad.store.writer import storage_error
 
 log = structlog.get_logger("arenad.daemon")
 
 ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RELOAD_DRAIN_S = 1.0
+"""How long shutdown waits for a SIGHUP reload already running before cancelling it."""
 _LEVELS = ("debug", "info", "warning", "error")
 EXIT_CANNOT_START = 2
 """Start-up refused: bad input, or storage that cannot take a write."""
@@ -108,16 +126,23 @@ class Daemon:
         self._disk_free_mb: float | None = None
         self.exit_code = 0
         self.ctx: DaemonContext | None = None
+        self._stopping = False
+        self._signals_installed = False
+        self._reloads: set[asyncio.Task[Any]] = set()
 
     def request_stop(self) -> None:
+        self._stopping = True
         self._stop.set()
 
     async def run(self) -> int:
         s = self.loaded.settings
         db_path, sock = s.daemon.db_path, s.daemon.socket_path
+        self.redactor.set_secrets(loader.secret_values(s))
+        exposed = readable_by_others(db_path)  # before migrate creates a new one 0600
         await check_storage(db_path)
-        writer = StoreWriter(
+        writer = RedactingWriter(
             db_path,
+            redactor=self.redactor,
             synchronous=s.daemon.sqlite_synchronous,
             queue_size=s.daemon.writer_queue_size,
             batch_size=s.daemon.writer_batch_size,
@@ -129,7 +154,7 @@ class Daemon:
         control: ControlServer | None = None
         try:
             bus = Bus(s.daemon.event_queue_size)
-            events = EventLog(writer, bus, self.clock)
+            events = EventLog(writer, bus, self.clock, redactor=self.redactor)
             guard = TradingGuard(
                 writer,
                 events,
@@ -143,7 +168,12 @@ class Daemon:
             reloader = ConfigReloader(
                 self.loaded.path, holder, events, writer, bus=bus, clock=self.clock
             )
-            control = ControlServer(sock, bus, event_queue_size=s.daemon.event_queue_size)
+            control = ControlServer(
+                sock,
+                bus,
+                event_queue_size=s.daemon.event_queue_size,
+                max_connections=s.daemon.control_max_connections,
+            )
             supervisor = Supervisor(
                 events,
                 guard,
@@ -195,6 +225,16 @@ class Daemon:
                 },
                 durable=True,
             )
+            if exposed:
+                await events.emit(
+                    "warning",
+                    "system",
+                    "the database is readable by other users: "
+                    + ", ".join(exposed)
+                    + f"; it holds the trading history — run `chmod 600 {db_path}*`",
+                    {"files": exposed},
+                    durable=True,
+                )
             self._install_signals(reloader)
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)
@@ -203,9 +243,14 @@ class Daemon:
                     await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
             return self.exit_code
         finally:
+            self._stopping = True
+            await self._finish_reloads()
             if control is not None:
                 await control.close()
             await writer.close()
+            if self._signals_installed:
+                for sig in _SIGNALS:
+                    signal.signal(sig, signal.SIG_IGN)
 
     async def _serve(self, supervisor: Supervisor) -> None:
         assert self.ctx is not None
@@ -227,6 +272,7 @@ class Daemon:
                 file=sys.stderr,
                 flush=True,
             )
+        self._stopping = True
         systemd.notify("STOPPING=1")
         budget = self.ctx.current.daemon.shutdown_timeout_s
         deadline = time.monotonic() + budget
@@ -242,17 +288,52 @@ class Daemon:
 
     def _install_signals(self, reloader: ConfigReloader) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        loop.add_signal_handler(
-            signal.SIGHUP, lambda: loop.create_task(reloader.reload("sighup"), name="sighup-reload")
-        )
+
+        def handler(signum: int, _frame: object) -> None:
+            # Runs between bytecodes of the main thread: hand over to the loop, do nothing here.
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to do
+                loop.call_soon_threadsafe(self._on_signal, signum, reloader)
+
+        for sig in _SIGNALS:
+            signal.signal(sig, handler)
+        self._signals_installed = True
+
+    def _on_signal(self, signum: int, reloader: ConfigReloader) -> None:
+        name = signal.Signals(signum).name
+        if self._stopping:
+            log.debug("signal ignored during shutdown", signal=name)
+            return
+        if signum != signal.SIGHUP:
+            log.info("stopping on signal", signal=name)
+            self.request_stop()
+            return
+        task = asyncio.create_task(reloader.reload("sighup"), name="sighup-reload")
+        self._reloads.add(task)
+        task.add_done_callback(self._reload_done)
+
+    def _reload_done(self, task: asyncio.Task[Any]) -> None:
+        self._reloads.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("SIGHUP reload failed", exc_info=exc)
+
+    async def _finish_reloads(self) -> None:
+        """Let a reload in flight finish (it writes through the writer) before the writer closes."""
+        if not self._reloads:
+            return
+        pending = set(self._reloads)
+        _, late = await asyncio.wait(pending, timeout=RELOAD_DRAIN_S)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+            log.warning("a config reload did not finish before shutdown; cancelled it")
 
     async def _heartbeat(self) -> None:
         """Measure event-loop lag, check the disk, ping the systemd watchdog while the writer is
         healthy, publish status for the TUI."""
         assert self.ctx is not None
-        interval = min(1.0, systemd.watchdog_interval() or 1.0)
+        watchdog = systemd.watchdog_interval()
+        interval = min(1.0, watchdog or 1.0)
         while True:
             t0 = time.monotonic()
             await asyncio.sleep(interval)
@@ -266,7 +347,7 @@ class Daemon:
                         "UPDATE system_status SET updated_at = ? WHERE id = 1",
                         (utc_iso(self.clock.now()),),
                     )
-            if self.writer_healthy():
+            if watchdog is not None and self.writer_healthy():
                 systemd.notify("WATCHDOG=1")
             self.ctx.bus.publish("status", await self.status())
 
@@ -307,6 +388,7 @@ class Daemon:
             new.daemon.log_format,
         ):
             configure_logging(new.daemon.log_format, new.daemon.log_level, self.redactor)
+        self.ctx.control.max_connections = new.daemon.control_max_connections
         self.ctx.guard.configure(
             day_boundary_tz=new.risk.day_boundary_tz,
             daily_loss_limit_usd=new.risk.daily_loss_limit_usd,
@@ -356,9 +438,10 @@ class Daemon:
             },
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
+            **{k: fn() for k, fn in ctx.status_sections.items()},
         }
 
-    def _register_commands(self, ctx: DaemonContext) -> None:
+    def _register_commands(self, ctx: DaemonContext) -> None:  # noqa: C901
         async def status(_args: dict[str, Any]) -> dict[str, Any]:
             return await self.status()
 

@@ -16,6 +16,7 @@ from arenad.config.loader import LoadedConfig, default_config_path, load_setting
 from arenad.config.settings import DaemonSettings
 from arenad.control.client import ControlClient, ControlError, DaemonNotRunning
 from arenad.errors import ConfigError, StoreError
+from arenad.store.db import create_private
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -135,6 +136,14 @@ def _print_status(st: dict[str, Any]) -> None:
                 f"WAITING FOR VENUE {name} since {v['since']}: {v['reason']} "
                 f"(trading on {name} held; kill switch after {v['grace_s']:g}s)"
             )
+    for d in (st.get("account_drift") or {}).get("open", []):
+        print(
+            f"ACCOUNT DRIFT in {d['coin']}: books {d['ours']}, venue {d['venue']}"
+            f" (since {d['detected_at']}; cause: {d['cause'] or 'unknown'})"
+            + (f"; trading {d['trading_state']}" if d["trading_state"] else "")
+            + ("; agrees again" if d["cleared_at"] else "")
+            + "  - `arenad ack-drift` to acknowledge"
+        )
     print(
         f"trading state: {st['trading_state']}   day P&L: {st['daily_pnl']:.2f} USD"
         + (f" (limit -{st['daily_loss_limit_usd']:.2f})" if st["daily_loss_limit_usd"] else "")
@@ -160,6 +169,24 @@ def _status(args: argparse.Namespace) -> int:
             print(json.dumps(st, indent=2))
         else:
             _print_status(st)
+
+    return client_call(args, fn)
+
+
+def _ack_drift(args: argparse.Namespace) -> int:
+    async def fn(c: ControlClient) -> None:
+        params: dict[str, Any] = {"resync": args.resync}
+        if args.book_id:
+            params["book_id"] = args.book_id
+        r = await c.request("fade.ack_drift", **params)
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return
+        for d in r["acknowledged"]:
+            print(f"acknowledged: {d['coin']} books {d['ours']}, venue {d['venue']}")
+        for x in r["corrections"]:
+            print(f"  corrected: {json.dumps(x)}")
+        print(f"trading state {r['trading_state']}")
 
     return client_call(args, fn)
 
@@ -238,6 +265,7 @@ def _db(args: argparse.Namespace) -> int:
             if dest.exists():
                 print(f"arenad: {dest} exists; refusing to overwrite it", file=sys.stderr)
                 return 2
+            create_private(dest)  # owner-only like the database, whatever the umask
             with sqlite3.connect(dest) as out:
                 conn.backup(out)  # online: consistent even while the daemon writes
             ok = sqlite3.connect(dest).execute("PRAGMA integrity_check").fetchone()[0]
@@ -300,6 +328,20 @@ def register(sub: Sub) -> None:
     kill.add_argument("--reason", default="engaged by operator from the command line")
     kill.set_defaults(func=_kill)
     _client(sub.add_parser("resume", help="release the kill switch")).set_defaults(func=_resume)
+    ack = _client(
+        sub.add_parser(
+            "ack-drift", help="acknowledge a fade account drift (books vs venue) and resume"
+        )
+    )
+    ack.add_argument(
+        "--resync",
+        action="store_true",
+        help="make the account book equal the venue (re-book orders the venue filled; the "
+        "rest on --book-id)",
+    )
+    ack.add_argument("--book-id", metavar="fade:ID", help="the fade book that takes a difference")
+    ack.add_argument("--json", action="store_true")
+    ack.set_defaults(func=_ack_drift)
     reload = _client(sub.add_parser("reload", help="re-read config.toml now"))
     reload.add_argument("--json", action="store_true")
     reload.set_defaults(func=_reload)

@@ -8,6 +8,7 @@ is all it takes to run inside ``arenad run``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,8 @@ class DaemonContext:
     supervisor: Supervisor
     reloader: ConfigReloader
     health: Health
+    status_sections: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    """Extra sections of `status`, by key, from components (e.g. the fade `account_drift`)."""
 
     @property
     def current(self) -> Settings:

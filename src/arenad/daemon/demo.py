@@ -24,6 +24,7 @@ from arenad.daemon.app import Daemon
 from arenad.logs import Redactor, configure_logging
 
 TUI_STOP_TIMEOUT_S = 5.0
+DEMO_MAX_ORDERS_PER_MINUTE = 240
 
 
 def demo_config(loaded: LoadedConfig) -> LoadedConfig:
@@ -44,8 +45,16 @@ def demo_config(loaded: LoadedConfig) -> LoadedConfig:
         }
     )
     arena = s.arena.model_copy(update={"schedule": schedule})
+    # The simulator's six bots make about 70 fills a minute; the shipped order rate limit (30
+    # a minute, sized for real money) would skip some 40 % of the fade's decisions and leave
+    # its books off target. The demo trades on paper, so its fade may keep up.
+    fade = s.fade.model_copy(
+        update={
+            "max_orders_per_minute": max(s.fade.max_orders_per_minute, DEMO_MAX_ORDERS_PER_MINUTE)
+        }
+    )
     return LoadedConfig(
-        s.model_copy(update={"daemon": daemon, "mode": "simulation", "arena": arena}),
+        s.model_copy(update={"daemon": daemon, "mode": "simulation", "arena": arena, "fade": fade}),
         loaded.path,
         loaded.raw,
     )

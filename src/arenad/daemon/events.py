@@ -10,6 +10,7 @@ import structlog
 from arenad.clock import Clock, SystemClock
 from arenad.daemon.bus import Bus
 from arenad.errors import StorageFailure
+from arenad.logs import Redactor
 from arenad.store.db import utc_iso
 from arenad.store.writer import StoreWriter
 
@@ -24,11 +25,17 @@ log = structlog.get_logger("arenad.events")
 
 class EventLog:
     def __init__(
-        self, writer: StoreWriter, bus: Bus | None = None, clock: Clock | None = None
+        self,
+        writer: StoreWriter,
+        bus: Bus | None = None,
+        clock: Clock | None = None,
+        *,
+        redactor: Redactor | None = None,
     ) -> None:
         self._writer = writer
         self._bus = bus
         self._clock = clock or SystemClock()
+        self._redactor = redactor
 
     async def emit(
         self,
@@ -42,6 +49,11 @@ class EventLog:
         """Record an event. ``durable=True`` returns only once it is committed (and raises
         StorageFailure, after logging and streaming the event, when it cannot be)."""
         details = details or {}
+        if self._redactor is not None:
+            # Before the log, the database and the live stream alike (details may carry an
+            # error body or a header a venue echoed).
+            message = self._redactor.redact_text(message)
+            details = self._redactor.redact(details)
         ts = utc_iso(self._clock.now())
         getattr(log, "warning" if level == "warning" else level)(
             message, category=category, **{k: v for k, v in details.items() if k != "event"}

@@ -106,6 +106,9 @@ class ConfigReloader:
         ts = utc_iso(self._clock.now())
         try:
             loaded = loader.load_settings(self.path)
+            accident = loader.accidental_edit(self.holder.current, loaded)
+            if accident:
+                raise ConfigError(accident)
         except ConfigError as e:
             problems = [str(p) for p in e.problems]
             result: dict[str, Any] = {

@@ -37,9 +37,11 @@ from eth_account import Account
 from arenad.control.protocol import InvalidArgs, ProtocolError
 from arenad.errors import ArenadError, OrderRejected, TemporaryError
 from arenad.fade.accounting import ZERO
+from arenad.fade.botcheck import BotCheck
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
 from arenad.fade.ingest import FillIngest
 from arenad.fade.paper import paper_fill
+from arenad.fade.reconcile import AccountReconciler
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
 from arenad.guards.venue import VenueMonitor
@@ -65,7 +67,6 @@ NETWORKS = {
     "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
 }
 BPS = Decimal(10_000)
-UNKNOWN_GRACE_S = 5.0
 
 
 def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
@@ -108,7 +109,7 @@ class FadeComponent:
         self.account_address: str | None = None
         self.last_snapshot: dict[str, float] = {}
         self.last_snapshot_at = -float("inf")  # first snapshot and check at start-up
-        self.last_check_at = -float("inf")
+        self.botcheck = BotCheck(self.settings.clearinghouse_check_interval_s)
         self.day: str | None = None
         self.day_start_equity: Decimal | None = None
         # Bot fills handed over by the ingest → order sent (intent committed first), seconds.
@@ -119,6 +120,16 @@ class FadeComponent:
         self.last_fill_at: dict[str, float] = {}  # monotonic time of each bot's last batch
         self.seen: dict[str, set[str]] = {}  # fill keys stored since start-up, per wallet
         self.db_max_ms: dict[str, int] = {}  # newest fill stored before start-up, per wallet
+        # Wallets (re-)added by a reload → their newest stored fill when they came back: the
+        # ingest's backfills start there (not at the newest stored fill, which live fills
+        # move on) until a backfill has delivered, so fills made while the bot was not
+        # tracked are not skipped.
+        self.resume_from: dict[str, int | None] = {}
+        self.wallets_changed = asyncio.Event()
+        # Live: the ms time of each intent not sent yet; its order expires a window after it.
+        self.intent_ms: dict[str, int] = {}
+        self.results = 0  # order results booked so far (the reconciliation's race check)
+        self.reconciler = AccountReconciler(self)
 
     @property
     def settings(self) -> FadeSettings:
@@ -127,6 +138,12 @@ class FadeComponent:
     @property
     def live(self) -> bool:
         return self.settings.mode == "live"
+
+    @property
+    def unknown_grace_s(self) -> float:
+        """How long after its intent an order the venue does not know is called never sent:
+        its expiry window plus the clock margin."""
+        return self.settings.order_expiry_s + self.settings.clock_margin_s
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -144,6 +161,12 @@ class FadeComponent:
             "close a fade book's position at the market {bot_id, symbol}",
         )
         c.register("fade.positions", self.cmd_positions, "open positions of the fade books")
+        c.register(
+            "fade.ack_drift",
+            self.reconciler.ack,
+            "acknowledge the account drift and resume trading {resync?, book_id?}",
+        )
+        self.ctx.status_sections["account_drift"] = self.reconciler.snapshot
         c.register("fade.orders", self.cmd_orders, "fade orders {book_id?, symbol?, limit}")
         c.register(
             "fade.stats",
@@ -192,8 +215,29 @@ class FadeComponent:
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
     async def _on_settings(self, old: Any, new: Any) -> None:
+        before = {b.wallet for b in old.fade.bots}
+        after = {b.wallet for b in new.fade.bots}
+        # Before the engine knows them again: until then their fills are not stored, so the
+        # newest stored fill is where tracking stopped.
+        for w in sorted(after - before):
+            self.resume_from[w] = await self.store.last_fill_ms(w)
         if old.fade != new.fade or old.risk != new.risk:
             self.engine.configure(new.fade, new.risk.daily_loss_limit_usd)
+        if before != after:
+            if "fade-ingest" not in self.ctx.supervisor.tasks:
+                await self.ctx.events.emit(
+                    "warning",
+                    "trading",
+                    "fade: the bots changed but the fade loop is not running (it was started "
+                    "disabled or without bots); restart arenad to start it",
+                )
+            self.wallets_changed.set()  # the ingest restarts with the new wallets
+
+    async def last_fill_ms(self, wallet: str) -> int | None:
+        """Where the ingest's backfill of ``wallet`` starts (see ``resume_from``)."""
+        if wallet in self.resume_from:
+            return self.resume_from[wallet]
+        return await self.store.last_fill_ms(wallet)
 
     async def init(self) -> None:
         """Everything that must happen before the first new order."""
@@ -201,6 +245,7 @@ class FadeComponent:
         self.engine.sz_decimals = {c: a.sz_decimals for c, a in self.assets.items()}
         await self.store.register_books(self.settings, self.ctx.clock.now())
         await self.store.load_into(self.engine)
+        await self.reconciler.load()
         await self.refresh_marks()
         resolved = await self.reconcile()
         if resolved:
@@ -210,27 +255,44 @@ class FadeComponent:
                 f"fade: {resolved} order intents from before the restart resolved",
                 {"count": resolved},
             )
+        await self.reconciler.check()  # the account against the venue before any new order
         self.ready.set()
 
     async def run_ingest(self) -> None:
         if not self.ready.is_set():
             await self.init()
-        wallets = [b.wallet for b in self.settings.bots]
-        self.ingest = FillIngest(
-            info=self.info,
-            ws_url=self.ws_url,
-            wallets=wallets,
-            on_fills=self.on_fills,
-            last_fill_ms=self.store.last_fill_ms,
-            on_gap=self.on_gap,
-            on_connection=self.on_connection,
-            clock=self.ctx.clock,
-            reserved_users=0,
-            poll_interval_s=self.settings.poll_interval_s,
-            max_backoff_s=self.ctx.current.risk.venue_retry_max_s,
-            venue=self.venue,
-        )
-        await self.ingest.run()
+        while True:
+            # A reload that changes the wallets restarts the ingest: new wallets are
+            # subscribed, and every connect backfills (re-added bots from `resume_from`).
+            self.wallets_changed.clear()
+            self.ingest = FillIngest(
+                info=self.info,
+                ws_url=self.ws_url,
+                wallets=[b.wallet for b in self.settings.bots],
+                on_fills=self.on_fills,
+                last_fill_ms=self.last_fill_ms,
+                on_gap=self.on_gap,
+                on_connection=self.on_connection,
+                clock=self.ctx.clock,
+                reserved_users=0,
+                poll_interval_s=self.settings.poll_interval_s,
+                max_backoff_s=self.ctx.current.risk.venue_retry_max_s,
+                venue=self.venue,
+            )
+            running = asyncio.create_task(self.ingest.run(), name="fade-ingest-run")
+            changed = asyncio.create_task(self.wallets_changed.wait())
+            try:
+                await asyncio.wait({running, changed}, return_when=asyncio.FIRST_COMPLETED)
+                if running.done():
+                    running.result()  # a crash goes to the supervisor, which restarts us
+                    await changed  # no wallets to follow (all removed): wait for some
+            finally:
+                changed.cancel()
+                if not running.done():
+                    running.cancel()
+                    await asyncio.wait({running})  # (wait does not raise its cancellation)
+            log.info("fade: bot wallets changed; restarting the ingest")
+            await self.store.register_books(self.settings, self.ctx.clock.now())
 
     async def on_connection(self, up: bool, status: dict[str, Any]) -> None:
         await self.ctx.health.set_connection("hyperliquid", up, **status)
@@ -255,8 +317,11 @@ class FadeComponent:
                 f"fade: bad fill skipped: {e}",
                 {"bot_id": bot.id, "source": source},
             )
+        caught_up = source in ("backfill", "poll") and wallet in self.resume_from
         new = await self.unseen(wallet, fills)
         if not new:
+            if caught_up:
+                self.resume_from.pop(wallet, None)
             return
         async with self.lock:
             self.last_fill_at[bot.id] = self.ctx.clock.monotonic()
@@ -272,16 +337,21 @@ class FadeComponent:
             )
             limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
             decided = time.perf_counter()
+            intent_at = self.ctx.clock.now()
+            if self.live:
+                self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
             await self.store.record_batch(
                 [NewFill(bot.id, f, source) for f in new],
                 decisions,
                 plans,
                 self.engine,
-                self.ctx.clock.now(),
+                intent_at,
                 network=self.settings.network if self.live else "paper",
                 simulated=not self.live,
                 limit_prices=limits,
             )
+            if caught_up:  # stored from where tracking stopped: back to the newest fill
+                self.resume_from.pop(wallet, None)
             self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
             if self.live and len(plans) > 1:
@@ -291,6 +361,18 @@ class FadeComponent:
                     await self.execute(p, limits.get(p.cloid), received)
         for d in decisions:
             self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+        alarm = self.engine.rate_alarm(self.ctx.clock.monotonic())
+        if alarm is not None:
+            n, skipped = alarm
+            lim = self.settings.max_orders_per_minute
+            await self.ctx.events.emit(
+                "warning",
+                "trading",
+                f"fade: the order rate limit ({lim} a minute) skipped {skipped} of {n} "
+                f"decisions ({100 * skipped / n:.0f} %) in the last minute; the fade books "
+                "fall behind their targets",
+                {"decisions": n, "skipped": skipped, "max_orders_per_minute": lim},
+            )
 
     async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
         """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are
@@ -375,11 +457,16 @@ class FadeComponent:
             )
         if not intents or self.exchange is None:
             return out
-        now_ms = int(self.ctx.clock.now().timestamp() * 1000)
+        now_ms = _ms(self.ctx.clock.now())
+        # The venue refuses the action after this: an answer lost cannot become a late fill,
+        # and an order unknown to the venue once it passed is known never to fill.
+        expires = min(self.intent_ms.pop(p.cloid, now_ms) for p, _, _ in intents) + int(
+            self.settings.order_expiry_s * 1000
+        )
         try:
             if received is not None:
                 self.latencies.append(time.perf_counter() - received)
-            reply = await self.exchange.place([i for _, i, _ in intents], now_ms)
+            reply = await self.exchange.place([i for _, i, _ in intents], now_ms, expires)
             await self.ctx.health.mark_order()
             statuses = parse_order_reply(reply)
         except OrderRejected as e:
@@ -397,7 +484,12 @@ class FadeComponent:
                 out[plan.cloid] = FillResult("rejected", error=st.error)
             elif st.kind == "resting":  # not for an IOC; cancel rather than leave it
                 with contextlib.suppress(ArenadError):
-                    await self.exchange.cancel_by_cloid(asset.index, plan.cloid, now_ms)
+                    await self.exchange.cancel_by_cloid(
+                        asset.index,
+                        plan.cloid,
+                        now_ms,
+                        now_ms + int(self.settings.order_expiry_s * 1000),
+                    )
                 out[plan.cloid] = FillResult(
                     "unknown", oid=st.oid, error="IOC order resting; cancelled"
                 )
@@ -414,6 +506,7 @@ class FadeComponent:
         return out
 
     async def apply(self, plan: OrderPlan, result: FillResult) -> None:
+        self.results += 1
         if result.status == "unknown":
             await self.store.record_unknown(plan.cloid, result, self.ctx.clock.now())
             return
@@ -480,11 +573,12 @@ class FadeComponent:
             return None
         if st.get("status") == "unknownOid":
             # A request still in transit when the old process died could land a moment
-            # later: only an intent older than the grace period is known never to arrive.
+            # later — but not after its expiresAfter (intent + order_expiry_s): once that has
+            # passed, with a margin for the two clocks, the venue is known never to take it.
             age = (self.ctx.clock.now() - parse_iso(row["ts"])).total_seconds()
-            if age < UNKNOWN_GRACE_S:
+            if age < self.unknown_grace_s:
                 return None
-            return FillResult("not_sent", error="the venue never received it")
+            return FillResult("not_sent", error="the venue never received it (expired)")
         order = (st.get("order") or {}).get("order") or {}
         status = (st.get("order") or {}).get("status")
         oid = order.get("oid")
@@ -529,13 +623,13 @@ class FadeComponent:
         while True:
             # Venue reads happen outside the lock, so bot fills never wait on them.
             await self.refresh_marks()
-            states: dict[str, tuple[float, dict[str, Any]]] = {}
-            if (
-                self.ctx.clock.monotonic() - self.last_check_at
-                >= self.settings.clearinghouse_check_interval_s
-            ):
-                self.last_check_at = self.ctx.clock.monotonic()
-                states = await self.fetch_bot_states()
+            self.botcheck.interval_s = self.settings.clearinghouse_check_interval_s
+            due = self.botcheck.due(
+                {b.id: b.wallet for b in self.settings.bots},
+                self.ctx.clock.monotonic(),
+                self.ingest.synced_at if self.ingest else {},
+            )
+            states = await self.fetch_bot_states(due) if due else {}
             await self.funding_if_due()
             async with self.lock:
                 await self.check_bots(states)
@@ -546,6 +640,7 @@ class FadeComponent:
             if await self.store.has_unknown():
                 async with self.lock:
                     await self.reconcile()
+            await self.reconciler.check()
             await self.ctx.clock.sleep(min(2.0, self.settings.snapshot_interval_s))
 
     async def funding_if_due(self) -> None:
@@ -627,9 +722,11 @@ class FadeComponent:
         )
         self.ctx.bus.publish("metrics.dirty", {"snapshot": True})
 
-    async def fetch_bot_states(self) -> dict[str, tuple[float, dict[str, Any]]]:
+    async def fetch_bot_states(self, bot_ids: list[str]) -> dict[str, tuple[float, dict[str, Any]]]:
         out = {}
         for b in self.settings.bots:
+            if b.id not in bot_ids:
+                continue
             asked = self.ctx.clock.monotonic()
             try:
                 out[b.id] = (asked, await self.info.clearinghouse_state(b.wallet))
@@ -638,35 +735,35 @@ class FadeComponent:
         return out
 
     async def check_bots(self, states: dict[str, tuple[float, dict[str, Any]]]) -> None:
-        """Bot positions from fills against the venue's; a difference is an event, and the
-        bot book takes the venue's figure (the fade target follows at the next event). A bot
-        that traded since its state was read is left for the next check."""
+        """Bot positions from fills against the venue's (``BotCheck``: only once the bot's
+        fills are backfilled, confirmed by a second read); a difference is an event, and the
+        bot book takes the venue's figure (the fade target follows at the next event)."""
         for bot_id, (asked, state) in states.items():
             with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
                 self.engine.bot_equity[bot_id] = Decimal(
                     str(state["marginSummary"]["accountValue"])
                 )
-            if self.last_fill_at.get(bot_id, -float("inf")) >= asked:
-                continue
-            venue: dict[str, Decimal] = {}
-            for ap in state.get("assetPositions") or []:
-                with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
-                    p = ap["position"]
-                    venue[p["coin"]] = Decimal(str(p["szi"]))
             book = self.engine.bots.get(bot_id)
-            if book is None:
+            bot = self.settings.bot(bot_id)
+            if book is None or bot is None or not isinstance(state, dict):
                 continue
-            for coin in set(venue) | set(book.positions):
-                ours, theirs = book.size(coin), venue.get(coin, ZERO)
-                if ours != theirs:
-                    await self.ctx.events.emit(
-                        "warning",
-                        "trading",
-                        f"fade: {bot_id} holds {theirs} {coin} on the venue, {ours} from its "
-                        "fills; taking the venue's",
-                        {"bot_id": bot_id, "coin": coin},
-                    )
-                    book.pos(coin).size = theirs
+            synced = self.ingest.synced_at.get(bot.wallet) if self.ingest else None
+            for d in self.botcheck.judge(
+                bot_id,
+                asked,
+                state,
+                book,
+                last_fill_at=self.last_fill_at.get(bot_id, -float("inf")),
+                synced_at=synced,
+            ):
+                await self.ctx.events.emit(
+                    "warning",
+                    "trading",
+                    f"fade: {bot_id} holds {d.theirs} {d.coin} on the venue, {d.ours} from its "
+                    "fills; taking the venue's",
+                    {"bot_id": bot_id, "coin": d.coin},
+                )
+                book.pos(d.coin).size = d.theirs
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -693,11 +790,28 @@ class FadeComponent:
             "ingest": self.ingest.status() if self.ingest else None,
             "mode": self.settings.mode,
             "network": self.settings.network,
+            "rate_guard": self.rate_guard_stats(),
+            "bot_checks": {
+                "judged": self.botcheck.judged,
+                "suspect": sorted(self.botcheck.suspect),
+                "reported": self.botcheck.reported,
+            },
         }
         if args.get("reset"):  # start a new measurement window (after a warm-up)
             self.latencies.clear()
             self.commits.clear()
         return out
+
+    def rate_guard_stats(self) -> dict[str, Any]:
+        n, skipped = self.engine.rate_pressure(self.ctx.clock.monotonic())
+        return {
+            "window_s": 60,
+            "decisions": n,
+            "skipped": skipped,
+            "skipped_share": skipped / n if n else 0.0,
+            "warn_share": self.settings.rate_guard_warn_share,
+            "max_orders_per_minute": self.settings.max_orders_per_minute,
+        }
 
     async def cmd_bots(self, _args: dict[str, Any]) -> list[dict[str, Any]]:
         out = []
@@ -862,6 +976,8 @@ class FadeComponent:
             )
             self.engine.restore_pending(plan)
             limit = self.limit_price(plan) if self.live else None
+            if self.live:
+                self.intent_ms[plan.cloid] = _ms(now)
             await self.store.record_manual_intent(
                 plan,
                 now,
@@ -952,6 +1068,10 @@ class FadeComponent:
 
 def _s(x: Decimal | None) -> str | None:
     return None if x is None else str(x)
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
 
 
 async def setup(ctx: DaemonContext) -> None:

@@ -63,6 +63,7 @@ class Decision:
     settings: dict[str, Any]
     id: int | None = None  # set by the store
     event_id: int | None = None
+    price: Decimal | None = None  # the price the caps were reckoned at (mark, else the fill's)
 
     @property
     def execute(self) -> bool:
@@ -180,6 +181,9 @@ class FadeEngine:
         self.bot_equity: dict[str, Decimal] = {}
         self.pending: dict[tuple[str, str], Decimal] = {}
         self.order_times: deque[float] = deque()
+        # (time, skipped by the rate guard alone) of each decision in the last minute.
+        self.rate_log: deque[tuple[float, bool]] = deque(maxlen=100_000)
+        self.rate_warned_at = -float("inf")
         self.daily_loss_limit = daily_loss_limit
         self._snap: dict[str, dict[str, Any]] = {}
         self.settings = settings
@@ -225,7 +229,7 @@ class FadeEngine:
                 k = k * self.fades[bot.id].equity(dict(marks)) / bot_eq
         return -k * self.bots[bot.id].size(coin)
 
-    def decide(
+    def decide(  # noqa: C901
         self,
         bot_id: str,
         coin: str,
@@ -255,9 +259,7 @@ class FadeEngine:
             if not ok:
                 blocked.append(reason)
 
-        acct = self.account.size(coin) + sum(
-            (v for (b, c), v in self.pending.items() if c == coin), ZERO
-        )
+        acct = self.exposure(coin)
         delta = target - book_size
         # The bot's own notional cap bounds the target.
         if bot is not None and bot.max_notional_usd is not None and px > 0:
@@ -296,14 +298,7 @@ class FadeEngine:
         else:
             check("asset_cap", True, f"{coin}: no cap")
         if st.global_exposure_cap_usd is not None and px > 0:
-            others = sum(
-                (
-                    abs(p.size) * (marks.get(c) or p.entry)
-                    for c, p in self.account.positions.items()
-                    if c != coin
-                ),
-                ZERO,
-            )
+            others = self.others_exposure(coin, marks)
             room = max(st.global_exposure_cap_usd - others, ZERO) / px
             clipped = clip_exposure(acct, delta, room)
             check(
@@ -423,6 +418,7 @@ class FadeEngine:
                 mark,
                 checks,
                 snap,
+                price=px,
             )
         side = "buy" if delta > 0 else "sell"
         return Decision(
@@ -441,6 +437,7 @@ class FadeEngine:
             mark,
             checks,
             snap,
+            price=px,
         )
 
     def on_bot_fills(
@@ -455,8 +452,22 @@ class FadeEngine:
     ) -> tuple[list[Decision], list[OrderPlan]]:
         """Book the bot's fills and decide on each; the executed ones become netted plans
         (their asks counted as pending until ``apply_fill``)."""
+        return self.on_fills(
+            [(bot_id, f) for f in fills], marks=marks, state=state, day_pnl=day_pnl, now_s=now_s
+        )
+
+    def on_fills(
+        self,
+        fills: Iterable[tuple[str, BotFill]],
+        *,
+        marks: Mapping[str, Decimal],
+        state: TradingState,
+        day_pnl: float | None,
+        now_s: float,
+    ) -> tuple[list[Decision], list[OrderPlan]]:
+        """``on_bot_fills`` for a batch of several bots' fills (netted together)."""
         decisions: list[Decision] = []
-        for f in sorted(fills, key=lambda x: (x.time_ms, x.tid or 0)):
+        for bot_id, f in sorted(fills, key=lambda x: (x[1].time_ms, x[1].tid or 0)):
             self.bot_fill(bot_id, f)
             d = self.decide(
                 bot_id,
@@ -474,16 +485,29 @@ class FadeEngine:
                 k = (d.book_id, d.coin)
                 self.pending[k] = self.pending.get(k, ZERO) + d.order_size
             decisions.append(d)
-        plans = self.plan(decisions, now_s)
+        self.note_rate(decisions, now_s)
+        plans = self.plan(decisions, now_s, marks)
         return decisions, plans
 
-    def plan(self, decisions: list[Decision], now_s: float) -> list[OrderPlan]:
+    def plan(
+        self,
+        decisions: list[Decision],
+        now_s: float,
+        marks: Mapping[str, Decimal] | None = None,
+    ) -> list[OrderPlan]:
+        """The executed decisions netted per coin into one account order each, every cap
+        enforced again on that order (``cap_net``). The decisions' asks must be counted in
+        ``pending`` (as ``on_fills`` does)."""
         by_coin: dict[str, list[Decision]] = {}
         for d in decisions:
             if d.execute:
                 by_coin.setdefault(d.coin, []).append(d)
         plans = []
         for coin, ds in by_coin.items():
+            self.cap_net(coin, ds, marks or {})
+            ds = [d for d in ds if d.execute]
+            if not ds:
+                continue
             asks: dict[str, Decimal] = {}
             for d in ds:
                 asks[d.book_id] = asks.get(d.book_id, ZERO) + d.order_size
@@ -507,6 +531,142 @@ class FadeEngine:
             if net:
                 self.order_times.append(now_s)
         return plans
+
+    def note_rate(self, decisions: Iterable[Decision], now_s: float) -> None:
+        for d in decisions:
+            self.rate_log.append((now_s, rate_skipped(d)))
+
+    def rate_pressure(self, now_s: float) -> tuple[int, int]:
+        """(decisions, of which skipped by the order rate guard alone) over the last minute."""
+        while self.rate_log and now_s - self.rate_log[0][0] > RATE_WINDOW_S:
+            self.rate_log.popleft()
+        return len(self.rate_log), sum(1 for _, skipped in self.rate_log if skipped)
+
+    def rate_alarm(self, now_s: float) -> tuple[int, int] | None:
+        """(decisions, skipped by the rate guard) over the last minute when the skipped share
+        passed ``rate_guard_warn_share`` — at most once a minute — else None."""
+        n, skipped = self.rate_pressure(now_s)
+        if not n or skipped / n <= self.settings.rate_guard_warn_share:
+            return None
+        if now_s - self.rate_warned_at < RATE_WINDOW_S:
+            return None
+        self.rate_warned_at = now_s
+        return n, skipped
+
+    def exposure(self, coin: str) -> Decimal:
+        """The account's position in ``coin`` once every pending ask has filled."""
+        return self.account.size(coin) + sum(
+            (v for (_, c), v in self.pending.items() if c == coin), ZERO
+        )
+
+    def cap_net(self, coin: str, ds: list[Decision], marks: Mapping[str, Decimal]) -> None:  # noqa: C901
+        """Every cap on the netted order of ``ds`` (executed decisions in ``coin``, asks
+        pending), not only on each decision: the bot cap on each book's summed ask; the max
+        order notional, the per-asset and the global exposure caps on the net. What does not
+        fit is taken off the same-side books pro rata to what they asked (each decision's
+        size rounded down to the lot); every decision gets the ``netted_order`` verdict, and
+        one left with nothing becomes a skip."""
+        st = self.settings
+        px = marks.get(coin) or next((d.price for d in ds if d.price), None)
+        szd = self.sz_decimals.get(coin, self.default_sz_decimals)
+        if px is None or px <= 0 or szd is None:
+            return
+        lot = Decimal(1).scaleb(-szd)
+        asks: dict[str, Decimal] = {}
+        for d in ds:
+            asks[d.book_id] = asks.get(d.book_id, ZERO) + d.order_size
+        net = sum(asks.values(), ZERO)
+        why: list[str] = []
+        # The bot cap, per book, on all it asks in this order.
+        allowed_ask = dict(asks)
+        for b, a in asks.items():
+            bot = st.bot(b.split(":", 1)[1])
+            if bot is None or bot.max_notional_usd is None:
+                continue
+            book = self.fade_book(b)
+            before = book.size(coin) + self.pending.get((b, coin), ZERO) - a
+            clipped = clip_exposure(before, a, bot.max_notional_usd / px)
+            if clipped != a:
+                allowed_ask[b] = clipped
+                why.append(f"{b} at its bot cap of {_usd(bot.max_notional_usd)} USD")
+        net_b = sum(allowed_ask.values(), ZERO)
+        allowed = net_b
+        if st.max_order_notional_usd is not None and abs(allowed) * px > st.max_order_notional_usd:
+            allowed = _sign(allowed) * st.max_order_notional_usd / px
+            why.append(f"max order {_usd(st.max_order_notional_usd)} USD")
+        base = self.exposure(coin) - net  # the account without this order
+        cap = st.asset_cap(coin)
+        if cap is not None:
+            clipped = clip_exposure(base, allowed, cap / px)
+            if clipped != allowed:
+                allowed = clipped
+                why.append(f"{coin} cap {_usd(cap)} USD")
+        if st.global_exposure_cap_usd is not None:
+            others = self.others_exposure(coin, marks)
+            room = max(st.global_exposure_cap_usd - others, ZERO) / px
+            clipped = clip_exposure(base, allowed, room)
+            if clipped != allowed:
+                allowed = clipped
+                why.append(f"global cap {_usd(st.global_exposure_cap_usd)} USD")
+        allowed = allowed.quantize(lot, rounding=ROUND_DOWN)
+        if allowed == net and not why:
+            for d in ds:
+                d.checks.append(
+                    Check(
+                        "netted_order",
+                        True,
+                        f"net {coin} order {_usd(abs(net) * px)} USD within every cap",
+                    )
+                )
+            return
+        # Same-side books share what is left pro rata; the others keep their asks (crossed
+        # internally at the fill's price by ``apply_fill``).
+        same = [b for b, a in allowed_ask.items() if _sign(a) == _sign(allowed or net_b)]
+        same_total = sum((allowed_ask[b] for b in same), ZERO)
+        left = allowed - (net_b - same_total)  # what the same-side books may ask in all
+        new_ask = dict(allowed_ask)
+        new_ask.update(_pro_rata({b: allowed_ask[b] for b in same}, left, lot))
+        summary = (
+            f"net {coin} order {abs(net)} ({_usd(abs(net) * px)} USD) clipped to "
+            f"{abs(allowed)} ({_usd(abs(allowed) * px)} USD): {'; '.join(why)}"
+        )
+        for b in asks:
+            mine = [d for d in ds if d.book_id == b]
+            shares = _pro_rata({i: d.order_size for i, d in enumerate(mine)}, new_ask[b], lot)
+            for i, d in enumerate(mine):
+                old, new = d.order_size, shares[i]
+                k = (b, coin)
+                self.pending[k] = self.pending.get(k, ZERO) + new - old
+                if not self.pending[k]:
+                    del self.pending[k]
+                d.order_size = new
+                if new == old:
+                    d.checks.append(Check("netted_order", True, f"{summary}; this ask kept"))
+                elif new:
+                    d.checks.append(
+                        Check("netted_order", True, f"{summary}; this ask {old} -> {new}")
+                    )
+                    side = "buy" if new > 0 else "sell"
+                    d.reason = f"{side} {abs(new)} {coin} (of {abs(old)} asked; {summary})"
+                else:
+                    d.checks.append(Check("netted_order", False, f"{summary}; nothing left"))
+                    d.decision = "skip"
+                    d.reason = f"nothing left of the netted order: {summary}"
+                    d.skip_reason = d.reason
+
+    def others_exposure(self, coin: str, marks: Mapping[str, Decimal]) -> Decimal:
+        """The account's notional in every coin but ``coin``, pending asks counted where they
+        would add to it (a pending reduction may not fill)."""
+        coins = {c for c in self.account.positions if c != coin} | {
+            c for (_, c) in self.pending if c != coin
+        }
+        total = ZERO
+        for c in coins:
+            size = max(abs(self.account.size(c)), abs(self.exposure(c)))
+            p = self.account.positions.get(c)
+            px = marks.get(c) or (p.entry if p else ZERO)
+            total += size * px
+        return total
 
     # --- fills ------------------------------------------------------------------------------
 
@@ -565,8 +725,16 @@ class FadeEngine:
         opp_total = sum(opposite.values(), ZERO)
         pool = filled - opp_total  # what the same-side books receive in total
         alloc: dict[str, Decimal] = dict(opposite)
-        for b, a in same.items():
-            alloc[b] = pool * a / same_total if same_total else ZERO
+        szd = self.sz_decimals.get(coin, self.default_sz_decimals)
+        given = ZERO
+        for i, (b, a) in enumerate(same.items()):
+            # Shares are whole lots (book sizes stay exact decimals); the last book takes the
+            # remainder, so the shares sum to the pool exactly.
+            share = pool * a / same_total if same_total else ZERO
+            if szd is not None:
+                share = share.quantize(Decimal(1).scaleb(-szd), rounding=ROUND_DOWN)
+            alloc[b] = pool - given if i == len(same) - 1 else share
+            given += share
         fee_base = sum((abs(v) for b, v in alloc.items() if b in same), ZERO)
         for b, qty in alloc.items():
             fee = result.fee * abs(qty) / fee_base if b in same and fee_base else ZERO
@@ -600,6 +768,39 @@ class FadeEngine:
         return out
 
 
+def _pro_rata(asks: Mapping[Any, Decimal], total: Decimal, lot: Decimal) -> dict[Any, Decimal]:
+    """``total`` (same sign as the asks, no larger) shared in proportion to ``asks``, each
+    share whole lots toward zero and never more than its ask; the last takes what rounding
+    left, within its ask. The shares never sum past ``total``."""
+    whole = sum(asks.values(), ZERO)
+    out: dict[Any, Decimal] = {}
+    given = ZERO
+    keys = list(asks)
+    for i, k in enumerate(keys):
+        a = asks[k]
+        if not whole or not total:
+            out[k] = ZERO
+            continue
+        share = (a * total / whole).quantize(lot, rounding=ROUND_DOWN)
+        if i == len(keys) - 1:
+            rest = total - given
+            share = rest if abs(rest) <= abs(a) and _sign(rest) in (0, _sign(a)) else share
+        out[k] = share
+        given += share
+    # Asks of both signs (a bot that bought and sold in one batch) round toward zero both
+    # ways: take any overshoot off the largest share on the total's side.
+    over = given - total
+    if over and _sign(over) == _sign(total):
+        k = max((k for k in out if _sign(out[k]) == _sign(total)), key=lambda k: abs(out[k]))
+        out[k] -= over
+    return out
+
+
+def rate_skipped(d: Decision) -> bool:
+    """Skipped by the order rate guard and nothing else (the order would have gone)."""
+    failed = [c.name for c in d.checks if not c.allowed]
+    return not d.execute and failed == ["order_rate"]
+
+
 def _key(f: BotFill) -> str:
-    k = f.key
-    return ":".join(str(x) for x in k) if isinstance(k, tuple) else str(k)
+    return f.key

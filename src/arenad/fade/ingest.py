@@ -88,6 +88,9 @@ class FillIngest:
         self.ws: HyperliquidWS | None = None
         self.delivered = {"snapshot": 0, "live": 0, "backfill": 0, "poll": 0}
         self.gaps: dict[str, str] = {}
+        # Wallet → monotonic time its last backfill (or poll) completed since the last
+        # connect: until then its fills may be missing (bot-position checks wait for it).
+        self.synced_at: dict[str, float] = {}
         self._tg: asyncio.TaskGroup | None = None
 
     def status(self) -> dict[str, Any]:
@@ -154,6 +157,8 @@ class FillIngest:
             await self._connection(False, error=str(msg.get("data"))[:300])
 
     async def _on_ws_state(self, up: bool, detail: str) -> None:
+        for w in self.ws_wallets:
+            self.synced_at.pop(w, None)
         await self._connection(up, detail=detail)
         if not up:
             await self.venue.down(f"websocket: {detail}")
@@ -202,6 +207,7 @@ class FillIngest:
             else:
                 self.gaps.pop(wallet, None)
                 await self._deliver(wallet, fills, source)
+                self.synced_at[wallet] = self._clock.monotonic()
                 return True
             self.gaps[wallet] = reason
             await self._on_gap(wallet, f"cannot backfill fills of {wallet}: {reason}")

@@ -84,6 +84,10 @@ class FadeSettings(Section):
     """Largest single order (USD); larger ones are clipped to it."""
     max_orders_per_minute: int = Field(default=30, ge=1, le=10_000)
     """Order rate limit over a sliding minute; over it, decisions are `skip`."""
+    rate_guard_warn_share: float = Field(default=0.1, ge=0.0, le=1.0)
+    """A warning event when the order rate limit skipped more than this share of the fade's
+    decisions over the last minute (at most one a minute): the fade books fall behind their
+    targets. `fade.stats` reports the share."""
     min_order_notional_usd: Decimal = Field(default=Decimal(10), ge=0)
     """Hyperliquid's minimum order value; smaller orders are skipped (the target heals later)."""
     slippage_bps: Decimal = Field(default=Decimal(50), ge=0, le=1000)
@@ -99,6 +103,23 @@ class FadeSettings(Section):
     event)."""
     poll_interval_s: float = Field(default=5.0, ge=0.5, le=3600.0)
     """Polling period for wallets beyond the 10 a websocket may track."""
+    order_expiry_s: float = Field(default=3.0, ge=0.5, le=30.0)
+    """Live orders carry Hyperliquid's `expiresAfter` = the intent's time + this window: the
+    venue refuses an order that reaches it later, so one whose answer was lost cannot fill
+    late. An order the venue does not know `order_expiry_s` + `clock_margin_s` after its
+    intent is booked `not_sent` (a fact, not a guess)."""
+    clock_margin_s: float = Field(default=2.0, ge=0.0, le=60.0)
+    """Allowance for the difference between our clock and the venue's when deciding that an
+    expired order never reached it."""
+    account_drift_tolerance_usd: Decimal = Field(default=Decimal(1), ge=0)
+    """Own-account reconciliation (live): the account book's positions are compared with the
+    venue's `clearinghouseState` for our address at every upkeep and after every restart's
+    backfill. Any difference is a drift event; one worth more than this (USD at the mark) also
+    moves trading to `account_drift_state` until the operator acknowledges it
+    (`arenad fade ack-drift`)."""
+    account_drift_state: Literal["REDUCING", "HALTED"] = "REDUCING"
+    """What a drift above the tolerance does: `REDUCING` (only exposure-reducing orders) or
+    `HALTED` (the kill switch, by `account_drift`)."""
 
     @model_validator(mode="after")
     def _unique(self) -> FadeSettings:

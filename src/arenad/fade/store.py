@@ -32,8 +32,8 @@ from arenad.venues.hyperliquid.wire import BotFill
 
 
 def fill_key(f: BotFill) -> str:
-    k = f.key
-    return ":".join(str(x) for x in k)
+    """The fill's one dedupe key (``wire.fill_key``), as stored in ``fade_bot_events``."""
+    return f.key
 
 
 def ms_iso(ms: int) -> str:

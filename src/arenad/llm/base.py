@@ -26,6 +26,7 @@ import httpx
 
 from arenad.arena.settings import ArenaModelSettings
 from arenad.clock import Clock, SystemClock
+from arenad.logs import Redactor
 
 Outcome = Literal["ok", "retry", "fail"]
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -179,6 +180,7 @@ class LLMClient(ABC):
         self.rng = rng or random.Random()
         env = os.environ if environ is None else environ
         self.api_key: str | None = env.get(model.api_key_env) if model.api_key_env else None
+        self._redact = Redactor([self.api_key] if self.api_key else []).redact_text
         self._slots = asyncio.Semaphore(model.max_concurrency)
 
     # --- provider specifics ------------------------------------------------------------
@@ -248,9 +250,18 @@ class LLMClient(ABC):
         headers: Mapping[str, str] = {}
 
         def done(outcome: Outcome, error: str | None, **kw: Any) -> Attempt:
-            stored = body[: self.stored_response_bytes].decode("utf-8", "replace")
-            if total > len(body[: self.stored_response_bytes]):
+            # Redacted before anything keeps it (call log, decision, run errors, live stream,
+            # log): an endpoint may echo the key, e.g. the Authorization header in a 401 body.
+            # The body is decoded whole first, so a key across the storage cut is still found.
+            cap = self.stored_response_bytes
+            clean = self._redact(body.decode("utf-8", "replace")).encode()
+            stored = clean[:cap].decode("utf-8", "replace")
+            if total > len(body) or len(clean) > cap:  # (an answer over the size limit)
                 stored += f"\n[... cut: {total} bytes received]"
+            if error is not None:
+                error = self._redact(error)
+            if kw.get("content") is not None:
+                kw["content"] = self._redact(kw["content"])
             return Attempt(
                 self.endpoint,
                 "POST",

@@ -8,9 +8,18 @@ this module only computes.
 Ranking: books are ranked by total return over the timeframe's window, highest first. Equal
 returns share a rank (standard competition ranking: 1, 1, 3), shown in book-id order. A book
 with fewer than two equity points in the window has no return and is not ranked (``rank`` is
-None, listed last). Ratios resting on fewer points or trades than ``[metrics]`` requires are
-listed in ``insufficient`` and never ranked on; the return itself is always defined by two
-points, so every book with a curve is ranked.
+None, listed last). The return itself is always defined by two points, so every book with a
+curve is ranked.
+
+Ratios (annual return and volatility, Sharpe, Sortino, Calmar) are computed on returns at the
+timeframe's natural period, not on whatever the engines sampled: the curve is resampled to the
+close of each hour for the daily window and of each UTC day for the weekly, monthly and
+all-time windows (a period without a point carries the last equity forward), and annualized by
+that period (8,766 hours or 365.25 days a year: books trade every day). Minute-sampled returns
+over a few minutes annualized to a Sharpe of 700 are exactly what this prevents. ``points`` is
+the number of those returns. A figure resting on fewer returns (or round trips) than
+``[metrics]`` requires is None and named in ``insufficient``: it is never shown or stored as a
+number, and never ranked on. Max drawdown is measured on every stored point.
 """
 
 from __future__ import annotations
@@ -24,12 +33,33 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from arenad.metrics.curve import curve_metrics_epoch
+from arenad.metrics.curve import SECONDS_PER_YEAR, curve_metrics_epoch
 
 FloatArray = npt.NDArray[np.float64]
 TIMEFRAMES = ("daily", "weekly", "monthly", "all_time")
 WINDOW_S = {"daily": 86_400.0, "weekly": 7 * 86_400.0, "monthly": 30 * 86_400.0}
 PERIODS = ("daily", "weekly", "monthly")
+RETURN_PERIOD_S = {"daily": 3600.0, "weekly": 86_400.0, "monthly": 86_400.0, "all_time": 86_400.0}
+"""The natural period of each timeframe's returns (ratios rest on these)."""
+RATIOS = ("annual_return", "annual_volatility", "sharpe", "sortino", "calmar")
+CURVE_FIGURES = ("total_return", *RATIOS[:4], "max_drawdown", "calmar")
+
+
+def resample(t: FloatArray, eq: FloatArray, period_s: float) -> tuple[FloatArray, FloatArray]:
+    """The curve at the close of each period from its first point's period to its last's
+    (a period without a point carries the last equity forward), preceded by the first point
+    when that is not already its period's close. Times are the periods' ends."""
+    if len(t) < 2:
+        return t, eq
+    keys = np.floor(t / period_s).astype(np.int64)
+    close = np.append(np.nonzero(keys[1:] != keys[:-1])[0], len(keys) - 1)
+    ck, ce = keys[close], eq[close]
+    full = np.arange(ck[0], ck[-1] + 1, dtype=np.int64)
+    pos = np.searchsorted(ck, full, side="right") - 1
+    gt, ge = (full + 1).astype(np.float64) * period_s, ce[pos]
+    if close[0] != 0:
+        gt, ge = np.concatenate([[t[0]], gt]), np.concatenate([[eq[0]], ge])
+    return gt, ge
 
 
 @dataclass(slots=True)
@@ -180,40 +210,32 @@ def book_standing(
     insufficient: list[str] = []
     if len(eq):
         s.equity = float(eq[-1])
-        m = curve_metrics_epoch(t, eq, risk_free=risk_free, min_points=min_points)
-        s.points = m.periods
-        s.periods_per_year = m.periods_per_year
+        m = curve_metrics_epoch(t, eq)
+        period = RETURN_PERIOD_S[timeframe]
+        ppy = SECONDS_PER_YEAR / period
+        gt, ge = resample(t, eq, period)
+        r = curve_metrics_epoch(
+            gt, ge, periods_per_year_override=ppy, risk_free=risk_free, min_points=min_points
+        )
+        s.points = r.periods
+        s.periods_per_year = ppy
         s.total_return = m.total_return
         s.total_pnl = float(eq[-1] - eq[0]) if len(eq) > 1 else None
-        s.annual_return, s.annual_volatility = m.annual_return, m.annual_volatility
-        s.sharpe, s.sortino, s.calmar = m.sharpe, m.sortino, m.calmar
+        s.annual_return, s.annual_volatility = r.annual_return, r.annual_volatility
+        s.sharpe, s.sortino = r.sharpe, r.sortino
         s.max_drawdown, s.max_drawdown_usd = m.max_drawdown, m.max_drawdown_usd
         s.max_drawdown_start, s.max_drawdown_duration_s = (
             m.max_drawdown_start,
             m.max_drawdown_duration_s,
         )
+        if r.annual_return is not None and m.max_drawdown is not None and m.max_drawdown < 0:
+            s.calmar = _fin(r.annual_return / -m.max_drawdown)
         if "all" in m.insufficient:
-            insufficient += [
-                "total_return",
-                "annual_return",
-                "annual_volatility",
-                "sharpe",
-                "sortino",
-                "max_drawdown",
-                "calmar",
-            ]
-        else:
-            insufficient += m.insufficient
+            insufficient += list(CURVE_FIGURES)
+        elif "all" in r.insufficient or r.periods < min_points:
+            insufficient += list(RATIOS)
     else:
-        insufficient += [
-            "total_return",
-            "annual_return",
-            "annual_volatility",
-            "sharpe",
-            "sortino",
-            "max_drawdown",
-            "calmar",
-        ]
+        insufficient += list(CURVE_FIGURES)
     # Round trips closed inside the window.
     a = int(np.searchsorted(book.exit_t, start, side="right")) if start > -math.inf else 0
     b = int(np.searchsorted(book.exit_t, now, side="right"))
@@ -239,7 +261,10 @@ def book_standing(
     s.decisions, s.hold_decisions = book.decisions, book.hold_decisions
     if book.confidence_n:
         s.avg_confidence = book.confidence_sum / book.confidence_n
-    s.insufficient = insufficient
+    s.insufficient = list(dict.fromkeys(insufficient))
+    # A figure on too small a sample is not a number anywhere: None, and named.
+    for name in s.insufficient:
+        setattr(s, name, None)
     return s
 
 

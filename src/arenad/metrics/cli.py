@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -121,7 +122,7 @@ def _metrics(args: argparse.Namespace) -> int:
             trips, min_trades=args.min_trades or defaults.min_trades
         ).as_dict()
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return 0
     for k, v in out.items():
         if k == "trades":
@@ -169,12 +170,118 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_metrics)
     register_leaderboard(sub)
+    register_audit(sub)
 
 
-def _leaderboard(args: argparse.Namespace) -> int:
+def _audit(args: argparse.Namespace) -> int:
+    from arenad.config.loader import default_config_path
+    from arenad.daemon.cli import load_config
+    from arenad.metrics.audit import audit_path
+
+    if args.db and not args.config and not default_config_path().is_file():
+        m = MetricsSettings()  # a database alone: the default [metrics] thresholds
+        path = Path(args.db)
+    else:
+        loaded = load_config(args)
+        if loaded is None:
+            return 2
+        path = Path(args.db) if args.db else loaded.settings.daemon.db_path
+        m = loaded.settings.metrics
+    if not path.is_file():
+        print(f"arenad: no database at {path}", file=sys.stderr)
+        return 2
+    try:
+        report = audit_path(path, min_points=m.min_points, min_trades=m.min_trades)
+    except sqlite3.Error as e:
+        print(f"arenad: cannot read {path}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, allow_nan=False))
+    elif report.ok:
+        print("ok")
+    else:
+        for f in report.failures():
+            print(f)
+    return 0 if report.ok else 1
+
+
+def register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="check the books' invariants on a live or stopped database (exit 1 on a failure)",
+        description="Every book with a fill has >= 2 equity points; the fade books sum to the "
+        "account per coin; each aggregate is the sum of its members; no non-finite figure in "
+        "the standings; every figure on too small a sample is flagged and NULL.",
+    )
+    p.add_argument("--db", metavar="PATH", help="database (default: the config's db_path)")
+    p.add_argument("--json", action="store_true", help="{ok, checks: {name: [failure]}}")
+    p.add_argument(
+        "--config", metavar="PATH", help="config file (default: $ARENAD_CONFIG or ./config.toml)"
+    )
+    p.set_defaults(func=_audit)
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    """`arenad leaderboard snapshot`: the daemon stores the rankings now; with no daemon
+    running, the same recompute is run here against the database."""
+    import asyncio
+
+    from arenad.control.client import ControlClient, DaemonNotRunning
+    from arenad.daemon.cli import client_call, load_config, socket_path
+    from arenad.metrics.recompute import Recomputer
+    from arenad.store.migrate import migrate
+    from arenad.store.writer import StoreWriter
+
+    def show(out: dict[str, Any]) -> None:
+        if args.json:
+            print(json.dumps(out, indent=2, allow_nan=False))
+        else:
+            rows = ", ".join(f"{tf} {n}" for tf, n in out.get("rows", {}).items())
+            print(f"leaderboard snapshot stored at {out['at']}: {rows or 'no books'}")
+
+    async def probe() -> bool:
+        try:
+            async with ControlClient(socket_path(args)):
+                return True
+        except DaemonNotRunning:
+            return False
+
+    if asyncio.run(probe()):
+
+        async def fn(c: ControlClient) -> None:
+            show(await c.request("leaderboard.snapshot"))
+
+        return client_call(args, fn)
+    loaded = load_config(args)
+    if loaded is None:
+        return 2
+    path = loaded.settings.daemon.db_path
+    if not path.exists():
+        print(f"arenad: no database at {path}", file=sys.stderr)
+        return 1
+
+    async def offline() -> dict[str, Any]:
+        await migrate(path)
+        writer = StoreWriter(path)
+        await writer.start()
+        try:
+            rc = Recomputer(path, loaded.settings.metrics)
+            r = await rc.run(writer.transaction, datetime.now(UTC), snapshot=True)
+        finally:
+            await writer.close()
+        return {"at": r.at, "rows": {tf: len(b) for tf, b in r.boards.items()}}
+
+    show(asyncio.run(offline()))
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:  # noqa: C901
     import asyncio
 
     from arenad.daemon.cli import load_config
+
+    if args.action == "snapshot":
+        return _snapshot(args)
     from arenad.metrics.queries import leaderboard_json
     from arenad.metrics.recompute import board_once
 
@@ -201,7 +308,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.kind:
         board = [s for s in board if s.kind == args.kind]
     if args.json:
-        print(json.dumps([leaderboard_json(s) for s in board], indent=2))
+        print(json.dumps([leaderboard_json(s) for s in board], indent=2, allow_nan=False))
         return 0
     if not board:
         print("no books yet")
@@ -216,12 +323,14 @@ def _leaderboard(args: argparse.Namespace) -> int:
         def fig(
             v: float | None, name: str, spec: str, scale: float = 1.0, few: frozenset[str] = few
         ) -> str:
-            if v is None:
-                return "-"
-            return format(v * scale, spec) + ("*" if name in few else "")
+            if name in few:
+                return "–*"
+            if v is None or not math.isfinite(v):
+                return "–"
+            return format(v * scale, spec)
 
         print(
-            f"{s.rank if s.rank is not None else '-':>3} "
+            f"{s.rank if s.rank is not None else '–':>3} "
             f"{'' if s.rank_change is None else f'{s.rank_change:+d}':>3}  "
             f"{s.book_id[:28]:<28} {s.kind:<11} {fig(s.equity, 'equity', ',.2f'):>12} "
             f"{fig(s.total_return, 'total_return', '+.2f', 100):>7}% "
@@ -231,12 +340,25 @@ def _leaderboard(args: argparse.Namespace) -> int:
             f"{fig(s.profit_factor, 'profit_factor', '.2f'):>5} {s.trades:>6}"
         )
     if any(s.insufficient for s in board):
-        print("* rests on fewer points or trades than [metrics] min_points / min_trades")
+        print(
+            "–* not shown: rests on fewer returns or trades than [metrics] min_points / min_trades"
+        )
     return 0
 
 
 def register_leaderboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("leaderboard", help="standings of every book (read from the database)")
+    p = sub.add_parser(
+        "leaderboard",
+        help="standings of every book (read from the database); `leaderboard snapshot` "
+        "stores the rankings now",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["snapshot"],
+        help="snapshot: store the ranking of every timeframe now (through the daemon when it "
+        "runs), so rank changes are measured from here",
+    )
     p.add_argument(
         "--timeframe",
         choices=["daily", "weekly", "monthly", "all", "all_time"],

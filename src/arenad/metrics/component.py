@@ -15,6 +15,7 @@ import structlog
 
 from arenad.control.protocol import InvalidArgs
 from arenad.metrics import queries
+from arenad.metrics.audit import audit_path
 from arenad.metrics.board import TIMEFRAMES
 from arenad.metrics.recompute import Recomputer
 from arenad.metrics.settings import MetricsSettings
@@ -48,7 +49,8 @@ class MetricsComponent:
         self.ctx = ctx
         self.rc = Recomputer(ctx.db_path, self.settings)
         self.dirty = asyncio.Event()
-        self.last_snapshot = 0.0
+        self.last_snapshot: float | None = None
+        """Monotonic time of the last stored ranking (None: none stored since start-up)."""
         self.lock = asyncio.Lock()
 
     @property
@@ -81,6 +83,16 @@ class MetricsComponent:
         )
         c.register("orders", self.cmd_orders, "orders of every engine {book_id?, symbol?, limit}")
         c.register("metrics.recompute", self.cmd_recompute, "recompute standings now")
+        c.register(
+            "books.audit",
+            self.cmd_audit,
+            "check the books' invariants on the database {} -> {ok, checks, failures}",
+        )
+        c.register(
+            "leaderboard.snapshot",
+            self.cmd_snapshot,
+            "recompute and store the ranking of every timeframe now (leaderboard_snapshots)",
+        )
         self.ctx.supervisor.add("metrics-recompute", self.loop)
         self.ctx.supervisor.add("metrics-dirty", self.listen)
 
@@ -108,19 +120,23 @@ class MetricsComponent:
             await self.ctx.clock.sleep(max(0.0, gap - (self.ctx.clock.monotonic() - started)))
             self.dirty.clear()
 
-    async def recompute(self) -> dict[str, Any]:
+    async def recompute(self, *, force_snapshot: bool = False) -> dict[str, Any]:
+        """Recompute; store the rankings (and thin old snapshots) at the first recompute that
+        has books, every ``leaderboard_snapshot_interval_s`` after, and when asked."""
         async with self.lock:
             self.rc.settings = self.settings
             clock = self.ctx.clock
             mono = clock.monotonic()
             snapshot = (
-                self.last_snapshot == 0.0
+                force_snapshot
+                or self.last_snapshot is None
                 or mono - self.last_snapshot >= self.settings.leaderboard_snapshot_interval_s
             )
             result = await self.rc.run(
                 self.ctx.writer.transaction, clock.now(), snapshot=snapshot, retention=snapshot
             )
-            if snapshot:
+            # A ranking of no books stores nothing: the first one that holds a book counts.
+            if snapshot and any(result.boards.values()):
                 self.last_snapshot = mono
             if result.changed:
                 self.ctx.bus.publish(
@@ -139,6 +155,18 @@ class MetricsComponent:
 
     async def cmd_recompute(self, _args: dict[str, Any]) -> dict[str, Any]:
         return await self.recompute()
+
+    async def cmd_audit(self, _args: dict[str, Any]) -> dict[str, Any]:
+        st = self.settings
+        report = await asyncio.to_thread(
+            audit_path, self.ctx.db_path, min_points=st.min_points, min_trades=st.min_trades
+        )
+        return report.as_dict()
+
+    async def cmd_snapshot(self, _args: dict[str, Any]) -> dict[str, Any]:
+        out = await self.recompute(force_snapshot=True)
+        out["rows"] = {tf: len(b) for tf, b in self.rc.boards.items()}
+        return out
 
     async def cmd_leaderboard(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         tf = args.get("timeframe", "all_time")

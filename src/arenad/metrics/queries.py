@@ -3,6 +3,7 @@ shapes of docs/control-protocol.md. Shared by the daemon's control commands and 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import aiosqlite
@@ -10,74 +11,87 @@ import aiosqlite
 from arenad.metrics.board import Standing
 from arenad.store.db import parse_iso
 
-AGGREGATES = {"fade_aggregate": "fade", "bots_aggregate": "bot"}
+AGGREGATES = {"fade_aggregate": "fade", "bots_aggregate": "bots"}
+"""Series name → its ``aggregate`` in the view ``aggregate_members`` (migration 0010): the
+fade aggregate is every fade book; the bots aggregate every bot book that has a fade book
+(``bot:<id>`` with ``fade:<id>``) — the bots we fade, not the tracker's other nof1 books."""
 
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else x * 100.0
 
 
+def finite(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with every non-finite float (NaN, ±inf) replaced by None: JSON has no such
+    numbers, and a figure that is not a number must not reach a screen as one."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
+
+
 def standing_wire(s: Standing) -> dict[str, Any]:
     """The control protocol's Standing, plus every figure and the list of figures that rest
     on too small a sample."""
-    ranked_on_small = bool(set(s.insufficient) & {"sharpe", "win_rate", "profit_factor"})
-    return {
-        "rank": s.rank,
-        "rank_change": s.rank_change,
-        "book_id": s.book_id,
-        "kind": s.kind,
-        "name": s.name,
-        "timeframe": s.timeframe,
-        "return_pct": _pct(s.total_return),
-        "total_return": s.total_return,
-        "sharpe": s.sharpe,
-        "sortino": s.sortino,
-        "max_drawdown_pct": _pct(s.max_drawdown),
-        "max_drawdown": s.max_drawdown,
-        "calmar": s.calmar,
-        "win_rate": s.win_rate,
-        "profit_factor": s.profit_factor,
-        "trades": s.trades,
-        "equity": s.equity,
-        "total_pnl": s.total_pnl,
-        "points": s.points,
-        "insufficient": ranked_on_small,
-        "insufficient_figures": list(s.insufficient),
-    }
+    ranked_on_small = bool(s.insufficient)
+    return finite(
+        {
+            "rank": s.rank,
+            "rank_change": s.rank_change,
+            "book_id": s.book_id,
+            "kind": s.kind,
+            "name": s.name,
+            "timeframe": s.timeframe,
+            "return_pct": _pct(s.total_return),
+            "total_return": s.total_return,
+            "sharpe": s.sharpe,
+            "sortino": s.sortino,
+            "max_drawdown_pct": _pct(s.max_drawdown),
+            "max_drawdown": s.max_drawdown,
+            "calmar": s.calmar,
+            "win_rate": s.win_rate,
+            "profit_factor": s.profit_factor,
+            "trades": s.trades,
+            "equity": s.equity,
+            "total_pnl": s.total_pnl,
+            "points": s.points,
+            "insufficient": ranked_on_small,
+            "insufficient_figures": list(s.insufficient),
+        }
+    )
 
 
 def leaderboard_json(s: Standing) -> dict[str, Any]:
     """``arenad leaderboard --json``: one object per book."""
-    return {
-        "book": s.book_id,
-        "kind": s.kind,
-        "name": s.name,
-        "rank": s.rank,
-        "rank_change": s.rank_change,
-        "equity": s.equity,
-        "total_pnl": s.total_pnl,
-        "total_return": s.total_return,
-        "sharpe": s.sharpe,
-        "sortino": s.sortino,
-        "max_drawdown": s.max_drawdown,
-        "calmar": s.calmar,
-        "win_rate": s.win_rate,
-        "profit_factor": s.profit_factor,
-        "trades": s.trades,
-        "points": s.points,
-        "avg_confidence": s.avg_confidence,
-        "best_symbol": s.best_symbol,
-        "best_timeframe": s.best_timeframe,
-        "insufficient": list(s.insufficient),
-    }
+    return finite(
+        {
+            "book": s.book_id,
+            "kind": s.kind,
+            "name": s.name,
+            "rank": s.rank,
+            "rank_change": s.rank_change,
+            "equity": s.equity,
+            "total_pnl": s.total_pnl,
+            "total_return": s.total_return,
+            "sharpe": s.sharpe,
+            "sortino": s.sortino,
+            "max_drawdown": s.max_drawdown,
+            "calmar": s.calmar,
+            "win_rate": s.win_rate,
+            "profit_factor": s.profit_factor,
+            "trades": s.trades,
+            "points": s.points,
+            "avg_confidence": s.avg_confidence,
+            "best_symbol": s.best_symbol,
+            "best_timeframe": s.best_timeframe,
+            "insufficient": list(s.insufficient),
+        }
+    )
 
 
 async def equity_series(
     conn: aiosqlite.Connection, name: str, since: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A book's equity, or an aggregate's: the sum over the kind's books at every instant any
-    of them has a point, each book carried forward from its last point (a book contributes
-    from its first point on). Oldest first, the newest ``limit`` points."""
+    """A book's equity, or an aggregate's (``AGGREGATES``): the sum over its member books at
+    every instant any of them has a point, each book carried forward from its last point (a
+    book contributes from its first point on). Oldest first, the newest ``limit`` points."""
     kind = AGGREGATES.get(name)
     if kind is None:
         cur = await conn.execute(
@@ -87,8 +101,8 @@ async def equity_series(
         )
         return [{"ts": r[0], "equity": r[1]} for r in await cur.fetchall()]
     cur = await conn.execute(
-        "SELECT e.book_id, e.ts, e.equity FROM equity_snapshots e JOIN books b "
-        "ON b.book_id = e.book_id WHERE b.kind = ? AND e.ts >= ? ORDER BY e.ts",
+        "SELECT e.book_id, e.ts, e.equity FROM equity_snapshots e JOIN aggregate_members m "
+        "ON m.book_id = e.book_id WHERE m.aggregate = ? AND e.ts >= ? ORDER BY e.ts",
         (kind, since or ""),
     )
     last: dict[str, float] = {}

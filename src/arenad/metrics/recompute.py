@@ -46,7 +46,6 @@ class Recomputer:
         self.settings = settings
         self.books = BookSet()
         self.boards: dict[str, list[Standing]] = {}
-        self._summaries_since: float | None = None
         self._reload = True
 
     def request_reload(self) -> None:
@@ -57,12 +56,8 @@ class Recomputer:
         async with open_reader(self.db_path) as conn:
             if self._reload:
                 self._reload = False
-                self._summaries_since = None
                 return await self.books.load(conn)
-            before = self.books.equity_watermark
-            changed = await self.books.refresh(conn)
-            self._summaries_since = before
-            return changed
+            return await self.books.refresh(conn)
 
     async def previous(self, now: datetime) -> dict[str, dict[str, int]]:
         async with open_reader(self.db_path) as conn:
@@ -90,11 +85,11 @@ class Recomputer:
 
     def summaries(self, changed: set[str]) -> list[PeriodSummary]:
         out: list[PeriodSummary] = []
-        since = self._summaries_since
         for book_id in sorted(changed):
             bd = self.books.books.get(book_id)
             if bd is None:
                 continue
+            since = self.books.changed_since.get(book_id)
             for period in PERIODS:
                 out += summarize(bd, period, since)
         return out
@@ -116,8 +111,11 @@ class Recomputer:
         at = utc_iso(now)
         full_res = timedelta(days=self.settings.full_resolution_days)
         result = RecomputeResult(boards, changed, len(sums), snapshot, 0, at)
+        consumed = self.books.equity_seq
 
         async def fn(conn: aiosqlite.Connection) -> None:
+            # Journal rows up to the seq read are in memory now: drop them.
+            await conn.execute("DELETE FROM equity_writes WHERE seq <= ?", (consumed,))
             await write_standings(conn, boards["all_time"], at)
             await write_summaries(conn, sums, at)
             if snapshot:

@@ -13,10 +13,12 @@ class MetricsSettings(Section):
     risk_free_rate: float = Field(default=0.0, ge=-0.1, le=1.0)
     """Annual risk-free rate subtracted in Sharpe and Sortino (0.04 = 4 % a year)."""
     min_points: int = Field(default=30, ge=2, le=100_000)
-    """Fewest equity returns a ratio (Sharpe, Sortino, volatility, annual return) may rest on;
-    below it the figure is marked insufficient and not ranked on."""
+    """Fewest equity returns a ratio (Sharpe, Sortino, volatility, annual return) may rest on,
+    counted at the window's natural period (hourly for the daily board, daily otherwise);
+    below it the figure is None/NULL everywhere and named in ``insufficient``."""
     min_trades: int = Field(default=10, ge=1, le=100_000)
-    """Fewest round trips win rate, profit factor and expectancy may rest on."""
+    """Fewest round trips win rate, profit factor and expectancy may rest on (below it:
+    None/NULL and named in ``insufficient``)."""
     recompute_interval_s: float = Field(default=60.0, ge=1.0, le=86_400.0)
     """How often the daemon recomputes standings and summaries (also right after an engine
     reports a closed trade)."""

@@ -1,16 +1,17 @@
 """Loading books into arrays, and writing standings, leaderboard snapshots and summaries.
 
 ``BookSet`` holds every book's curve and round trips in memory. ``load`` reads everything
-once; ``refresh`` reads only rows newer than those already seen (equity by timestamp, trades
-and decisions by row id), so the daemon's periodic recompute does not re-read a year of
-snapshots. A writer that back-fills old equity (the tracker's import) asks for a full reload.
+once; ``refresh`` reads only rows written since (equity through the ``equity_writes`` journal
+of migration 0010, trades and decisions by row id), so the daemon's periodic recompute does not
+re-read a year of snapshots, and a row written for any instant — a tracker import of last
+year's curve from another process, a back-fill — is read at the next refresh.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,33 +33,89 @@ def _epoch(ts: str) -> float:
 class BookSet:
     def __init__(self) -> None:
         self.books: dict[str, BookData] = {}
-        self._equity_ts: str = ""
+        self.equity_seq = 0
+        """The last ``equity_writes.seq`` read: every write up to it is in memory."""
         self._trade_id = 0
         self._decision_id = 0
         self.loaded = False
-
-    @property
-    def equity_watermark(self) -> float | None:
-        """Epoch seconds from which the next refresh reads equity (None: from the start)."""
-        return _epoch(self._equity_ts) - 5.0 if self._equity_ts else None
+        self.changed_since: dict[str, float | None] = {}
+        """Per book changed by the last refresh: the earliest instant it changed at (None:
+        the whole book), so period summaries are rewritten from there on."""
 
     def values(self) -> list[BookData]:
         return list(self.books.values())
 
     async def load(self, conn: aiosqlite.Connection) -> set[str]:
+        """Read every book from the start."""
         self.books.clear()
-        self._equity_ts, self._trade_id, self._decision_id = "", 0, 0
+        self._trade_id, self._decision_id = 0, 0
         self.loaded = True
-        return await self.refresh(conn)
+        changed = await self._refresh_books(conn)
+        # The journal's position first, then every row: a row written between the two reads
+        # has a later seq and is read (again, harmlessly) by the next refresh.
+        cur = await conn.execute("SELECT coalesce(max(seq), 0) FROM equity_writes")
+        row = await cur.fetchone()
+        self.equity_seq = int(row[0]) if row else 0
+        cur = await conn.execute(
+            "SELECT book_id, ts, equity FROM equity_snapshots ORDER BY book_id, ts"
+        )
+        changed |= self._merge_equity(await cur.fetchall())
+        changed |= await self._refresh_rows(conn)
+        self.changed_since = dict.fromkeys(changed)
+        return changed
 
     async def refresh(self, conn: aiosqlite.Connection) -> set[str]:
-        """Read what is new since the last call; return the ids of books that changed.
-
-        Equity is read from a little before the newest instant already seen: engines write one
-        instant for all their books, and a row committed a moment after our read at the same
-        instant must not be skipped. Re-reading a row is harmless (same instant, replaced)."""
+        """Read what was written since the last call, whatever instant it is for; return the
+        ids of books that changed (``changed_since`` says from when)."""
         if not self.loaded:
             return await self.load(conn)
+        changed = await self._refresh_books(conn)
+        cur = await conn.execute(
+            "SELECT w.seq, w.book_id, w.ts, e.equity FROM equity_writes w"
+            " LEFT JOIN equity_snapshots e ON e.book_id = w.book_id AND e.ts = w.ts"
+            " WHERE w.seq > ? ORDER BY w.seq",
+            (self.equity_seq,),
+        )
+        rows = await cur.fetchall()
+        since: dict[str, float | None] = dict.fromkeys(changed)
+        live = []
+        for seq, book_id, ts, equity in rows:
+            self.equity_seq = max(self.equity_seq, int(seq))
+            if equity is None:  # removed since (retention): nothing to read
+                continue
+            live.append((book_id, ts, equity))
+            t = _epoch(ts)
+            if book_id not in since:
+                since[book_id] = t
+            else:
+                prev = since[book_id]
+                since[book_id] = None if prev is None else min(prev, t)
+        eq_changed = self._merge_equity(live)
+        trade_changed = await self._refresh_rows(conn)
+        changed |= eq_changed | trade_changed
+        # A new trade changes the summaries of the period it closed in: simplest is to
+        # rewrite the book's summaries whole (trades are few).
+        for b in trade_changed:
+            since[b] = None
+        self.changed_since = {b: since.get(b) for b in changed}
+        return changed
+
+    def _merge_equity(self, rows: Iterable[Any]) -> set[str]:
+        changed: set[str] = set()
+        by_book: dict[str, tuple[list[float], list[float]]] = {}
+        for book_id, ts, equity in rows:
+            t, e = by_book.setdefault(book_id, ([], []))
+            t.append(_epoch(ts))
+            e.append(float(equity))
+        for book_id, (t, e) in by_book.items():
+            bd = self._book(book_id)
+            before = (len(bd.t), bd.equity.tobytes())
+            bd.add_points(t, e)
+            if (len(bd.t), bd.equity.tobytes()) != before:
+                changed.add(book_id)
+        return changed
+
+    async def _refresh_books(self, conn: aiosqlite.Connection) -> set[str]:
         changed: set[str] = set()
         cur = await conn.execute(
             "SELECT book_id, kind, name, provider, venue, initial_capital, season, active "
@@ -72,27 +129,11 @@ class BookSet:
                 changed.add(r[0])
             else:
                 bd.info = info
-        since = self._equity_ts
-        if since:
-            since = utc_iso(parse_iso(since) - timedelta(seconds=5))
-        cur = await conn.execute(
-            "SELECT book_id, ts, equity FROM equity_snapshots WHERE ts >= ? ORDER BY book_id, ts",
-            (since,),
-        )
-        rows = await cur.fetchall()
-        by_book: dict[str, tuple[list[float], list[float]]] = {}
-        for book_id, ts, equity in rows:
-            t, e = by_book.setdefault(book_id, ([], []))
-            t.append(_epoch(ts))
-            e.append(float(equity))
-            if ts > self._equity_ts:
-                self._equity_ts = ts
-        for book_id, (t, e) in by_book.items():
-            bd = self._book(book_id)
-            before = (len(bd.t), float(bd.equity[-1]) if len(bd.equity) else None)
-            bd.add_points(t, e)
-            if (len(bd.t), float(bd.equity[-1])) != before:
-                changed.add(book_id)
+        return changed
+
+    async def _refresh_rows(self, conn: aiosqlite.Connection) -> set[str]:
+        """Round trips and decisions with a row id above the last one read."""
+        changed: set[str] = set()
         cur = await conn.execute(
             "SELECT id, book_id, entry_time, exit_time, realized_pnl, symbol, timeframe "
             "FROM trade_log WHERE id > ? ORDER BY id",

@@ -125,6 +125,14 @@ class Faults:
         if self._config.latency_ms > 0:
             await self._sleep(self._config.latency_ms / 1000.0)
 
+    def late_action_s(self) -> float | None:
+        """Seconds until a late action is applied (its answer lost), or None when off."""
+        ms = self._config.late_action_ms
+        return ms / 1000.0 if ms > 0 else None
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
     async def reply_delay(self) -> None:
         if self._config.reply_latency_ms > 0:
             await self._sleep(self._config.reply_latency_ms / 1000.0)

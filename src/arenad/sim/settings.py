@@ -51,6 +51,10 @@ class FaultSettings(Section):
     reply_latency_ms: float = Field(default=0.0, ge=0.0, le=60_000.0)
     """Delay added after an HTTP request is handled, before its answer (the venue acted, the
     answer is late: what a client sees when its connection dies mid-request)."""
+    late_action_ms: float = Field(default=0.0, ge=0.0, le=600_000.0)
+    """Hyperliquid `/exchange` only: the venue takes the action in, its answer is lost (the
+    connection is cut before any reply), and a slow path inside the venue applies the action
+    this many ms later — refused then if its `expiresAfter` has passed (0: off)."""
     http_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     """Probability that an HTTP request is answered with `http_error_status` instead (REST
     only: websocket handshakes are not refused; their faults are the three below)."""
@@ -116,6 +120,10 @@ class SimSettings(Section):
     """Cash of the paper account each new Alpaca key pair gets."""
     tick_interval_s: float = Field(default=1.0, gt=0.0, le=3600.0)
     """Simulated market time step: prices move and `allMids`/`l2Book` are pushed this often."""
+    manual_ticks: bool = False
+    """Stop both venues' tickers: time moves only when asked (`POST /_sim/step`, or `step()`
+    in-process), each step still `tick_interval_s` long. For tests that drive the market by
+    hand and must not race a timer."""
     coins: list[str] = Field(default_factory=lambda: list(DEFAULT_COINS))
     """Perpetuals listed on the simulated Hyperliquid (known names get mainnet-like prices,
     volatility and szDecimals)."""

@@ -18,6 +18,43 @@ from typing import Literal
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+PRIVATE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def create_private(path: Path) -> bool:
+    """Create ``path`` empty and owner-only (0600) unless it exists, whatever the umask.
+
+    The database holds the whole trading history and whatever a venue sent back; SQLite
+    creates its -wal, -shm and -journal files with the database file's own mode, so creating
+    the file first is what keeps all of them private. Returns True if the file was created.
+    """
+    path = Path(path)
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, PRIVATE_MODE)  # the umask may have taken bits off (or be odd, e.g. 0277)
+    finally:
+        os.close(fd)
+    return True
+
+
+def readable_by_others(path: Path) -> list[str]:
+    """The database's files (itself, -wal, -shm) that group or others may read or write."""
+    out = []
+    for p in (Path(path), *(Path(f"{path}{s}") for s in SIDE_FILES)):
+        try:
+            mode = p.stat().st_mode & 0o777
+        except OSError:
+            continue
+        if mode & 0o077:
+            out.append(f"{p} ({mode:04o})")
+    return out
 
 
 def utc_iso(when: datetime | None = None) -> str:
@@ -42,13 +79,19 @@ def pragmas(synchronous: Literal["normal", "full"] = "full") -> list[str]:
 async def connect(
     path: Path, *, synchronous: Literal["normal", "full"] = "full", readonly: bool = False
 ) -> aiosqlite.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for p in pragmas(synchronous):
-        await conn.execute(p)
-    if readonly:
-        await conn.execute("PRAGMA query_only=ON")
+    try:
+        conn.row_factory = sqlite3.Row
+        for p in pragmas(synchronous):
+            await conn.execute(p)
+        if readonly:
+            await conn.execute("PRAGMA query_only=ON")
+    except BaseException:
+        # Cancelled (or failed) half-way: stop the connection's thread, which is not a daemon
+        # thread and would otherwise keep the process from exiting after shutdown.
+        conn.stop()
+        raise
     return conn
 
 
@@ -80,7 +123,7 @@ def probe_directory(path: Path) -> None:
     """Raise OSError unless the database's directory takes a small file that reaches the
     disk: a full disk (ENOSPC), a read-only file system (EROFS) or a directory we may not
     write (EACCES) fail here, before SQLite is asked."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     probe = path.parent / f".{path.name}.probe-{os.getpid()}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

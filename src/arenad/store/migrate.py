@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from arenad.errors import StoreError
+from arenad.store.db import create_private
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 SCHEMAS_ENV = "ARENAD_SCHEMAS_DIR"
@@ -58,7 +59,7 @@ def migrate_sync(path: Path, directory: Path | None = None) -> int:
     """
     migrations = load_migrations(directory)
     newest = migrations[-1].version
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)  # owner-only, whatever the umask (its -wal and -shm follow)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")

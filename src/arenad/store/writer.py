@@ -280,26 +280,9 @@ class StoreWriter:
     async def _commit(self, batch: list[_Stmt | _Txn]) -> None:
         conn = self._conn
         assert conn is not None
-        results: list[Any] = [None] * len(batch)
         self._busy_since = time.monotonic()
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            i = 0
-            while i < len(batch):
-                item = batch[i]
-                if isinstance(item, _Txn):
-                    results[i] = await item.fn(conn)
-                    i += 1
-                    continue
-                j = i + 1
-                while j < len(batch) and isinstance(nxt := batch[j], _Stmt) and nxt.sql == item.sql:
-                    j += 1
-                if j - i == 1:
-                    await conn.execute(item.sql, item.params)
-                else:
-                    await conn.executemany(item.sql, [s.params for s in batch[i:j]])  # type: ignore[union-attr]
-                i = j
-            await conn.execute("COMMIT")
+            results = await self._run_batch(conn, batch)
         except asyncio.CancelledError:
             self._busy_since = None
             await self._rollback()
@@ -330,6 +313,29 @@ class StoreWriter:
         for item, result in zip(batch, results, strict=True):
             if item.fut is not None and not item.fut.done():
                 item.fut.set_result(result)
+
+    @staticmethod
+    async def _run_batch(conn: aiosqlite.Connection, batch: list[_Stmt | _Txn]) -> list[Any]:
+        """One transaction for the whole batch (runs of one SQL as one executemany)."""
+        results: list[Any] = [None] * len(batch)
+        await conn.execute("BEGIN IMMEDIATE")
+        i = 0
+        while i < len(batch):
+            item = batch[i]
+            if isinstance(item, _Txn):
+                results[i] = await item.fn(conn)
+                i += 1
+                continue
+            j = i + 1
+            while j < len(batch) and isinstance(nxt := batch[j], _Stmt) and nxt.sql == item.sql:
+                j += 1
+            if j - i == 1:
+                await conn.execute(item.sql, item.params)
+            else:
+                await conn.executemany(item.sql, [s.params for s in batch[i:j]])  # type: ignore[union-attr]
+            i = j
+        await conn.execute("COMMIT")
+        return results
 
     def _fail_storage(self, batch: list[_Stmt | _Txn], reason: str) -> None:
         """Nothing in the batch can be persisted: fail it whole, and say so once."""

@@ -111,13 +111,13 @@ class BatchResult:
             out["best"] = {
                 "run_index": best.run_index,
                 "vars": best.variables,
-                "total_return": best.metrics["total_return"],
-            }  # type: ignore[index]
+                "total_return": best.metrics["total_return"],  # type: ignore[index]
+            }
             out["worst"] = {
                 "run_index": worst.run_index,
                 "vars": worst.variables,
-                "total_return": worst.metrics["total_return"],
-            }  # type: ignore[index]
+                "total_return": worst.metrics["total_return"],  # type: ignore[index]
+            }
             out["avg_return"] = sum(r.metrics["total_return"] for r in ok) / len(ok)  # type: ignore[index]
         return out
 

@@ -414,7 +414,7 @@ def compile_root(template: Mapping[str, Any], assignment: Mapping[str, str] | No
     return root
 
 
-def _semantic_problems(root: Root) -> list[Problem]:
+def _semantic_problems(root: Root) -> list[Problem]:  # noqa: C901
     problems: list[Problem] = []
 
     def check_group(

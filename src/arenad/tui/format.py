@@ -7,6 +7,7 @@ odd field cannot take a screen down.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,12 +17,23 @@ DASH = "–"
 
 
 def num(value: Any) -> float | None:
+    """A finite number, or None (NaN and infinities are not figures)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        v = float(value)
     except (TypeError, ValueError):
         return None
+    return v if math.isfinite(v) else None
+
+
+def figure(row: dict[str, Any], key: str, render: Any, figure_name: str | None = None) -> str:
+    """``render(row[key])``, or "–*" when the standing names the figure as resting on too
+    small a sample (``insufficient_figures``): never a number for it."""
+    few = row.get("insufficient_figures")
+    if isinstance(few, list) and (figure_name or key) in few:
+        return DASH + "*"
+    return str(render(row.get(key)))
 
 
 def dec(value: Any) -> str:

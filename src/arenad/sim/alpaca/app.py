@@ -219,7 +219,7 @@ class AlpacaSim:
             return list(self.prices.specs)
         return sorted(s for s in subs if self.prices.listed(s))
 
-    def _publish_market_data(self, since: datetime, now: datetime) -> None:
+    def _publish_market_data(self, since: datetime, now: datetime) -> None:  # noqa: C901
         conns = [c for c in self.data_conns if c.account is not None and not c.closed]
         if not conns:
             return
@@ -335,7 +335,7 @@ ACCOUNT_KEY = web.RequestKey("arenad_alpaca_account", Account)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_alpaca_app(
+def build_alpaca_app(  # noqa: C901
     settings: SimSettings, *, seed: int, faults: Faults, clock: Clock | None = None
 ) -> web.Application:
     sim = AlpacaSim(settings, seed=seed, faults=faults, clock=clock)
@@ -794,11 +794,14 @@ def build_alpaca_app(
         )
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sim.run(), name="alpaca-sim-ticker")
+        task = None
+        if not settings.manual_ticks:
+            task = asyncio.create_task(sim.run(), name="alpaca-sim-ticker")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for conn in list(sim.trade_conns | sim.data_conns):
             with contextlib.suppress(Exception):
                 await conn.ws.close()

@@ -505,7 +505,7 @@ class Broker:
             self._match(acct, order, now, fresh=True)
         return order
 
-    def _parse(self, acct: Account, body: dict[str, Any], now: datetime) -> Order:
+    def _parse(self, acct: Account, body: dict[str, Any], now: datetime) -> Order:  # noqa: C901
         symbol = body.get("symbol")
         if not isinstance(symbol, str) or not symbol:
             raise invalid("symbol is required")

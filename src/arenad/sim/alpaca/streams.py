@@ -250,7 +250,7 @@ def subscription_ack(conn: StreamConn) -> list[dict[str, Any]]:
     return [ack]
 
 
-def data_stream_message(
+def data_stream_message(  # noqa: C901
     conn: StreamConn,
     raw: str | bytes,
     *,

@@ -13,7 +13,15 @@ it is the account the action applies to. Any signer gets an account funded with
 
 Simulator-only routes (besides the fault routes of `arenad.sim.faults`):
 `GET /_sim/bots` (names and addresses), `POST /_sim/step` `{"n": 1}`, `POST /_sim/fund`
-`{"user": "0x…", "usdc": "1000"}`, `GET /_sim/stats`.
+`{"user": "0x…", "usdc": "1000"}`, `POST /_sim/inject_fill` `{"user", "coin", "side": "B"|"A",
+"sz", "px"?}` (a fill on an account behind its owner's back: the position changes, the fill is in
+its history and streams), `GET /_sim/stats`.
+
+`expiresAfter` (ms) is honoured when the action is applied: a later action is refused with
+the venue's "Action already expired" (the text Hyperliquid's documentation gives for it). The
+`late_action_ms` fault applies an `/exchange` action that long after its answer was lost
+(`/_sim/stats` counts them: `late_actions_pending`, `late_actions_applied`,
+`late_actions_expired`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from arenad.sim.settings import SimSettings
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
 BOOK_DEPTH = 20
+EXPIRED_ERROR = "Action already expired"
 
 
 class BadRequest(Exception):
@@ -80,6 +89,8 @@ class HyperliquidSim:
         )
         self._since_funding = 0.0
         self.auto_fund = settings.auto_fund_signers
+        self.late_tasks: set[asyncio.Task[None]] = set()
+        self.late = {"applied": 0, "expired": 0}
 
     # --- time -----------------------------------------------------------------------------
 
@@ -196,7 +207,7 @@ class HyperliquidSim:
             )
         return {"coin": coin, "time": now_ms, "levels": sides}
 
-    def info(self, body: Any) -> Any:
+    def info(self, body: Any) -> Any:  # noqa: C901
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise BadRequest(DESERIALIZE_ERROR)
         kind = body["type"]
@@ -259,8 +270,10 @@ class HyperliquidSim:
             return _err(f"Invalid signature: {type(e).__name__}")
         if vault is not None:
             return _err(f"Vault not registered: {vault}")
-        if expires is not None and (not _is_int(expires) or expires < now):
-            return _err(f"Action expired at {expires}")
+        if expires is not None and not _is_int(expires):
+            raise BadRequest(DESERIALIZE_ERROR)
+        if expires is not None and expires < now:
+            return _err(EXPIRED_ERROR)
         acct = self.house.account(signer, create=self.auto_fund)
         if acct is None:
             return _err(f"User or API Wallet {signer} does not exist.")
@@ -416,7 +429,7 @@ def _unprocessable(message: str) -> web.Response:
     return web.Response(status=422, text=message, content_type="text/plain")
 
 
-def build_hyperliquid_app(
+def build_hyperliquid_app(  # noqa: C901
     settings: SimSettings, *, seed: int, faults: Faults, clock: Clock | None = None
 ) -> web.Application:
     sim = HyperliquidSim(settings, seed=seed, faults=faults, clock=clock)
@@ -438,9 +451,31 @@ def build_hyperliquid_app(
     async def exchange(request: web.Request) -> web.StreamResponse:
         try:
             body = await _read_json(request)
+            late = faults.late_action_s()
+            if late is not None:
+                return _late_action(request, body, late)
             return web.json_response(sim.exchange(body))
         except BadRequest as e:
             return _unprocessable(str(e))
+
+    def _late_action(request: web.Request, body: Any, delay_s: float) -> web.StreamResponse:
+        """The answer is lost (the connection cut) and the action applied ``delay_s`` later."""
+
+        async def apply_later() -> None:
+            await faults.sleep(delay_s)
+            with contextlib.suppress(BadRequest):
+                result = sim.exchange(body)
+                refused = result.get("status") == "err" and result.get("response") == (
+                    EXPIRED_ERROR
+                )
+                sim.late["expired" if refused else "applied"] += 1
+
+        task = asyncio.create_task(apply_later(), name="hl-sim-late-action")
+        sim.late_tasks.add(task)
+        task.add_done_callback(sim.late_tasks.discard)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=504, text="answer lost", content_type="text/plain")
 
     async def ws_handler(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=1 << 20)
@@ -502,6 +537,30 @@ def build_hyperliquid_app(
         acct = sim.house.fund(user, usdc)
         return web.json_response({"user": acct.address, "balance": wire(acct.balance)})
 
+    async def inject_fill(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            user, coin, side = body["user"], body["coin"], body["side"]
+            sz = Decimal(str(body["sz"]))
+            px = Decimal(str(body["px"])) if body.get("px") is not None else None
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            return web.json_response(
+                {"error": "body must be {user, coin, side: B|A, sz, px?}"}, status=400
+            )
+        if not isinstance(user, str) or not ADDRESS.match(user):
+            return web.json_response({"error": "user must be 0x + 40 hex"}, status=400)
+        if coin not in sim.house.asset_of:
+            return web.json_response({"error": f"coin {coin!r} is not listed"}, status=400)
+        if side not in ("B", "A"):
+            return web.json_response({"error": "side must be B (buy) or A (sell)"}, status=400)
+        if not sz.is_finite() or sz <= 0 or (px is not None and (not px.is_finite() or px <= 0)):
+            return web.json_response({"error": "sz and px must be positive numbers"}, status=400)
+        now = sim.now_ms()
+        sim.house.inject_fill(user.lower(), coin, side == "B", px or sim.market.mid(coin), sz, now)
+        sim.hub.flush()
+        state = sim.house.clearinghouse_state(user.lower(), now)
+        return web.json_response(state)
+
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -512,15 +571,24 @@ def build_hyperliquid_app(
                 "ws_fills_sent": sim.hub.fills_sent,
                 "ws_shed": sim.hub.shed,
                 "replay_fed": sim.replay.fed if sim.replay else 0,
+                "late_actions_pending": len(sim.late_tasks),
+                "late_actions_applied": sim.late["applied"],
+                "late_actions_expired": sim.late["expired"],
             }
         )
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sim.run(), name="hl-sim-ticker")
+        task = None
+        if not settings.manual_ticks:
+            task = asyncio.create_task(sim.run(), name="hl-sim-ticker")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+        for late in list(sim.late_tasks):
+            late.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await sim.hub.close_all()
 
     app.router.add_post("/info", info)
@@ -529,6 +597,7 @@ def build_hyperliquid_app(
     app.router.add_get("/_sim/bots", bots)
     app.router.add_post("/_sim/step", step)
     app.router.add_post("/_sim/fund", fund)
+    app.router.add_post("/_sim/inject_fill", inject_fill)
     app.router.add_get("/_sim/stats", stats)
     app.cleanup_ctx.append(ticker)
     return app

@@ -244,7 +244,7 @@ class Clearinghouse:
             statuses.append(self._place_one(acct, req, now_ms, tx_hash))
         return statuses
 
-    def _place_one(
+    def _place_one(  # noqa: C901
         self, acct: Account, req: OrderRequest, now_ms: int, tx_hash: str | None
     ) -> dict[str, Any]:
         if not 0 <= req.asset < len(self.coins):

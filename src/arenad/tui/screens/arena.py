@@ -139,26 +139,31 @@ class ArenaScreen(BaseScreen):
         if not self.query_one("#leaderboard-note", Notice).about(rows, empty="no standings yet"):
             return
         for r in rows:
-            insufficient = bool(r.get("insufficient"))
-            mark = "*" if insufficient else ""
             table.add_row(
-                str(r.get("rank", "?")),
+                fmt.DASH if r.get("rank") is None else str(r.get("rank")),
                 fmt.rank_change(r.get("rank_change")),
                 str(r.get("name") or r.get("book_id")),
                 str(r.get("kind", "")),
-                fmt.pct(r.get("return_pct")),
-                fmt.ratio(r.get("sharpe")) + mark,
-                fmt.pct(r.get("max_drawdown_pct"), signed=False),
-                fmt.pct(100 * (fmt.num(r.get("win_rate")) or 0), signed=False)
-                if r.get("win_rate") is not None
-                else fmt.DASH,
-                fmt.ratio(r.get("profit_factor")) + mark,
+                fmt.figure(r, "return_pct", fmt.pct, "total_return"),
+                fmt.figure(r, "sharpe", fmt.ratio),
+                fmt.figure(
+                    r, "max_drawdown_pct", lambda v: fmt.pct(v, signed=False), "max_drawdown"
+                ),
+                fmt.figure(
+                    r,
+                    "win_rate",
+                    lambda v: fmt.pct(
+                        None if fmt.num(v) is None else 100 * (fmt.num(v) or 0.0), signed=False
+                    ),
+                ),
+                fmt.figure(r, "profit_factor", fmt.ratio),
                 str(r.get("trades", 0)),
                 key=str(r.get("book_id")),
             )
-        if any(r.get("insufficient") for r in rows):
+        if any(r.get("insufficient_figures") for r in rows):
             self.query_one("#leaderboard-note", Notice).say(
-                "* too few samples for the ratio to mean much yet"
+                "–* too few samples for the figure to mean anything yet ([metrics] min_points,"
+                " min_trades)"
             )
 
     def _show_runs(self, rows: Any) -> None:

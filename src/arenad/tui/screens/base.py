@@ -95,9 +95,9 @@ class BaseScreen(Screen[None]):
         self._dirty = False
         self._loaded_at = self.arenad.clock.monotonic()
         self.run_worker(
-            self.load,
+            self.load,  # type: ignore[arg-type]
             exclusive=True,
-            group="load",  # type: ignore[arg-type]
+            group="load",
             exit_on_error=False,
         )
 

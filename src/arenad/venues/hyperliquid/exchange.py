@@ -86,25 +86,36 @@ class HyperliquidExchange:
         self._last_nonce = max(now_ms, self._last_nonce + 1)
         return self._last_nonce
 
-    def signed_payload(self, action: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    def signed_payload(
+        self, action: dict[str, Any], now_ms: int, expires_after_ms: int | None = None
+    ) -> dict[str, Any]:
+        """``expires_after_ms``: the venue refuses the action if it reaches it later (signed
+        with the action, as the SDK's ``Exchange.set_expires_after`` does)."""
         nonce = self._nonce(now_ms)
         signature = sign_l1_action(
-            self.wallet, action, self.vault_address, nonce, None, self.is_mainnet
+            self.wallet, action, self.vault_address, nonce, expires_after_ms, self.is_mainnet
         )
-        return {
+        payload = {
             "action": action,
             "nonce": nonce,
             "signature": signature,
             "vaultAddress": self.vault_address,
         }
+        if expires_after_ms is not None:
+            payload["expiresAfter"] = expires_after_ms
+        return payload
 
-    async def place(self, orders: Sequence[OrderIntent], now_ms: int) -> dict[str, Any]:
+    async def place(
+        self, orders: Sequence[OrderIntent], now_ms: int, expires_after_ms: int | None = None
+    ) -> dict[str, Any]:
         action = order_wires_to_order_action([o.wire() for o in orders])
-        return await self._post(self.signed_payload(action, now_ms))
+        return await self._post(self.signed_payload(action, now_ms, expires_after_ms))
 
-    async def cancel_by_cloid(self, asset: int, cloid: str, now_ms: int) -> dict[str, Any]:
+    async def cancel_by_cloid(
+        self, asset: int, cloid: str, now_ms: int, expires_after_ms: int | None = None
+    ) -> dict[str, Any]:
         action = {"type": "cancelByCloid", "cancels": [{"asset": asset, "cloid": cloid}]}
-        return await self._post(self.signed_payload(action, now_ms))
+        return await self._post(self.signed_payload(action, now_ms, expires_after_ms))
 
     async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
         kind = payload["action"]["type"]

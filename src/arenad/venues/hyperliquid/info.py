@@ -1,8 +1,10 @@
 """The /info endpoint over httpx.
 
 ``fills_since`` pages ``userFillsByTime`` (at most 2,000 fills per response) forward in time
-and dedupes on ``(hash, tid)``: the next page starts at the newest time already seen — not one
-millisecond after it, since fills sharing that millisecond may straddle the page boundary.
+and dedupes on the fills' one dedupe key (``wire.fill_key``: hash and tid, or for tid-less
+fills hash, oid, price, size and time): the next page starts at the newest time already
+seen — not one millisecond after it, since fills sharing that millisecond may straddle the
+page boundary.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 
 from arenad.errors import OperationalError, SkipError, TemporaryError
+from arenad.venues.hyperliquid.wire import raw_fill_key
 
 FILLS_PAGE = 2000
 
@@ -100,8 +103,8 @@ class HyperliquidInfo:
     async def fills_since(
         self, user: str, start_ms: int, end_ms: int | None = None, *, max_pages: int = 1000
     ) -> list[dict[str, Any]]:
-        """Every fill of ``user`` from ``start_ms`` on, oldest first, each (hash, tid) once."""
-        seen: set[tuple[str, int]] = set()
+        """Every fill of ``user`` from ``start_ms`` on, oldest first, each (``fill_key``) once."""
+        seen: set[str] = set()
         out: list[dict[str, Any]] = []
         start = start_ms
         for _ in range(max_pages):
@@ -109,7 +112,7 @@ class HyperliquidInfo:
             page.sort(key=lambda f: (f.get("time", 0), f.get("tid", 0)))
             new = 0
             for f in page:
-                key = (str(f.get("hash")), int(f.get("tid", 0)))
+                key = raw_fill_key(f, user)
                 if key not in seen:
                     seen.add(key)
                     out.append(f)

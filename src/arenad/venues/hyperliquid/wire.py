@@ -3,21 +3,22 @@
 Prices and sizes stay exact ``Decimal``. Anything malformed raises ``SkipError`` naming the
 field, so one bad item is recorded and skipped while the rest of the frame is kept.
 
-Fills are identified by ``(hash, tid)``. Older mainnet responses (like the recorded one in
-tests) carry no ``tid``; for those the key falls back to ``(hash, oid, px, sz, time)`` — one
-transaction hash can hold several fills of one order against different makers, so ``hash``
-alone would merge them.
+Fills are identified by ``fill_key``: ``"hash:tid"``. Older mainnet responses (like the
+recorded one in tests) carry no ``tid``; for those the key falls back to
+``"hash:oid:px:sz:time"`` — one transaction hash can hold several fills of one order against
+different makers, so ``hash`` alone would merge them. This is the one dedupe key: the ingest,
+the backfill (``HyperliquidInfo.fills_since``) and the store (``fade_bot_events.fill_key``)
+all use it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from arenad.errors import OperationalError, OrderRejected, SkipError
-
-DedupeKey = tuple[Any, ...]
 
 
 def _dec(raw: dict[str, Any], key: str, what: str) -> Decimal:
@@ -100,10 +101,25 @@ class BotFill:
         return self.px * self.sz
 
     @property
-    def key(self) -> DedupeKey:
-        if self.tid is not None:
-            return (self.hash, self.tid)
-        return (self.hash, self.oid, str(self.px), str(self.sz), self.time_ms)
+    def key(self) -> str:
+        """The fill's dedupe key (see the module doc)."""
+        return fill_key(self.hash, self.tid, self.oid, self.px, self.sz, self.time_ms)
+
+
+def fill_key(hash_: str, tid: int | None, oid: int, px: Decimal, sz: Decimal, time_ms: int) -> str:
+    """THE dedupe key of a fill: ``hash:tid``, or ``hash:oid:px:sz:time`` without a tid."""
+    if tid is not None:
+        return f"{hash_}:{tid}"
+    return f"{hash_}:{oid}:{px}:{sz}:{time_ms}"
+
+
+def raw_fill_key(raw: Any, wallet: str) -> str:
+    """``fill_key`` of a fill as received. One that does not parse is keyed by its whole
+    content (so distinct bad items are all kept, and the consumer reports each)."""
+    try:
+        return parse_fill(raw, wallet).key
+    except SkipError:
+        return "unparsed:" + json.dumps(raw, sort_keys=True, default=str)
 
 
 def parse_fill(raw: Any, wallet: str) -> BotFill:

@@ -151,6 +151,8 @@ async def test_fills_during_disconnects_are_backfilled(sim_server) -> None:  # t
         )
         assert sink.sources.get("backfill", 0) > 0 and ingest.ws is not None
         assert ingest.ws.connects >= 4 and sink.gaps == []
+        # Drops that reconnect are no outage: trading was never held.
+        assert ingest.venue.outages == 0 and not ingest.venue.waiting
     finally:
         await stop(task)
 

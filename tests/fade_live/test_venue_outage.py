@@ -1,8 +1,10 @@
 """Venue outages are waited out (issue #14): a real `arenad run` against the simulator whose
 REST answers 503 and whose websocket drops every message. Trading on Hyperliquid is held by
 itself ("waiting for venue"), nothing crashes, no traceback, and trading resumes once the
-backfill has caught up; an outage longer than `[risk] venue_outage_grace_s` (here: the
-simulator never started) engages the kill switch with that reason."""
+backfill has caught up, with every fade book re-targeted from the bots' positions (fills the
+backfill brought in while trading was held are not lost); an outage longer than
+`[risk] venue_outage_grace_s` (here: the simulator never started) engages the kill switch with
+that reason."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import json
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -19,6 +23,7 @@ import pytest
 from arenad.sim.hyperliquid.bots import bot_address
 from arenad.store.db import parse_iso
 from conftest import wait_for
+from fixtures_sim import SimThread, sim_settings
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +64,41 @@ def q(path: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
             return [dict(r) for r in c.execute(sql, args)]
     except sqlite3.OperationalError:
         return []
+
+
+def info(url: str, payload: dict[str, Any]) -> Any:
+    r = httpx.post(f"{url}/info", json=payload, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def bot_positions(url: str) -> dict[str, dict[str, Decimal]]:
+    out = {}
+    for b in BOTS:
+        st = info(url, {"type": "clearinghouseState", "user": bot_address(42, b)})
+        out[b] = {
+            p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in st["assetPositions"]
+        }
+    return out
+
+
+def off_target(url: str, db: Any) -> list[str]:
+    """Fade book positions that are not the inverse of their bot's venue position (by the
+    $10 minimum order or more), read from one snapshot of the database."""
+    mids = {c: Decimal(v) for c, v in info(url, {"type": "allMids"}).items()}
+    rows = q(db, "SELECT book_id, coin, size FROM fade_positions")
+    fade = {(r["book_id"], r["coin"]): Decimal(r["size"]) for r in rows}
+    out = []
+    for b, bot in bot_positions(url).items():
+        for coin in set(bot) | {c for (k, c) in fade if k == f"fade:{b}"}:
+            held = fade.get((f"fade:{b}", coin), Decimal(0))
+            if abs(bot.get(coin, Decimal(0)) + held) * mids[coin] >= 10:
+                out.append(f"{b} {coin}: bot {bot.get(coin, 0)}, fade {held}")
+    return out
+
+
+def step(url: str, n: int) -> None:
+    httpx.post(f"{url}/_sim/step", json={"n": n}, timeout=30).raise_for_status()
 
 
 def venue(d) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -156,3 +196,65 @@ def test_an_outage_past_the_grace_engages_the_kill_switch(daemon_proc) -> None: 
     assert d.stop() == 0
     log = d.log()
     assert "Traceback" not in log and "crashed" not in log, log[-3000:]
+
+
+@pytest.fixture
+def manual_sim() -> Iterator[SimThread]:
+    """The simulator with its market stopped: it moves only on `POST /_sim/step`, so nothing
+    the bots do after the outage can heal a fade book by itself."""
+    sim = SimThread(sim_settings(manual_ticks=True)).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_fills_the_backfill_brings_in_during_a_hold_retarget_the_fade_books(  # type: ignore[no-untyped-def]
+    manual_sim, daemon_proc
+) -> None:
+    """The bots trade while the venue is unreachable; their fills come in by the backfill
+    while trading is still held (their decisions skipped). Once the hold is released every
+    fade book is re-targeted from its bot's position — with the market stopped, no later
+    fill would do it."""
+    url = manual_sim.hyperliquid_url
+    d = daemon_proc(config(int(url.rsplit(":", 1)[1]), grace_s=120))
+    d.start()
+    filled = "SELECT id FROM fade_orders WHERE status = 'filled'"
+
+    def traded() -> bool:
+        step(url, 20)
+        return len(q(d.db_path, filled)) >= 3
+
+    wait_for(traded, 60, interval=0.1, what="fade orders filled")
+    wait_for(lambda: not off_target(url, d.db_path), 30, interval=0.2, what="books on target")
+    before = bot_positions(url)
+    httpx.post(
+        f"{url}/_sim/faults",
+        json={"http_error_rate": 1.0, "http_error_status": 503, "drop_rate": 1.0},
+        timeout=10,
+    ).raise_for_status()
+    httpx.post(f"{url}/_sim/drop", timeout=10)
+    wait_for(lambda: venue(d)["state"] == "waiting", 30, interval=0.2, what="waiting")
+    step(url, 400)  # the bots trade while the venue is unreachable for the daemon
+    httpx.post(
+        f"{url}/_sim/faults", json={"http_error_rate": 0.0, "drop_rate": 0.0}, timeout=10
+    ).raise_for_status()
+    assert bot_positions(url) != before  # the outage moved the bots' positions
+    wait_for(lambda: venue(d)["state"] == "up", 45, interval=0.2, what="the hold released")
+    skipped = q(
+        d.db_path,
+        "SELECT count(*) n FROM fade_decisions WHERE skip_reason LIKE 'halted: waiting for venue%'",
+    )
+    assert skipped[0]["n"] > 0  # fills did come in while trading was held
+    try:
+        wait_for(lambda: not off_target(url, d.db_path), 30, interval=0.2, what="re-targeted")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {off_target(url, d.db_path)}") from None
+    retargets = q(
+        d.db_path, "SELECT count(*) n FROM fade_decisions WHERE reason LIKE '%re-target%'"
+    )
+    assert retargets[0]["n"] > 0
+    st = d.status()
+    assert st["kill_switch"]["engaged"] is False and st["venues"]["hyperliquid"]["outages"] == 1
+    assert d.stop() == 0
+    assert "Traceback" not in d.log()

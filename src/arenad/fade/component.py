@@ -44,6 +44,7 @@ from arenad.fade.paper import paper_fill
 from arenad.fade.reconcile import AccountReconciler
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import FadeStore, NewFill, equity_rows, fill_key, ms_iso
+from arenad.guards.trading import TradingState
 from arenad.guards.venue import VenueMonitor
 from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.tracker.store import latest_chat_before
@@ -67,6 +68,8 @@ NETWORKS = {
     "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
 }
 BPS = Decimal(10_000)
+VENUE = "hyperliquid"
+"""The venue the fade trades on (its hold: ``TradingGuard.state_for(VENUE)``)."""
 
 
 def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
@@ -91,7 +94,7 @@ class FadeComponent:
         self.info = HyperliquidInfo(self.base_url)
         # Outages of the venue hold fade trading by themselves (arenad.guards.venue).
         self.venue = VenueMonitor(
-            "hyperliquid",
+            VENUE,
             ctx.guard,
             ctx.events,
             clock=ctx.clock,
@@ -211,6 +214,7 @@ class FadeComponent:
                 self.base_url, wallet, is_mainnet=st.network == "mainnet"
             )
         self.venue.register()
+        self.venue.on_release(self.retarget)
         self.ctx.supervisor.add("fade-ingest", self.run_ingest, trading=True)
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
@@ -331,36 +335,18 @@ class FadeComponent:
                 bot.id,
                 new,
                 marks=self.marks,
-                state=self.ctx.guard.state_for("hyperliquid"),
+                state=self.ctx.guard.state_for(VENUE),
                 day_pnl=self.day_pnl(),
                 now_s=self.ctx.clock.monotonic(),
+                halted_by=self.ctx.guard.halt_reason(VENUE),
             )
-            limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
-            decided = time.perf_counter()
-            intent_at = self.ctx.clock.now()
-            if self.live:
-                self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
-            await self.store.record_batch(
-                [NewFill(bot.id, f, source) for f in new],
-                decisions,
-                plans,
-                self.engine,
-                intent_at,
-                network=self.settings.network if self.live else "paper",
-                simulated=not self.live,
-                limit_prices=limits,
+            await self.commit_and_execute(
+                [NewFill(bot.id, f, source) for f in new], decisions, plans, received
             )
             if caught_up:  # stored from where tracking stopped: back to the newest fill
                 self.resume_from.pop(wallet, None)
-            self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
-            if self.live and len(plans) > 1:
-                await self.execute_many(plans, limits, received)
-            else:
-                for p in plans:
-                    await self.execute(p, limits.get(p.cloid), received)
-        for d in decisions:
-            self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+        self.publish_decisions(decisions)
         alarm = self.engine.rate_alarm(self.ctx.clock.monotonic())
         if alarm is not None:
             n, skipped = alarm
@@ -373,6 +359,67 @@ class FadeComponent:
                 "fall behind their targets",
                 {"decisions": n, "skipped": skipped, "max_orders_per_minute": lim},
             )
+
+    async def commit_and_execute(
+        self,
+        fills: list[NewFill],
+        decisions: list[Decision],
+        plans: list[OrderPlan],
+        received: float | None,
+    ) -> None:
+        """Events, decisions and intents in one transaction, then the orders (under the lock)."""
+        limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
+        decided = time.perf_counter()
+        intent_at = self.ctx.clock.now()
+        if self.live:
+            self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
+        await self.store.record_batch(
+            fills,
+            decisions,
+            plans,
+            self.engine,
+            intent_at,
+            network=self.settings.network if self.live else "paper",
+            simulated=not self.live,
+            limit_prices=limits,
+        )
+        self.commits.append(time.perf_counter() - decided)
+        if self.live and len(plans) > 1:
+            await self.execute_many(plans, limits, received)
+        else:
+            for p in plans:
+                await self.execute(p, limits.get(p.cloid), received)
+
+    def publish_decisions(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+
+    async def retarget(self) -> None:
+        """A venue hold was released: every fade book re-targeted from its bot's position.
+        The fills the backfill brought in while trading was held were booked on the bot books
+        but decided as skips; without this, a book would stay off target until the bot's next
+        fill in that coin. Nothing to do while the kill switch is engaged (it blocks every
+        automatic order)."""
+        if not self.ready.is_set() or self.ctx.guard.state_for(VENUE) is TradingState.HALTED:
+            return
+        async with self.lock:
+            decisions, plans = self.engine.retarget(
+                marks=self.marks,
+                state=self.ctx.guard.state_for(VENUE),
+                day_pnl=self.day_pnl(),
+                now_s=self.ctx.clock.monotonic(),
+                now_ms=_ms(self.ctx.clock.now()),
+                why="re-target after the venue hold",
+            )
+            if not decisions:
+                return
+            await self.commit_and_execute([], decisions, plans, None)
+        log.info(
+            "fade: books re-targeted after the venue hold",
+            decisions=len(decisions),
+            orders=len(plans),
+        )
+        self.publish_decisions(decisions)
 
     async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
         """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are
@@ -609,11 +656,12 @@ class FadeComponent:
         try:
             mids = await self.info.all_mids()
         except TemporaryError as e:
-            await self.venue.down(f"allMids: {e}")
+            await self.venue.failed("allMids", str(e))
             return
         except ArenadError as e:
             log.warning("fade: allMids failed", error=str(e))
             return
+        self.venue.answered("allMids")
         for c, v in mids.items():
             with contextlib.suppress(ArithmeticError, ValueError):
                 self.marks[c] = Decimal(str(v))

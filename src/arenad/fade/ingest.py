@@ -9,11 +9,13 @@ Delivery is at-least-once: a fill may arrive in the connect snapshot, live, in t
 after a reconnect, or from a poll. The consumer dedupes on ``(hash, tid)``. Calls to
 ``on_fills`` never overlap (one lock), so the consumer sees one fill batch at a time.
 
-Temporary venue errors (refused connects, timeouts, 5xx, 429, a dropped websocket) are waited
-out: each is reported to the venue monitor (``arenad.guards.venue``: trading on the venue is
-held, and only an outage longer than its grace engages the kill switch) and retried with
-jittered backoff, without limit. Once the venue answers again, every wallet is backfilled; the
-hold is released only when that catch-up ran through without a new failure.
+Temporary venue errors (refused connects, timeouts, 5xx, 429, a websocket that cannot connect)
+are waited out: each is reported to the venue monitor (``arenad.guards.venue``) and retried
+with jittered backoff, without limit. A few in a row are an outage: trading on the venue is
+held, and only an outage longer than its grace engages the kill switch. A websocket that drops
+and reconnects is not one: its fills are backfilled on the connect, trading goes on. Once the
+venue answers again, every wallet is backfilled; the hold is released only when that catch-up
+ran through without a new failure (and the fade then re-targets its books).
 
 A gap is reported only when it is provably unrecoverable: the venue refuses the request (4xx),
 paging cannot get past a millisecond, or the venue keeps answering something that is not a
@@ -115,6 +117,7 @@ class FillIngest:
                     [{"type": "userFills", "user": w} for w in self.ws_wallets],
                     self._on_ws_message,
                     on_state=self._on_ws_state,
+                    on_connect_failed=self._on_ws_connect_failed,
                     clock=self._clock,
                     ping_interval_s=self._ping,
                     max_backoff_s=self._max_backoff,
@@ -160,14 +163,17 @@ class FillIngest:
         for w in self.ws_wallets:
             self.synced_at.pop(w, None)
         await self._connection(up, detail=detail)
-        if not up:
-            await self.venue.down(f"websocket: {detail}")
-        else:
+        if up:
+            self.venue.answered("websocket")
             # Backfill in a task: the websocket keeps reading meanwhile (the lock keeps the
             # consumer's view serial), and a slow backfill does not hold live fills back. In
             # the ingest's task group, so what it raises (a storage failure) ends the ingest.
             assert self._tg is not None
             self._tg.create_task(self._backfill_all(self.ws_wallets), name="fade-backfill")
+
+    async def _on_ws_connect_failed(self, detail: str) -> None:
+        # A drop that reconnects is no outage; a websocket that cannot connect may be one.
+        await self.venue.failed("websocket", f"cannot connect: {detail}")
 
     async def _connection(self, up: bool, **detail: Any) -> None:
         if self._on_connection is not None:
@@ -193,7 +199,7 @@ class FillIngest:
             try:
                 fills = await self._info.fills_since(wallet, await self._since(wallet))
             except TemporaryError as e:
-                await self.venue.down(f"{source} of {wallet}: {e}")
+                await self.venue.failed("fills", f"{source} of {wallet}: {e}")
                 await self._clock.sleep(next(delays))
                 continue
             except SkipError as e:
@@ -205,6 +211,7 @@ class FillIngest:
             except OperationalError as e:
                 reason = str(e)
             else:
+                self.venue.answered("fills")
                 self.gaps.pop(wallet, None)
                 await self._deliver(wallet, fills, source)
                 self.synced_at[wallet] = self._clock.monotonic()

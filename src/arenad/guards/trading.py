@@ -50,6 +50,9 @@ class VenueHold(Protocol):
     @property
     def waiting(self) -> bool: ...
 
+    @property
+    def hold_reason(self) -> str | None: ...
+
     def snapshot(self) -> dict[str, Any]: ...
 
 
@@ -153,6 +156,13 @@ class TradingGuard:
         """The state a loop trading on ``venue`` obeys: HALTED too while the venue is held."""
         hold = self._venues.get(venue)
         return TradingState.HALTED if hold is not None and hold.waiting else self.state
+
+    def halt_reason(self, venue: str) -> str | None:
+        """Why ``state_for(venue)`` is HALTED, when it is (None otherwise)."""
+        if self._kill.engaged:
+            return f"kill switch engaged by {self._kill.by}, no automatic orders"
+        hold = self._venues.get(venue)
+        return hold.hold_reason if hold is not None and hold.waiting else None
 
     def add_venue(self, name: str, hold: VenueHold) -> None:
         self._venues[name] = hold

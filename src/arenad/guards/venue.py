@@ -1,20 +1,26 @@
 """Venue outages are waited out, not crashed on.
 
 A :class:`VenueMonitor` follows one venue's reachability. Whoever meets a temporary error
-talking to the venue (a refused connect, a timeout, HTTP 5xx or 429, a dropped websocket)
-reports it with :meth:`VenueMonitor.down`; the first report starts an outage:
+talking to the venue (a refused connect, a timeout, HTTP 5xx or 429, a websocket that cannot
+connect) reports it with :meth:`VenueMonitor.failed`, naming the kind of request; whoever gets
+an answer reports :meth:`VenueMonitor.answered`. One failure is not an outage — the caller
+retries it — and neither is a websocket that drops and reconnects (its fills are backfilled as
+on every connect). An outage starts once one kind of request has failed ``hold_after`` times in
+a row (3: beyond a retry or two):
 
 - trading on that venue is held at once (``TradingGuard.state_for(venue)`` is HALTED; the
   kill switch is not touched), shown as ``venues.<name>.state = "waiting"`` in the status;
-- one warning event says so (later reports in the same outage only update the reason);
+- one warning event says so (later failures in the same outage only update the reason);
 - a timer of ``grace_s`` starts: an outage still going when it runs out engages the kill
   switch (``by = "venue_outage"``), since a loop blind for that long cannot be trusted to
   pick up where it left off without the operator.
 
 The outage ends with :meth:`VenueMonitor.up`, which the ingest calls only once the venue
 answers again *and* every wallet's backfill has caught up since the last failure; one info
-event says so and the hold is released by itself. :meth:`VenueMonitor.call` retries one
-request with jittered backoff until it answers, reporting each failure.
+event says so, the hold is released by itself, and the release listeners run (the fade
+re-targets every book from the bots' positions: fills the backfill brought in while trading
+was held were decided as skips). An answer alone does not release the hold.
+:meth:`VenueMonitor.call` retries one request with jittered backoff until it answers.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from arenad.guards.trading import TradingGuard
 from arenad.store.db import utc_iso
 
 T = TypeVar("T")
+ReleaseFn = Callable[[], Awaitable[None]]
+HOLD_AFTER = 3
+"""Failures in a row of one kind of request that make an outage (the first ones are retried)."""
 
 log = structlog.get_logger("arenad.venue")
 
@@ -48,6 +57,7 @@ class VenueMonitor:
         clock: Clock | None = None,
         grace_s: Callable[[], float] = lambda: 300.0,
         max_backoff_s: Callable[[], float] = lambda: 10.0,
+        hold_after: int = HOLD_AFTER,
     ) -> None:
         self.name = name
         self._guard = guard
@@ -63,8 +73,12 @@ class VenueMonitor:
         """Outages so far (each one's number keys its grace timer)."""
         self.failures = 0
         """Failures reported so far."""
+        self.hold_after = max(1, hold_after)
+        self.streaks: dict[str, int] = {}
+        """Failures in a row per kind of request, since it last answered."""
         self._timer: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self._on_release: list[ReleaseFn] = []
 
     def register(self) -> None:
         """Show this venue in the guard's snapshot and hold its trading while waiting."""
@@ -80,11 +94,26 @@ class VenueMonitor:
             "outages": self.outages,
         }
 
-    async def down(self, reason: str) -> None:
-        """A temporary failure talking to the venue (idempotent within one outage)."""
+    def on_release(self, fn: ReleaseFn) -> None:
+        """Call ``fn`` (awaited) each time a hold is released."""
+        self._on_release.append(fn)
+
+    @property
+    def hold_reason(self) -> str | None:
+        """What trading on this venue waits for while held (for decisions' skip reasons)."""
+        return f"waiting for venue {self.name} ({self.reason})" if self.waiting else None
+
+    async def failed(self, what: str, reason: str) -> None:
+        """A temporary failure of one kind of request (``what``: "fills", "allMids",
+        "websocket", ...). The hold starts when that kind has failed ``hold_after`` times in a
+        row; idempotent within one outage."""
         self.failures += 1
-        self.reason = reason
+        streak = self.streaks[what] = self.streaks.get(what, 0) + 1
+        self.reason = f"{what}: {reason}"
         if self.waiting:
+            return
+        if streak < self.hold_after:
+            log.debug("venue request failed; retried", venue=self.name, what=what, reason=reason)
             return
         self.waiting = True
         self.outages += 1
@@ -96,10 +125,15 @@ class VenueMonitor:
         )
         await self._emit(
             "warning",
-            f"{self.name}: waiting for venue ({reason}); trading on {self.name} is held, "
-            f"the kill switch engages if it lasts {grace:.0f}s",
-            {"venue": self.name, "reason": reason, "grace_s": grace},
+            f"{self.name}: waiting for venue ({self.reason}, {streak} times in a row); trading "
+            f"on {self.name} is held, the kill switch engages if it lasts {grace:.0f}s",
+            {"venue": self.name, "reason": self.reason, "grace_s": grace},
         )
+
+    def answered(self, what: str) -> None:
+        """That kind of request got an answer: its failures no longer count (a hold stays
+        until ``up``)."""
+        self.streaks.pop(what, None)
 
     async def up(self, detail: str) -> None:
         """The venue answers and the backfill has caught up: release the hold."""
@@ -110,11 +144,14 @@ class VenueMonitor:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self.streaks.clear()
         await self._emit(
             "info",
             f"{self.name}: venue back after {took:.1f}s ({detail}); trading on {self.name} resumes",
             {"venue": self.name, "outage_s": round(took, 3), "last_reason": self.reason},
         )
+        for fn in self._on_release:
+            await fn()
 
     async def wait_change(self) -> None:
         """Until the next down/up transition."""
@@ -129,10 +166,13 @@ class VenueMonitor:
         delays = self.backoff()
         while True:
             try:
-                return await fn()
+                out = await fn()
             except TemporaryError as e:
-                await self.down(f"{what}: {e}")
+                await self.failed(what, str(e))
                 await self._clock.sleep(next(delays))
+                continue
+            self.answered(what)
+            return out
 
     async def _expire(self, outage: int, grace: float) -> None:
         await self._clock.sleep(grace)

@@ -153,6 +153,9 @@ def test_full_disk_halts_trading_keeps_serving_and_the_kill_switch_survives_rest
     assert st["trading_state"] == "HALTED"
     assert st["kill_switch"]["engaged"] is True and st["kill_switch"]["by"] == "storage"
     assert st["kill_switch"]["reason"].startswith("storage failure: ")
+    # The daemon said why, once: one line naming the cause (no line per failed write).
+    said = [line for line in d.log().splitlines() if "trading HALTED: storage failure" in line]
+    assert len(said) == 1 and "full" in said[0], said
     # No new fade order after the halt (the one in flight at the failure may still finish).
     placed = len(rows(db, "SELECT id FROM fade_orders"))
     text = d.cli("status")
@@ -253,3 +256,47 @@ def test_low_disk_space_halts_trading_before_the_disk_is_full(daemon_proc) -> No
     assert json.loads(d.cli("status", "--json").stdout)["kill_switch"]["engaged"] is True
     assert d.stop() == 0
     assert kill_switch_row(d.db_path)[:2] == (1, "disk_space")
+
+
+def test_a_wedged_writer_stops_the_watchdog_ping(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    """Another process holds the database's write lock: no commit completes, the writer is
+    wedged after `daemon.writer_stall_s`, and the WATCHDOG=1 ping stops (systemd would restart
+    the daemon); once the lock is gone, commits land and the pings resume."""
+    port = int(sim_thread.hyperliquid_url.rsplit(":", 1)[1])
+    d = daemon_proc(config(Path("arenad.db"), port, "writer_stall_s = 2"))
+    d.start(env={"WATCHDOG_USEC": "1000000"})  # a ping every 0.5 s
+    wait_for(lambda: "WATCHDOG=1" in d.drain_notify(), 15, what="watchdog pings")
+    wait_for(lambda: rows(d.db_path, "SELECT 1 FROM fade_orders LIMIT 1"), 30, what="trading")
+    st = d.status()
+    assert st["watchdog"]["enabled"] and st["storage"]["writer_healthy"] is True
+    lock = sqlite3.connect(d.db_path, isolation_level=None, timeout=30)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")  # the daemon's writer now waits for it
+
+        def wedged() -> dict[str, Any] | None:
+            s = d.status()
+            return s if s["watchdog"]["withheld_since"] else None
+
+        st = wait_for(wedged, 30, interval=0.2, what="the watchdog ping withheld")
+        assert st["storage"]["writer_healthy"] is False and st["storage"]["ok"] is True
+        assert "STORE WRITER WEDGED" in d.cli("status").stdout
+        d.drain_notify()  # pings sent before it was withheld
+        withheld = st["watchdog"]["withheld"]
+        wait_for(
+            lambda: d.status()["watchdog"]["withheld"] >= withheld + 3,
+            15,
+            interval=0.2,
+            what="three heartbeats without a ping",
+        )
+        assert "WATCHDOG=1" not in d.drain_notify()  # none while the writer is wedged
+        assert d.proc.poll() is None  # not crashed: systemd decides
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    wait_for(lambda: "WATCHDOG=1" in d.drain_notify(), 30, what="the pings to resume")
+    st = d.status()
+    assert st["storage"]["writer_healthy"] is True and st["watchdog"]["withheld_since"] is None
+    assert d.stop() == 0
+    # (The fade loop's commits failed with "database is locked" meanwhile: it crashed and was
+    # restarted; lock contention is not a storage failure.)
+    assert "withholding the systemd watchdog ping" in d.log()

@@ -114,7 +114,7 @@ def events(d, search: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-d
 
 def test_an_outage_shorter_than_the_grace_is_waited_out(sim_thread, daemon_proc) -> None:  # type: ignore[no-untyped-def]
     url = sim_thread.hyperliquid_url
-    d = daemon_proc(config(int(url.rsplit(":", 1)[1]), grace_s=60))
+    d = daemon_proc(config(int(url.rsplit(":", 1)[1]), grace_s=120))
     d.start()
     filled = "SELECT id, ts FROM fade_orders WHERE status = 'filled' ORDER BY id"
     wait_for(lambda: len(q(d.db_path, filled)) >= 3, 30, what="fade orders filled")
@@ -127,19 +127,20 @@ def test_an_outage_shorter_than_the_grace_is_waited_out(sim_thread, daemon_proc)
     ).raise_for_status()
     httpx.post(f"{url}/_sim/drop", timeout=10)
     v = wait_for(lambda: (v := venue(d))["state"] == "waiting" and v, 30, what="waiting")
-    assert v["grace_s"] == 60 and v["reason"]
+    assert v["grace_s"] == 120 and v["reason"]
     st = d.status()
     assert st["kill_switch"]["engaged"] is False, st["kill_switch"]
     assert st["trading_state"] == "ACTIVE"
     assert "WAITING FOR VENUE hyperliquid" in d.cli("status").stdout
-    # Down for a while (well inside the grace): retried in the task, no crash.
+    # Down for 60 s (inside the grace): retried in the task, no crash, no kill switch.
     t_down = time.monotonic()
     wait_for(
-        lambda: time.monotonic() - t_down > 5 and venue(d)["state"] == "waiting",
-        30,
-        interval=0.5,
-        what="five seconds of outage",
+        lambda: time.monotonic() - t_down > 60 and venue(d)["state"] == "waiting",
+        120,
+        interval=1.0,
+        what="sixty seconds of outage",
     )
+    assert d.status()["kill_switch"]["engaged"] is False
     httpx.post(
         f"{url}/_sim/faults", json={"http_error_rate": 0.0, "drop_rate": 0.0}, timeout=10
     ).raise_for_status()

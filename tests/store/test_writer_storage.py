@@ -4,6 +4,7 @@ to grow (SQLITE_FULL, as on a full disk)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -70,6 +71,35 @@ async def test_a_stuck_commit_is_seen_as_stalled(tmp_path: Path) -> None:
         assert writer.stalled(0.01) and not writer.stalled(60)
         gate.set()
         await task
+        assert not writer.stalled(0.0)
+    finally:
+        await writer.close()
+
+
+async def test_a_database_locked_by_another_process_stalls_a_bad_statement_does_not(
+    tmp_path: Path,
+) -> None:
+    """A write refused by another connection's lock (after the busy timeout) did not happen:
+    the writer stays stuck until a commit completes; a statement that fails on its own (a
+    constraint) got an answer and is no stall."""
+    path = tmp_path / "a.db"
+    await migrate(path)
+    writer = StoreWriter(path)
+    await writer.start()
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            await writer.execute("INSERT INTO system_status (id) VALUES (1)")
+        assert not writer.stalled(0.0)
+        lock = sqlite3.connect(path, isolation_level=None)
+        try:
+            lock.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                await writer.execute(INSERT, row(1))  # waits the 5 s busy timeout first
+            assert writer.stalled(1.0) and writer.failure is None
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        await writer.execute(INSERT, row(2))
         assert not writer.stalled(0.0)
     finally:
         await writer.close()

@@ -30,7 +30,13 @@ _SECRET_KEY = re.compile(
 )
 
 # Keys read once at start-up: a live edit of them is reported and waits for a restart.
-RESTART_ONLY = ("mode", "daemon.db_path", "daemon.socket_path", "daemon.sqlite_synchronous")
+RESTART_ONLY = (
+    "mode",
+    "daemon.db_path",
+    "daemon.socket_path",
+    "daemon.sqlite_synchronous",
+    "daemon.db_max_size_mb",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +252,7 @@ def keep_restart_only(old: Settings, new: Settings) -> Settings:
             "db_path": old.daemon.db_path,
             "socket_path": old.daemon.socket_path,
             "sqlite_synchronous": old.daemon.sqlite_synchronous,
+            "db_max_size_mb": old.daemon.db_max_size_mb,
         }
     )
     return new.model_copy(update={"mode": old.mode, "daemon": daemon})

@@ -17,9 +17,9 @@ write; a full disk, a read-only file system or an unwritable path ends start-up 
 naming the path and the cause (exit 2: retrying will not help until someone frees space). At
 run time a storage failure halts trading (see ``arenad.guards.trading``) and the daemon keeps
 serving status; it exits (3, one line) only when the store writer itself has died. The
-watchdog is pinged (when systemd asks for it) only while the writer is alive and no commit is
-stuck, and the disk's free space is checked against ``daemon.disk_free_min_mb`` every
-heartbeat.
+watchdog is pinged (when systemd asks for it) only while the writer is alive and not wedged
+(``daemon.writer_stall_s``), and the disk's free space is checked against
+``daemon.disk_free_min_mb`` every heartbeat.
 """
 
 from __future__ import annotations
@@ -76,8 +76,6 @@ EXIT_CANNOT_START = 2
 """Start-up refused: bad input, or storage that cannot take a write."""
 EXIT_STORAGE = 3
 """The store writer died while running: nothing can be persisted any more."""
-WRITER_STALL_S = 20.0
-"""A commit in progress for longer than this is a stuck writer: the watchdog ping stops."""
 
 
 class CannotStart(Exception):
@@ -124,6 +122,8 @@ class Daemon:
         self._started_mono = time.monotonic()
         self._loop_lag_ms = 0.0
         self._disk_free_mb: float | None = None
+        self._watchdog = {"enabled": False, "pings": 0, "withheld": 0}
+        self._withheld_since: str | None = None
         self.exit_code = 0
         self.ctx: DaemonContext | None = None
         self._stopping = False
@@ -347,15 +347,42 @@ class Daemon:
                         "UPDATE system_status SET updated_at = ? WHERE id = 1",
                         (utc_iso(self.clock.now()),),
                     )
-            if watchdog is not None and self.writer_healthy():
-                systemd.notify("WATCHDOG=1")
+            if watchdog is not None:
+                self._ping_watchdog()
             self.ctx.bus.publish("status", await self.status())
+
+    def _ping_watchdog(self) -> None:
+        """WATCHDOG=1 while the writer is healthy; withheld (one log line when that starts)
+        while it is not, so systemd restarts a wedged daemon."""
+        w = self._watchdog
+        w["enabled"] = True
+        if self.writer_healthy():
+            if self._withheld_since is not None:
+                log.warning("store writer healthy again; watchdog pings resume")
+                self._withheld_since = None
+            systemd.notify("WATCHDOG=1")
+            w["pings"] += 1
+            return
+        if self._withheld_since is None:
+            self._withheld_since = utc_iso(self.clock.now())
+            assert self.ctx is not None
+            log.error(
+                "store writer wedged: withholding the systemd watchdog ping",
+                writer_alive=self.ctx.writer.running,
+                stall_s=self.ctx.current.daemon.writer_stall_s,
+            )
+        w["withheld"] += 1
 
     def writer_healthy(self) -> bool:
         """The writer task is alive and no commit is stuck (a storage failure is not a stuck
         writer: the daemon stays up, halted, to retry the kill switch and serve status)."""
         assert self.ctx is not None
-        return self.ctx.writer.running and not self.ctx.writer.stalled(WRITER_STALL_S)
+        writer = self.ctx.writer
+        if not writer.running:
+            return False
+        return writer.failure is not None or not writer.stalled(
+            self.ctx.current.daemon.writer_stall_s
+        )
 
     def disk_low(self) -> str | None:
         """Why the disk is too full to trade, or None."""
@@ -430,12 +457,14 @@ class Daemon:
                 "failed_batches": ctx.writer.stats.storage_failures,
                 "lost_writes": ctx.writer.stats.lost_submits,
                 "writer_alive": ctx.writer.running,
+                "writer_healthy": self.writer_healthy(),
                 "disk_free_mb": None
                 if self._disk_free_mb is None
                 else round(self._disk_free_mb, 1),
                 "disk_free_min_mb": s.daemon.disk_free_min_mb,
                 "disk_low": self.disk_low(),
             },
+            "watchdog": {**self._watchdog, "withheld_since": self._withheld_since},
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
             **{k: fn() for k, fn in ctx.status_sections.items()},

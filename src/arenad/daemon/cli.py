@@ -126,6 +126,11 @@ def _print_status(st: dict[str, Any]) -> None:
         print(f"STORAGE FAILURE since {storage.get('since')}: {storage.get('error')}")
     elif storage.get("disk_low"):
         print(f"DISK SPACE LOW: {storage['disk_low']}")
+    if (st.get("watchdog") or {}).get("withheld_since"):
+        print(
+            f"STORE WRITER WEDGED since {st['watchdog']['withheld_since']}: the systemd "
+            "watchdog ping is withheld"
+        )
     if k["engaged"]:
         print(f"KILL SWITCH ENGAGED by {k['by']} at {k['activated_at']}: {k['reason']}")
         if k.get("persisted") is False:

@@ -22,8 +22,10 @@ tells its listeners (the trading guard halts trading in memory and retries the k
 write). The writer keeps running: every later batch is tried again, and the failure is cleared
 by a commit that lands ``recovery_s`` after the last failed one (a rewrite of an existing row
 can land on a full disk while every insert still fails: one landing is not a recovery).
-``stalled`` is true while one commit has been in progress for too long (a hung disk); the
-daemon's watchdog ping stops then.
+``stalled`` is true while the writer has been stuck for too long: one commit in progress (a
+hung disk), or every attempt since the last that completed refused by a lock another process
+holds (SQLITE_BUSY/LOCKED, each after the busy timeout). A commit that completes — or fails
+for its own statement's fault — ends it. The daemon's watchdog ping stops while it lasts.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ _STORAGE_CODES = frozenset(
         sqlite3.SQLITE_PERM,
     }
 )
+
+
+def _locked(exc: BaseException) -> bool:
+    """Another connection holds the lock (after the busy timeout): the write did not happen,
+    through no fault of its own."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def storage_error(exc: BaseException) -> str | None:
@@ -146,7 +155,7 @@ class StoreWriter:
         self.failure_since: str | None = None
         self.last_failure: str | None = None
         """The most recent storage failure, kept after recovery (for status)."""
-        self._busy_since: float | None = None
+        self._stuck_since: float | None = None
         self._listeners: list[StorageListener] = []
 
     async def start(self) -> None:
@@ -169,9 +178,11 @@ class StoreWriter:
         self._listeners.append(fn)
 
     def stalled(self, limit_s: float) -> bool:
-        """One commit has been in progress for more than ``limit_s`` seconds."""
-        busy = self._busy_since
-        return busy is not None and time.monotonic() - busy > limit_s
+        """For more than ``limit_s`` seconds no commit has completed: one is in progress, or
+        every attempt since the last that completed has met a lock (or a storage failure,
+        which callers tell apart by ``failure``)."""
+        since = self._stuck_since
+        return since is not None and time.monotonic() - since > limit_s
 
     def _storage_state(self, reason: str | None) -> None:
         if reason == self.failure:
@@ -280,15 +291,17 @@ class StoreWriter:
     async def _commit(self, batch: list[_Stmt | _Txn]) -> None:
         conn = self._conn
         assert conn is not None
-        self._busy_since = time.monotonic()
+        if self._stuck_since is None:
+            self._stuck_since = time.monotonic()
         try:
             results = await self._run_batch(conn, batch)
         except asyncio.CancelledError:
-            self._busy_since = None
+            self._stuck_since = None
             await self._rollback()
             raise
         except Exception as exc:
-            self._busy_since = None
+            if not _locked(exc):
+                self._stuck_since = None  # the database answered: not stuck, just refused
             await self._rollback()
             reason = storage_error(exc)
             if reason is not None:
@@ -305,7 +318,7 @@ class StoreWriter:
             else:
                 log.error("store write failed", sql=getattr(item, "sql", "<txn>"), exc_info=exc)
             return
-        self._busy_since = None
+        self._stuck_since = None
         self.stats.committed_batches += 1
         self.stats.committed_items += len(batch)
         if self.failure is not None and time.monotonic() - self._failed_at >= self.recovery_s:

@@ -2,10 +2,10 @@
 once, the daemon stays up saying why, the kill switch write lands as soon as there is room and
 is on after a restart; start-up on a full or read-only disk exits 2 with one line.
 
-The disk is a small tmpfs mounted by the test (root is available here). Where mounting is not
-possible, the same failures come from real mechanisms instead: `daemon.db_max_size_mb` (SQLite's
-max_page_count, SQLITE_FULL on the real file) for the running daemon, and a database path
-under a regular file for start-up.
+The disk is a small tmpfs mounted by the test (root is available in CI; elsewhere the tmpfs
+tests skip, saying so). The same failures also come from real mechanisms that need no root,
+always run: `daemon.db_max_size_mb` (SQLite's max_page_count, SQLITE_FULL on the real file) for
+the running daemon, and a database path under a regular file for start-up.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ BOTS = ["gpt-5", "grok-4"]
 
 
 @pytest.fixture
-def small_disk() -> Iterator[Path | None]:
-    """A 6 MiB tmpfs, or None when this machine does not let the test mount one."""
+def small_disk() -> Iterator[Path]:
+    """A 6 MiB tmpfs; the test skips when this machine does not let it mount one."""
     where = Path(tempfile.mkdtemp(prefix="ad-disk-", dir="/tmp"))
     r = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs", str(where)],
@@ -44,8 +44,9 @@ def small_disk() -> Iterator[Path | None]:
     )
     if r.returncode != 0:
         where.rmdir()
-        yield None
-        return
+        pytest.skip(
+            f"cannot mount a tmpfs (needs root; uid {os.getuid()}): {r.stderr.strip()[:200]}"
+        )
     try:
         yield where
     finally:
@@ -125,12 +126,11 @@ def run_once(d, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore
 
 @pytest.mark.parametrize("via", ["tmpfs", "max_page_count"])
 def test_full_disk_halts_trading_keeps_serving_and_the_kill_switch_survives_restart(
-    sim_thread, daemon_proc, small_disk: Path | None, via: str
+    sim_thread, daemon_proc, request: pytest.FixtureRequest, via: str
 ) -> None:  # type: ignore[no-untyped-def]
-    """Both mechanisms always run (the page cap also where the tmpfs cannot be mounted)."""
+    """A full tmpfs (root) and the page cap (anywhere)."""
     port = int(sim_thread.hyperliquid_url.rsplit(":", 1)[1])
-    if via == "max_page_count":
-        small_disk = None
+    small_disk: Path | None = request.getfixturevalue("small_disk") if via == "tmpfs" else None
     if small_disk is not None:
         db = small_disk / "arenad.db"
         d = daemon_proc(config(db, port))
@@ -190,22 +190,23 @@ def test_full_disk_halts_trading_keeps_serving_and_the_kill_switch_survives_rest
     assert "Traceback" not in d.log()
 
 
+def test_start_on_an_unwritable_path_exits_2_with_one_line(daemon_proc) -> None:  # type: ignore[no-untyped-def]
+    # A path that cannot be a directory: NotADirectoryError, on any machine, root or not.
+    blocker = Path(tempfile.mkstemp(prefix="ad-file-", dir="/tmp")[1])
+    try:
+        d = daemon_proc(config(blocker / "arenad.db"))
+        r = run_once(d)
+        assert r.returncode == 2, r.stderr
+        out = (r.stdout + r.stderr).strip().splitlines()
+        assert len(out) == 1 and str(blocker / "arenad.db") in out[0], out
+        assert "Not a directory" in out[0] and "Traceback" not in r.stderr
+    finally:
+        blocker.unlink()
+
+
 def test_start_on_a_full_or_read_only_disk_exits_2_with_one_line(
-    daemon_proc, small_disk: Path | None
+    daemon_proc, small_disk: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    if small_disk is None:
-        # A path that cannot be a directory: NotADirectoryError, on any machine.
-        blocker = Path(tempfile.mkstemp(prefix="ad-file-", dir="/tmp")[1])
-        try:
-            d = daemon_proc(config(blocker / "arenad.db"))
-            r = run_once(d)
-            assert r.returncode == 2, r.stderr
-            out = (r.stdout + r.stderr).strip().splitlines()
-            assert len(out) == 1 and str(blocker / "arenad.db") in out[0], out
-            assert "Traceback" not in r.stderr
-        finally:
-            blocker.unlink()
-        return
     db = small_disk / "arenad.db"
     d = daemon_proc(config(db))
     d.start()  # a database with a history first

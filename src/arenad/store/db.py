@@ -7,6 +7,7 @@ that meets a checkpoint wait instead of failing.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -123,6 +124,11 @@ def probe_directory(path: Path) -> None:
     """Raise OSError unless the database's directory takes a small file that reaches the
     disk: a full disk (ENOSPC), a read-only file system (EROFS) or a directory we may not
     write (EACCES) fail here, before SQLite is asked."""
+    for d in (path.parent, *path.parent.parents):
+        if d.exists():
+            if not d.is_dir():  # mkdir would say "File exists"
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(d))
+            break
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     probe = path.parent / f".{path.name}.probe-{os.getpid()}"
     try:

@@ -136,6 +136,19 @@ class DaemonProc:
 
         wait_for(seen, timeout, interval=0, what=f"sd_notify {state}")
 
+    def drain_notify(self) -> list[str]:
+        """Every datagram queued on the notify socket now (also kept in ``notifications``)."""
+        got: list[str] = []
+        if self._notify is None:
+            return got
+        while True:
+            try:
+                got += self._notify.recv(4096).decode().splitlines()
+            except TimeoutError:
+                break
+        self.notifications += got
+        return got
+
     def cli(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "arenad", *args, "--config", str(self.config_path)],
@@ -166,12 +179,19 @@ class DaemonProc:
         generous wait is for a loaded machine, and a daemon that overstays it is shown."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"daemon still running {timeout} s after signal {sig}:\n{self.log()[-4000:]}"
-            ) from None
+        deadline = time.monotonic() + timeout
+        while True:
+            # Read the notify socket meanwhile, as systemd does: STOPPING=1 waits for room in
+            # its queue (watchdog pings may have filled it).
+            self.drain_notify()
+            try:
+                return self.proc.wait(0.1)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    break
+        raise AssertionError(
+            f"daemon still running {timeout} s after signal {sig}:\n{self.log()[-4000:]}"
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

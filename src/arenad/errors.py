@@ -41,6 +41,11 @@ class StoreError(OperationalError):
     """The database cannot be used (newer schema than this build, corrupt file)."""
 
 
+class StorageFailure(StoreError):
+    """A write could not be persisted: disk full, I/O error, read-only or unwritable file
+    system. Trading halts at once (in memory) and the kill switch write is retried."""
+
+
 class OrderRejected(SkipError):
     """The venue refused one order (per-order error inside an ok envelope, 422, 403)."""
 

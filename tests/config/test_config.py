@@ -108,15 +108,16 @@ def test_diff_and_restart_only_keys(tmp_path: Path) -> None:
     old = loader.load_settings(f).settings
     f.write_text(
         MINIMAL_CONFIG.replace('log_level = "info"', 'log_level = "debug"').replace(
-            'db_path = "arenad.db"', 'db_path = "other.db"'
+            'db_path = "arenad.db"', 'db_path = "other.db"\ndb_max_size_mb = 100'
         )
     )
     new = loader.load_settings(f).settings
     changes = loader.diff(old, new)
     assert changes["daemon.log_level"] == {"old": "info", "new": "debug"}
-    assert loader.restart_only_changes(changes) == ["daemon.db_path"]
+    assert loader.restart_only_changes(changes) == ["daemon.db_max_size_mb", "daemon.db_path"]
     kept = loader.keep_restart_only(old, new)
     assert kept.daemon.db_path == old.daemon.db_path and kept.daemon.log_level == "debug"
+    assert kept.daemon.db_max_size_mb is None  # the writer's page cap is set at start-up
 
 
 # --- hot-reload accidents and pasted secrets (issue #14) ------------------------------------

@@ -56,6 +56,35 @@ def test_watchdog_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert systemd.watchdog_interval() is None
 
 
+def test_ready_and_stopping_wait_for_room_and_are_never_lost(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Only the watchdog ping may be dropped: READY=1 sent while the receiver's queue is full
+    waits until the receiver reads, and arrives."""
+    d = Path(tempfile.mkdtemp(prefix="sd-", dir="/tmp"))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(d / "n"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(d / "n"))
+    for _ in range(10_000):  # fill the queue: pings are dropped once it is full
+        if not systemd.notify("WATCHDOG=1"):
+            break
+    else:
+        raise AssertionError("the notify queue never filled")
+    results: list[bool] = []
+    sender = threading.Thread(
+        target=lambda: results.append(systemd.notify("READY=1", "STATUS=serving")), daemon=True
+    )
+    sender.start()
+    # Give a non-blocking send the chance to fail before anything is read (a blocking one
+    # just waits here; the result does not depend on this pause, only the reproduction does).
+    sender.join(1.0)
+    s.settimeout(10)
+    got: list[str] = []
+    while "READY=1" not in got:
+        got += s.recv(4096).decode().splitlines()
+    sender.join(10)
+    assert results == [True]
+    s.close()
+
+
 # --- the unit file ------------------------------------------------------------------------
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "arenad.service"

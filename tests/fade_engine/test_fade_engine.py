@@ -92,6 +92,53 @@ def test_kill_switch_halted_blocks_and_reducing_allows_only_exits() -> None:
     assert cut.execute and cut.order_size == D(1) and p3.reduce_only
 
 
+def test_fills_held_by_a_venue_outage_are_retargeted_when_it_ends() -> None:
+    """Fills decided while trading was held (venue outage) leave the fade books off target;
+    ``retarget`` puts every book back on target from its bot's position, netted like fills,
+    and leaves books on target (or a paused bot's) alone."""
+    e = engine()
+    hold = "waiting for venue hyperliquid (fills: 503)"
+    _, (p,) = run(e, "b1", fill("b1", "BTC", "1", "100", "0"))
+    fill_all(e, [p])
+    held = [("b1", fill("b1", "BTC", "2", "100", "1")), ("b2", fill("b2", "ETH", "-3", "10", "0"))]
+    for bot, f in held:
+        (d,), plans = e.on_bot_fills(
+            bot,
+            [f],
+            marks={"BTC": D(100), "ETH": D(10)},
+            state=TradingState.HALTED,
+            day_pnl=0.0,
+            now_s=0.0,
+            halted_by=hold,
+        )
+        assert not d.execute and not plans and d.skip_reason == f"halted: {hold}"
+    assert e.fades["b1"].size("BTC") == D(-1) and e.fades["b2"].size("ETH") == 0
+    marks = {"BTC": D(100), "ETH": D(10)}
+    ds, plans = e.retarget(
+        marks=marks, state=ACTIVE, day_pnl=0.0, now_s=1.0, now_ms=2, why="re-target"
+    )
+    assert {(d.bot_id, d.coin, d.order_size) for d in ds} == {
+        ("b1", "BTC", D(-2)),
+        ("b2", "ETH", D(3)),
+    }
+    assert all(d.execute and d.reason.startswith("re-target: ") for d in ds)
+    assert {p.coin: p.size for p in plans} == {"BTC": D(-2), "ETH": D(3)}
+    again, _ = e.retarget(marks=marks, state=ACTIVE, day_pnl=0.0, now_s=1.0, now_ms=3, why="x")
+    assert again == []  # the asks are pending: nothing asked twice
+    fill_all(e, plans)
+    assert e.fades["b1"].size("BTC") == D(-3) and e.fades["b2"].size("ETH") == D(3)
+    assert e.retarget(marks=marks, state=ACTIVE, day_pnl=0.0, now_s=2, now_ms=4, why="x") == (
+        [],
+        [],
+    )
+    run(e, "b1", fill("b1", "BTC", "1", "100", "3"), state=TradingState.HALTED)
+    e.paused.add("b1")
+    assert e.retarget(marks=marks, state=ACTIVE, day_pnl=0.0, now_s=3, now_ms=5, why="x") == (
+        [],
+        [],
+    )
+
+
 def test_disabled_paused_and_daily_loss_skip_with_their_reason() -> None:
     e = FadeEngine(
         settings(

@@ -151,40 +151,54 @@ async def test_fills_during_disconnects_are_backfilled(sim_server) -> None:  # t
         )
         assert sink.sources.get("backfill", 0) > 0 and ingest.ws is not None
         assert ingest.ws.connects >= 4 and sink.gaps == []
+        # Drops that reconnect are no outage: trading was never held.
+        assert ingest.venue.outages == 0 and not ingest.venue.waiting
     finally:
         await stop(task)
 
 
-@pytest.mark.live_market
-async def test_a_backfill_that_cannot_be_done_is_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
-    """/info behind a loopback proxy that answers 503 until told otherwise; /ws is fine."""
-    from aiohttp import web
+class InfoProxy:
+    """/info behind a loopback proxy that answers ``status`` (an int) instead, until it is set
+    to None; /ws is the simulator's own."""
 
-    failing = True
+    def __init__(self, sim, status: int | None) -> None:  # type: ignore[no-untyped-def]
+        self.sim = sim
+        self.status = status
+        self.runner: Any = None
+        self.url = ""
 
-    async def proxy(request: web.Request) -> web.Response:
-        if failing:
-            return web.Response(status=503, text="unavailable")
-        async with httpx.AsyncClient() as c:
-            r = await c.post(
-                sim_server.hyperliquid_url + "/info",
-                content=await request.read(),
-                headers={"Content-Type": "application/json"},
+    async def __aenter__(self) -> InfoProxy:
+        from aiohttp import web
+
+        async def proxy(request: web.Request) -> web.Response:
+            if self.status is not None:
+                return web.Response(status=self.status, text="refused by the test proxy")
+            async with httpx.AsyncClient() as c:
+                r = await c.post(
+                    self.sim.hyperliquid_url + "/info",
+                    content=await request.read(),
+                    headers={"Content-Type": "application/json"},
+                )
+            return web.Response(
+                status=r.status_code, body=r.content, content_type="application/json"
             )
-        return web.Response(status=r.status_code, body=r.content, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_post("/info", proxy)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()][:2]
-    sink = Sink()
-    ingest = FillIngest(
-        info=HyperliquidInfo(f"http://127.0.0.1:{port}"),
-        ws_url=sim_server.hyperliquid_ws_url,
+        app = web.Application()
+        app.router.add_post("/info", proxy)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+def proxied(sim, proxy: InfoProxy, sink: Sink, bots: list[str], **kw: Any) -> FillIngest:  # type: ignore[no-untyped-def]
+    return FillIngest(
+        info=HyperliquidInfo(proxy.url),
+        ws_url=sim.hyperliquid_ws_url,
         wallets=bots,
         on_fills=sink.on_fills,
         last_fill_ms=sink.last_fill_ms,
@@ -193,17 +207,62 @@ async def test_a_backfill_that_cannot_be_done_is_a_gap(sim_server) -> None:  # t
         backfill_attempts=2,
         ping_interval_s=0.5,
         max_backoff_s=0.1,
+        **kw,
     )
-    task = asyncio.create_task(ingest.run())
-    try:
-        await poll_until(lambda: len(sink.gaps) == len(bots), what="a gap report per wallet")
-        assert all("cannot backfill" in g and "503" in g for g in sink.gaps)
-        assert set(ingest.status()["gaps"]) == set(bots)
-        failing = False
-        async with httpx.AsyncClient() as c:
-            await c.post(sim_server.hyperliquid_url + "/_sim/drop")  # the next connect backfills
-        await poll_until(lambda: not ingest.status()["gaps"], what="the gaps closed")
-        assert sink.sources.get("backfill", 0) > 0
-    finally:
-        await stop(task)
-        await runner.cleanup()
+
+
+@pytest.mark.live_market
+async def test_a_venue_outage_is_waited_out_not_reported_as_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
+    """/info answers 503: the venue is 'waiting' (no gap, no exception out of the ingest) for
+    as long as it lasts; once it answers, every wallet is backfilled and the hold released."""
+    bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()][:2]
+    sink = Sink()
+    async with InfoProxy(sim_server, 503) as proxy:
+        ingest = proxied(sim_server, proxy, sink, bots)
+        task = asyncio.create_task(ingest.run())
+        try:
+            await poll_until(lambda: ingest.venue.waiting, what="the venue to be waited for")
+            assert "503" in (ingest.venue.reason or "")
+            # Many retries later: still waiting, still no gap, the task still running.
+            failures = ingest.venue.failures
+            await poll_until(lambda: ingest.venue.failures >= failures + 5, what="retries")
+            assert sink.gaps == [] and ingest.status()["gaps"] == {} and not task.done()
+            assert ingest.status()["venue"]["state"] == "waiting"
+            proxy.status = None
+            await poll_until(lambda: not ingest.venue.waiting, what="the hold released")
+            assert ingest.venue.outages == 1 and sink.gaps == []
+            assert sink.sources.get("backfill", 0) > 0
+            snapshot = {b: venue_fills(sim_server, b) for b in bots}
+            await poll_until(
+                lambda: all(snapshot[b] <= sink.seen.get(b, set()) for b in bots),
+                what="every fill of the outage ingested",
+            )
+        finally:
+            await stop(task)
+
+
+@pytest.mark.live_market
+async def test_a_backfill_the_venue_refuses_is_a_gap(sim_server) -> None:  # type: ignore[no-untyped-def]
+    """A 4xx is not an outage: retrying cannot help, so each wallet's gap is reported."""
+    bots = [b.address for b in sim_server.hyperliquid.bots.by_name().values()][:2]
+    sink = Sink()
+    async with InfoProxy(sim_server, 422) as proxy:
+        ingest = proxied(sim_server, proxy, sink, bots)
+        task = asyncio.create_task(ingest.run())
+        try:
+            await poll_until(lambda: len(sink.gaps) >= len(bots), what="a gap report per wallet")
+            assert all("cannot backfill" in g and "422" in g for g in sink.gaps)
+            assert set(ingest.status()["gaps"]) == set(bots)
+            proxy.status = None
+            async with httpx.AsyncClient() as c:
+                await c.post(
+                    sim_server.hyperliquid_url + "/_sim/drop"
+                )  # the next connect backfills
+            await poll_until(lambda: not ingest.status()["gaps"], what="the gaps closed")
+            snapshot = {b: venue_fills(sim_server, b) for b in bots}
+            await poll_until(
+                lambda: all(snapshot[b] <= sink.seen.get(b, set()) for b in bots),
+                what="every fill ingested once the venue answers",
+            )
+        finally:
+            await stop(task)

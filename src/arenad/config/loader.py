@@ -38,6 +38,7 @@ RESTART_ONLY = (
     "daemon.sqlite_synchronous",
     "notify.urls_env",  # the channels are built from the variable once, at start-up
     "notify.timeout_s",
+    "daemon.db_max_size_mb",
 )
 
 
@@ -254,6 +255,7 @@ def keep_restart_only(old: Settings, new: Settings) -> Settings:
             "db_path": old.daemon.db_path,
             "socket_path": old.daemon.socket_path,
             "sqlite_synchronous": old.daemon.sqlite_synchronous,
+            "db_max_size_mb": old.daemon.db_max_size_mb,
         }
     )
     notify = new.notify.model_copy(

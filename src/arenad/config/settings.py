@@ -73,6 +73,17 @@ class DaemonSettings(Section):
     the kill switch."""
     trading_crash_window_s: float = Field(default=300.0, gt=0)
     """Window in which trading-task crashes are counted."""
+    disk_free_min_mb: float = Field(default=50.0, ge=0)
+    """Free space (MiB) on the database's file system below which the kill switch is engaged
+    (`by = "disk_space"`) while there is still room to persist it; 0 turns the check off."""
+    db_max_size_mb: float | None = Field(default=None, gt=0)
+    """Largest size (MiB) the database file may grow to; writes past it fail as on a full
+    disk (storage failure: trading halts). Empty: no limit but the disk. Restart to change."""
+    writer_stall_s: float = Field(default=20.0, gt=0, le=3600)
+    """A store writer that has completed no commit for this long while it has work (a commit
+    that does not return, or the database locked by another process) is wedged: the systemd
+    watchdog ping stops (keep it below the unit's WatchdogSec), so systemd restarts the
+    daemon. A storage failure (disk full) is not a wedge: the daemon stays up, halted."""
 
 
 class SecretsSettings(Section):
@@ -111,6 +122,15 @@ class RiskSettings(Section):
     """Time zone whose midnight starts a new trading day for the daily loss limit."""
     daily_loss_limit_usd: float | None = Field(default=None, gt=0)
     """Realized plus unrealized loss since the day boundary that halts trading (empty: none)."""
+    venue_outage_grace_s: float = Field(default=300.0, gt=0, le=86_400)
+    """A venue unreachable (one kind of request failing three times in a row: refused
+    connects, timeouts, HTTP 5xx/429; a websocket that drops and reconnects is not) holds
+    trading on it by itself ("waiting for venue", released once it answers and the backfill
+    has caught up, the fade books then re-targeted); an outage longer than this engages the
+    kill switch (`by = "venue_outage"`)."""
+    venue_retry_max_s: float = Field(default=10.0, gt=0, le=600)
+    """Cap of the jittered backoff between retries of an unreachable venue (connects and
+    requests)."""
 
 
 _file_data: ContextVar[dict[str, Any]] = ContextVar("arenad_config_file_data")

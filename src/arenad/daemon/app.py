@@ -11,6 +11,15 @@ and a reload then would write to a closed writer. The handlers are plain ``signa
 ones that hand over to the loop, not ``loop.add_signal_handler``: asyncio resets those to
 SIG_DFL when the loop closes, and a late SIGHUP/SIGTERM then killed the exiting process (exit
 -1/-15). When ``Daemon.run`` ends it leaves the three signals ignored: the process is exiting.
+
+Storage: before anything else the database's directory and the database itself must take a
+write; a full disk, a read-only file system or an unwritable path ends start-up with one line
+naming the path and the cause (exit 2: retrying will not help until someone frees space). At
+run time a storage failure halts trading (see ``arenad.guards.trading``) and the daemon keeps
+serving status; it exits (3, one line) only when the store writer itself has died. The
+watchdog is pinged (when systemd asks for it) only while the writer is alive and not wedged
+(``daemon.writer_stall_s``), and the disk's free space is checked against
+``daemon.disk_free_min_mb`` every heartbeat.
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ import asyncio
 import contextlib
 import importlib
 import os
+import shutil
 import signal
+import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,22 +52,48 @@ from arenad.daemon.context import COMPONENTS, DaemonContext, Health
 from arenad.daemon.events import EventLog
 from arenad.daemon.reload import ConfigReloader, Overlay, SettingsHolder
 from arenad.daemon.supervisor import Supervisor
-from arenad.errors import OperationalError
+from arenad.errors import OperationalError, StorageFailure
 from arenad.guards.trading import TradingGuard
 from arenad.logs import Redactor, configure_logging
-from arenad.store.db import open_reader, readable_by_others, utc_iso
+from arenad.store.db import (
+    open_reader,
+    probe_database,
+    probe_directory,
+    readable_by_others,
+    utc_iso,
+)
 from arenad.store.migrate import migrate
 from arenad.store.redact import RedactingWriter
+from arenad.store.writer import storage_error
 
 log = structlog.get_logger("arenad.daemon")
 
 ALLOW_LIVE_ENV = "ARENAD_ALLOW_LIVE"
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 RELOAD_DRAIN_S = 1.0
+"""How long shutdown waits for a SIGHUP reload already running before cancelling it."""
 SHUTDOWN_HOOK_TIMEOUT_S = 1.0
 """How long one engine's shutdown hook (its final snapshot) may take."""
-"""How long shutdown waits for a SIGHUP reload already running before cancelling it."""
 _LEVELS = ("debug", "info", "warning", "error")
+EXIT_CANNOT_START = 2
+"""Start-up refused: bad input, or storage that cannot take a write."""
+EXIT_STORAGE = 3
+"""The store writer died while running: nothing can be persisted any more."""
+
+
+class CannotStart(Exception):
+    """Start-up is refused; the message is one line for the operator."""
+
+
+async def check_storage(db_path: Path) -> None:
+    """Raise CannotStart unless the database's directory and the database take a write."""
+    try:
+        probe_directory(db_path)
+        await migrate(db_path)
+        await asyncio.to_thread(probe_database, db_path)
+    except (sqlite3.Error, OSError) as e:
+        reason = storage_error(e) or f"{type(e).__name__}: {e}"
+        raise CannotStart(f"cannot write the database {db_path}: {reason}") from None
 
 
 class LiveNotAllowed(Exception):
@@ -88,6 +126,10 @@ class Daemon:
         self._stop = asyncio.Event()
         self._started_mono = time.monotonic()
         self._loop_lag_ms = 0.0
+        self._disk_free_mb: float | None = None
+        self._watchdog = {"enabled": False, "pings": 0, "withheld": 0}
+        self._withheld_since: str | None = None
+        self.exit_code = 0
         self.ctx: DaemonContext | None = None
         self._stopping = False
         self._signals_installed = False
@@ -102,13 +144,16 @@ class Daemon:
         db_path, sock = s.daemon.db_path, s.daemon.socket_path
         self.redactor.set_secrets(loader.secret_values(s))
         exposed = readable_by_others(db_path)  # before migrate creates a new one 0600
-        await migrate(db_path)
+        await check_storage(db_path)
         writer = RedactingWriter(
             db_path,
             redactor=self.redactor,
             synchronous=s.daemon.sqlite_synchronous,
             queue_size=s.daemon.writer_queue_size,
             batch_size=s.daemon.writer_batch_size,
+            max_pages=None
+            if s.daemon.db_max_size_mb is None
+            else int(s.daemon.db_max_size_mb * 2**20 // 4096),
         )
         await writer.start()
         control: ControlServer | None = None
@@ -174,10 +219,13 @@ class Daemon:
             for name in COMPONENTS:
                 await importlib.import_module(name).setup(ctx)
             await control.start()
-            await writer.execute(
-                "UPDATE system_status SET started_at = ?, updated_at = ? WHERE id = 1",
-                (utc_iso(self.clock.now()), utc_iso(self.clock.now())),
-            )
+            try:
+                await writer.execute(
+                    "UPDATE system_status SET started_at = ?, updated_at = ? WHERE id = 1",
+                    (utc_iso(self.clock.now()), utc_iso(self.clock.now())),
+                )
+            except StorageFailure as e:
+                raise CannotStart(str(e)) from None
             await reloader.snapshot("startup", {})
             supervisor.add("config-watch", reloader.watch)
             supervisor.add("heartbeat", self._heartbeat)
@@ -209,8 +257,10 @@ class Daemon:
             systemd.notify("READY=1", f"STATUS=serving on {sock}")
             await self._serve(supervisor)
             await self._shutdown_hooks()
-            await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
-            return 0
+            if self.exit_code == 0:
+                with contextlib.suppress(OperationalError):
+                    await events.emit("info", "system", "arenad stopped", {"pid": os.getpid()})
+            return self.exit_code
         finally:
             self._stopping = True
             await self._finish_reloads()
@@ -226,7 +276,21 @@ class Daemon:
         sup_stop = asyncio.Event()
         sup_task = asyncio.create_task(supervisor.run(sup_stop), name="supervisor")
         stop_wait = asyncio.create_task(self._stop.wait())
-        await asyncio.wait({sup_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        waits: set[asyncio.Future[Any]] = {sup_task, stop_wait}
+        writer_task = self.ctx.writer.task
+        if writer_task is not None:
+            waits.add(writer_task)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if writer_task is not None and writer_task.done() and not self._stop.is_set():
+            exc = None if writer_task.cancelled() else writer_task.exception()
+            self.exit_code = EXIT_STORAGE
+            print(
+                f"arenad: the store writer of {self.ctx.db_path} stopped "
+                f"({type(exc).__name__ if exc else 'cancelled'}: {exc}); nothing can be "
+                f"persisted, exiting with {EXIT_STORAGE}",
+                file=sys.stderr,
+                flush=True,
+            )
         self._stopping = True
         systemd.notify("STOPPING=1")
         budget = self.ctx.current.daemon.shutdown_timeout_s
@@ -301,7 +365,8 @@ class Daemon:
             log.warning("a config reload did not finish before shutdown; cancelled it")
 
     async def _heartbeat(self) -> None:
-        """Measure event-loop lag, ping the systemd watchdog, publish status for the TUI."""
+        """Measure event-loop lag, check the disk, ping the systemd watchdog while the writer is
+        healthy, publish status for the TUI."""
         assert self.ctx is not None
         watchdog = systemd.watchdog_interval()
         interval = min(1.0, watchdog or 1.0)
@@ -309,9 +374,74 @@ class Daemon:
             t0 = time.monotonic()
             await asyncio.sleep(interval)
             self._loop_lag_ms = max(0.0, (time.monotonic() - t0 - interval) * 1000)
+            await self._check_disk()
+            if self.ctx.writer.failure is not None:
+                # A write a second while failing: lands (and so clears the failure) only
+                # once there is room again, even when nothing else writes.
+                with contextlib.suppress(StorageFailure):
+                    await self.ctx.writer.execute(
+                        "UPDATE system_status SET updated_at = ? WHERE id = 1",
+                        (utc_iso(self.clock.now()),),
+                    )
             if watchdog is not None:
-                systemd.notify("WATCHDOG=1")
+                self._ping_watchdog()
             self.ctx.bus.publish("status", await self.status())
+
+    def _ping_watchdog(self) -> None:
+        """WATCHDOG=1 while the writer is healthy; withheld (one log line when that starts)
+        while it is not, so systemd restarts a wedged daemon."""
+        w = self._watchdog
+        w["enabled"] = True
+        if self.writer_healthy():
+            if self._withheld_since is not None:
+                log.warning("store writer healthy again; watchdog pings resume")
+                self._withheld_since = None
+            systemd.notify("WATCHDOG=1")
+            w["pings"] += 1
+            return
+        if self._withheld_since is None:
+            self._withheld_since = utc_iso(self.clock.now())
+            assert self.ctx is not None
+            log.error(
+                "store writer wedged: withholding the systemd watchdog ping",
+                writer_alive=self.ctx.writer.running,
+                stall_s=self.ctx.current.daemon.writer_stall_s,
+            )
+        w["withheld"] += 1
+
+    def writer_healthy(self) -> bool:
+        """The writer task is alive and no commit is stuck (a storage failure is not a stuck
+        writer: the daemon stays up, halted, to retry the kill switch and serve status)."""
+        assert self.ctx is not None
+        writer = self.ctx.writer
+        if not writer.running:
+            return False
+        return writer.failure is not None or not writer.stalled(
+            self.ctx.current.daemon.writer_stall_s
+        )
+
+    def disk_low(self) -> str | None:
+        """Why the disk is too full to trade, or None."""
+        assert self.ctx is not None
+        minimum = self.ctx.current.daemon.disk_free_min_mb
+        if not minimum or self._disk_free_mb is None or self._disk_free_mb >= minimum:
+            return None
+        return (
+            f"disk space low: {self._disk_free_mb:.1f} MiB free on "
+            f"{self.ctx.db_path.parent}, below daemon.disk_free_min_mb = {minimum:g}"
+        )
+
+    async def _check_disk(self) -> None:
+        assert self.ctx is not None
+        try:
+            usage = await asyncio.to_thread(shutil.disk_usage, self.ctx.db_path.parent)
+        except OSError:
+            self._disk_free_mb = None
+            return
+        self._disk_free_mb = usage.free / 2**20
+        low = self.disk_low()
+        if low is not None and not self.ctx.guard.kill_switch.engaged:
+            await self.ctx.guard.engage("disk_space", low)
 
     async def _apply_settings(self, old: Settings, new: Settings) -> None:
         assert self.ctx is not None
@@ -352,6 +482,25 @@ class Daemon:
                 "committed_items": ctx.writer.stats.committed_items,
                 "failed_items": ctx.writer.stats.failed_items,
             },
+            "storage": {
+                "ok": ctx.writer.failure is None,
+                "state": "ok"
+                if ctx.writer.failure is None
+                else f"storage failure: {ctx.writer.failure}",
+                "error": ctx.writer.failure,
+                "since": ctx.writer.failure_since,
+                "last_failure": ctx.writer.last_failure,
+                "failed_batches": ctx.writer.stats.storage_failures,
+                "lost_writes": ctx.writer.stats.lost_submits,
+                "writer_alive": ctx.writer.running,
+                "writer_healthy": self.writer_healthy(),
+                "disk_free_mb": None
+                if self._disk_free_mb is None
+                else round(self._disk_free_mb, 1),
+                "disk_free_min_mb": s.daemon.disk_free_min_mb,
+                "disk_low": self.disk_low(),
+            },
+            "watchdog": {**self._watchdog, "withheld_since": self._withheld_since},
             "tasks": ctx.supervisor.snapshot(),
             "last_reload": ctx.reloader.last_result,
             **{k: fn() for k, fn in ctx.status_sections.items()},
@@ -367,7 +516,13 @@ class Daemon:
             return ctx.guard.snapshot()
 
         async def resume(_args: dict[str, Any]) -> dict[str, Any]:
-            await ctx.guard.release("operator")
+            low = self.disk_low()
+            if low is not None:
+                raise ProtocolError("unavailable", f"{low}; free space first")
+            try:
+                await ctx.guard.release("operator")
+            except StorageFailure as e:
+                raise ProtocolError("unavailable", str(e)) from None
             return ctx.guard.snapshot()
 
         async def reload(_args: dict[str, Any]) -> dict[str, Any]:
@@ -447,6 +602,9 @@ async def run(loaded: LoadedConfig, *, allow_live: bool, redactor: Redactor) -> 
     daemon = Daemon(loaded, allow_live=allow_live, redactor=redactor)
     try:
         return await daemon.run()
+    except CannotStart as e:
+        print(f"arenad: cannot start: {e}", file=sys.stderr, flush=True)
+        return EXIT_CANNOT_START
     except OperationalError as e:
         log.error(str(e))
         return 1

@@ -264,13 +264,31 @@ def positive_int(hi: int) -> Callable[[str], int]:
 def _print_status(st: dict[str, Any]) -> None:
     k = st["kill_switch"]
     print(f"arenad {st['version']}  pid {st['pid']}  mode {st['mode']}  up {st['uptime_s']:.0f}s")
+    storage = st.get("storage") or {}
+    if not storage.get("ok", True):
+        print(f"STORAGE FAILURE since {storage.get('since')}: {storage.get('error')}")
+    elif storage.get("disk_low"):
+        print(f"DISK SPACE LOW: {storage['disk_low']}")
+    if (st.get("watchdog") or {}).get("withheld_since"):
+        print(
+            f"STORE WRITER WEDGED since {st['watchdog']['withheld_since']}: the systemd "
+            "watchdog ping is withheld"
+        )
     if k["engaged"]:
         print(f"KILL SWITCH ENGAGED by {k['by']} at {k['activated_at']}: {k['reason']}")
+        if k.get("persisted") is False:
+            print("  (held in memory only: the database write is being retried)")
     else:
         print(
             "kill switch: off"
             + (f" (released {k['deactivated_at']})" if k.get("deactivated_at") else "")
         )
+    for name, v in sorted((st.get("venues") or {}).items()):
+        if v.get("state") == "waiting":
+            print(
+                f"WAITING FOR VENUE {name} since {v['since']}: {v['reason']} "
+                f"(trading on {name} held; kill switch after {v['grace_s']:g}s)"
+            )
     for d in (st.get("account_drift") or {}).get("open", []):
         print(
             f"ACCOUNT DRIFT in {d['coin']}: books {d['ours']}, venue {d['venue']}"

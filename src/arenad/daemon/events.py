@@ -9,6 +9,7 @@ import structlog
 
 from arenad.clock import Clock, SystemClock
 from arenad.daemon.bus import Bus
+from arenad.errors import StorageFailure
 from arenad.logs import Redactor
 from arenad.store.db import utc_iso
 from arenad.store.writer import StoreWriter
@@ -45,7 +46,8 @@ class EventLog:
         *,
         durable: bool = False,
     ) -> dict[str, Any]:
-        """Record an event. ``durable=True`` returns only once it is committed."""
+        """Record an event. ``durable=True`` returns only once it is committed (and raises
+        StorageFailure, after logging and streaming the event, when it cannot be)."""
         details = details or {}
         if self._redactor is not None:
             # Before the log, the database and the live stream alike (details may carry an
@@ -57,8 +59,12 @@ class EventLog:
             message, category=category, **{k: v for k, v in details.items() if k != "event"}
         )
         params = (ts, level, category, message, json.dumps(details, default=str, sort_keys=True))
+        failed: StorageFailure | None = None
         if durable:
-            await self._writer.execute(INSERT_EVENT, params)
+            try:
+                await self._writer.execute(INSERT_EVENT, params)
+            except StorageFailure as e:  # still streamed below; the caller decides
+                failed = e
         else:
             await self._writer.submit(INSERT_EVENT, params)
         event = {
@@ -70,4 +76,6 @@ class EventLog:
         }
         if self._bus is not None:
             self._bus.publish("system_event", event)
+        if failed is not None:
+            raise failed
         return event

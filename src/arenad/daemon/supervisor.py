@@ -4,7 +4,12 @@ Each loop is a named task. A crash is recorded as a system event with its traceb
 loop restarts after a capped, jittered exponential backoff that resets once the loop has run
 cleanly for a while. A loop marked ``trading`` that crashes ``crash_limit`` times within
 ``crash_window_s`` engages the kill switch: a trading loop that cannot stay up must not keep
-half-working.
+half-working — except when the crash is a storage failure: the trading guard has halted
+trading for that already, and its reason must stay "storage failure".
+
+Crash reports carry a traceback only for unexpected exceptions; the project's own typed errors
+(``ArenadError``) say what happened in their message. Nothing in the crash handling may end the
+supervisor: a report that cannot be written is logged instead.
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from arenad.clock import Clock, SystemClock
 from arenad.daemon.events import EventLog
+from arenad.errors import ArenadError, StorageFailure
 from arenad.guards.trading import TradingGuard
+
+log = structlog.get_logger("arenad.supervisor")
 
 LoopFn = Callable[[], Awaitable[None]]
 
@@ -115,7 +125,8 @@ class Supervisor:
             except Exception as e:  # the supervisor is the fan-out point that must survive
                 info.state = "backoff"
                 info.restarts += 1
-                info.last_error = f"{type(e).__name__}: {e}"
+                leaf = _leaf(e)
+                info.last_error = f"{type(leaf).__name__}: {leaf}"
                 now = self._clock.monotonic()
                 if now - started >= self.healthy_after_s:
                     delays = backoff_delays(cap=self.max_backoff_s)
@@ -123,21 +134,49 @@ class Supervisor:
                 while info.crashes and now - info.crashes[0] > self.crash_window_s:
                     info.crashes.popleft()
                 delay = next(delays)
-                await self._events.emit(
-                    "error",
-                    "system",
-                    f"task {info.name} crashed; restarting in {delay:.1f}s",
-                    {
-                        "task": info.name,
-                        "error": info.last_error,
-                        "restarts": info.restarts,
-                        "traceback": traceback.format_exc(limit=20),
-                    },
-                )
-                if info.trading and len(info.crashes) >= self.crash_limit:
-                    await self._guard.engage(
-                        "crash_loop",
-                        f"trading task {info.name} crashed {len(info.crashes)} times within "
-                        f"{self.crash_window_s:.0f}s: {info.last_error}",
+                try:
+                    await self._report(info, e, delay)
+                except Exception as report_error:
+                    log.error(
+                        "crash report failed",
+                        task=info.name,
+                        error=info.last_error,
+                        report_error=f"{type(report_error).__name__}: {report_error}",
                     )
                 await self._clock.sleep(delay)
+
+    async def _report(self, info: TaskInfo, e: Exception, delay: float) -> None:
+        details: dict[str, Any] = {
+            "task": info.name,
+            "error": info.last_error,
+            "restarts": info.restarts,
+        }
+        leaves = _leaves(e)
+        if not all(isinstance(x, ArenadError) for x in leaves):
+            details["traceback"] = traceback.format_exc(limit=20)
+        await self._events.emit(
+            "error", "system", f"task {info.name} crashed; restarting in {delay:.1f}s", details
+        )
+        if (
+            info.trading
+            and len(info.crashes) >= self.crash_limit
+            and not any(isinstance(x, StorageFailure) for x in leaves)
+        ):
+            await self._guard.engage(
+                "crash_loop",
+                f"trading task {info.name} crashed {len(info.crashes)} times within "
+                f"{self.crash_window_s:.0f}s: {info.last_error}",
+            )
+
+
+def _leaves(e: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, e.g. a TaskGroup's."""
+    if isinstance(e, BaseExceptionGroup):
+        return [x for sub in e.exceptions for x in _leaves(sub)]
+    return [e]
+
+
+def _leaf(e: BaseException) -> BaseException:
+    """The one exception a group of one wraps (the error to show), else ``e`` itself."""
+    leaves = _leaves(e)
+    return leaves[0] if len(leaves) == 1 else e

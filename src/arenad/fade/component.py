@@ -37,7 +37,7 @@ from eth_account import Account
 from arenad.books.layer import Position
 from arenad.books.tables import EquityPoint
 from arenad.control.protocol import InvalidArgs, ProtocolError
-from arenad.errors import ArenadError, OrderRejected
+from arenad.errors import ArenadError, OrderRejected, TemporaryError
 from arenad.fade.accounting import ZERO
 from arenad.fade.botcheck import BotCheck
 from arenad.fade.engine import Decision, FadeEngine, FillResult, OrderPlan, cloid_for
@@ -46,6 +46,8 @@ from arenad.fade.paper import paper_fill
 from arenad.fade.reconcile import AccountReconciler
 from arenad.fade.settings import FadeSettings
 from arenad.fade.store import Batch, FadeStore, NewFill, equity_rows, fill_key, ms_iso
+from arenad.guards.trading import TradingState
+from arenad.guards.venue import VenueMonitor
 from arenad.store.db import open_reader, parse_iso, utc_iso
 from arenad.tracker.store import latest_chat_before
 from arenad.venues.hyperliquid.exchange import HyperliquidExchange, OrderIntent
@@ -68,6 +70,8 @@ NETWORKS = {
     "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
 }
 BPS = Decimal(10_000)
+VENUE = "hyperliquid"
+"""The venue the fade trades on (its hold: ``TradingGuard.state_for(VENUE)``)."""
 
 
 def urls(st: FadeSettings, sim_host: str, sim_port: int) -> tuple[str, str]:
@@ -90,6 +94,15 @@ class FadeComponent:
         root = ctx.current
         self.base_url, self.ws_url = urls(self.settings, root.sim.host, root.sim.hyperliquid_port)
         self.info = HyperliquidInfo(self.base_url)
+        # Outages of the venue hold fade trading by themselves (arenad.guards.venue).
+        self.venue = VenueMonitor(
+            VENUE,
+            ctx.guard,
+            ctx.events,
+            clock=ctx.clock,
+            grace_s=lambda: ctx.current.risk.venue_outage_grace_s,
+            max_backoff_s=lambda: ctx.current.risk.venue_retry_max_s,
+        )
         self.store = FadeStore(ctx.writer, ctx.db_path)
         self.engine = FadeEngine(self.settings, daily_loss_limit=root.risk.daily_loss_limit_usd)
         self.assets: dict[str, Asset] = {}
@@ -202,6 +215,8 @@ class FadeComponent:
             self.exchange = HyperliquidExchange(
                 self.base_url, wallet, is_mainnet=st.network == "mainnet"
             )
+        self.venue.register()
+        self.venue.on_release(self.retarget)
         self.ctx.supervisor.add("fade-ingest", self.run_ingest, trading=True)
         self.ctx.supervisor.add("fade-upkeep", self.upkeep, trading=True)
 
@@ -232,7 +247,7 @@ class FadeComponent:
 
     async def init(self) -> None:
         """Everything that must happen before the first new order."""
-        self.assets = parse_meta(await self.info.meta())
+        self.assets = parse_meta(await self.venue.call(self.info.meta, "meta"))
         self.engine.sz_decimals = {c: a.sz_decimals for c, a in self.assets.items()}
         await self.store.register_books(self.settings, self.ctx.clock.now())
         await self.store.load_into(self.engine)
@@ -272,6 +287,8 @@ class FadeComponent:
                 clock=self.ctx.clock,
                 reserved_users=0,
                 poll_interval_s=self.settings.poll_interval_s,
+                max_backoff_s=self.ctx.current.risk.venue_retry_max_s,
+                venue=self.venue,
             )
             running = asyncio.create_task(self.ingest.run(), name="fade-ingest-run")
             changed = asyncio.create_task(self.wallets_changed.wait())
@@ -325,37 +342,18 @@ class FadeComponent:
                 bot.id,
                 new,
                 marks=self.marks,
-                state=self.ctx.guard.state,
+                state=self.ctx.guard.state_for(VENUE),
                 day_pnl=self.day_pnl(),
                 now_s=self.ctx.clock.monotonic(),
+                halted_by=self.ctx.guard.halt_reason(VENUE),
             )
-            limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
-            decided = time.perf_counter()
-            intent_at = self.ctx.clock.now()
-            if self.live:
-                self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
-            batch = await self.store.record_batch(
-                [NewFill(bot.id, f, source) for f in new],
-                decisions,
-                plans,
-                self.engine,
-                intent_at,
-                network=self.settings.network if self.live else "paper",
-                simulated=not self.live,
-                limit_prices=limits,
+            await self.commit_and_execute(
+                [NewFill(bot.id, f, source) for f in new], decisions, plans, received, bot.id
             )
-            plans = await self._drop_repeated(bot.id, plans, batch)
             if caught_up:  # stored from where tracking stopped: back to the newest fill
                 self.resume_from.pop(wallet, None)
-            self.commits.append(time.perf_counter() - decided)
             await self.ctx.health.mark_event()
-            if self.live and len(plans) > 1:
-                await self.execute_many(plans, limits, received)
-            else:
-                for p in plans:
-                    await self.execute(p, limits.get(p.cloid), received)
-        for d in decisions:
-            self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+        self.publish_decisions(decisions)
         alarm = self.engine.rate_alarm(self.ctx.clock.monotonic())
         if alarm is not None:
             n, skipped = alarm
@@ -396,6 +394,70 @@ class FadeComponent:
             },
         )
         return [p for p in plans if p.cloid not in repeated]
+
+    async def commit_and_execute(
+        self,
+        fills: list[NewFill],
+        decisions: list[Decision],
+        plans: list[OrderPlan],
+        received: float | None,
+        bot_id: str = "",
+    ) -> None:
+        """Events, decisions and intents in one transaction, then the orders (under the lock).
+        An order whose cloid was already stored is never sent again (`_drop_repeated`)."""
+        limits = {p.cloid: self.limit_price(p) for p in plans} if self.live else {}
+        decided = time.perf_counter()
+        intent_at = self.ctx.clock.now()
+        if self.live:
+            self.intent_ms.update({p.cloid: _ms(intent_at) for p in plans})
+        batch = await self.store.record_batch(
+            fills,
+            decisions,
+            plans,
+            self.engine,
+            intent_at,
+            network=self.settings.network if self.live else "paper",
+            simulated=not self.live,
+            limit_prices=limits,
+        )
+        self.commits.append(time.perf_counter() - decided)
+        plans = await self._drop_repeated(bot_id, plans, batch)
+        if self.live and len(plans) > 1:
+            await self.execute_many(plans, limits, received)
+        else:
+            for p in plans:
+                await self.execute(p, limits.get(p.cloid), received)
+
+    def publish_decisions(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            self.ctx.bus.publish("decision", {"source": "fade", **self.decision_wire(d)})
+
+    async def retarget(self) -> None:
+        """A venue hold was released: every fade book re-targeted from its bot's position.
+        The fills the backfill brought in while trading was held were booked on the bot books
+        but decided as skips; without this, a book would stay off target until the bot's next
+        fill in that coin. Nothing to do while the kill switch is engaged (it blocks every
+        automatic order)."""
+        if not self.ready.is_set() or self.ctx.guard.state_for(VENUE) is TradingState.HALTED:
+            return
+        async with self.lock:
+            decisions, plans = self.engine.retarget(
+                marks=self.marks,
+                state=self.ctx.guard.state_for(VENUE),
+                day_pnl=self.day_pnl(),
+                now_s=self.ctx.clock.monotonic(),
+                now_ms=_ms(self.ctx.clock.now()),
+                why="re-target after the venue hold",
+            )
+            if not decisions:
+                return
+            await self.commit_and_execute([], decisions, plans, None)
+        log.info(
+            "fade: books re-targeted after the venue hold",
+            decisions=len(decisions),
+            orders=len(plans),
+        )
+        self.publish_decisions(decisions)
 
     async def unseen(self, wallet: str, fills: list[BotFill]) -> list[BotFill]:
         """The fills not stored yet (delivery is at-least-once). Keys seen since start-up are
@@ -639,9 +701,13 @@ class FadeComponent:
     async def refresh_marks(self) -> None:
         try:
             mids = await self.info.all_mids()
+        except TemporaryError as e:
+            await self.venue.failed("allMids", str(e))
+            return
         except ArenadError as e:
             log.warning("fade: allMids failed", error=str(e))
             return
+        self.venue.answered("allMids")
         for c, v in mids.items():
             with contextlib.suppress(ArithmeticError, ValueError):
                 self.marks[c] = Decimal(str(v))

@@ -242,7 +242,12 @@ class FadeEngine:
         day_pnl: float | None,
         now_s: float,
         planned_orders: int = 0,
+        halted_by: str | None = None,
+        reason: str | None = None,
     ) -> Decision:
+        """``halted_by``: why ``state`` is HALTED, for the skip reason (default: the kill
+        switch). ``reason``: what the decision is about, put before an execute's order (a
+        re-target, which has no bot fill of its own)."""
         st = self.settings
         bot = st.bot(bot_id)
         fade = self.fades.get(bot_id) or Book(f"fade:{bot_id}")
@@ -348,7 +353,7 @@ class FadeEngine:
         if state is TradingState.HALTED:
             # No automatic order at all while halted, not even one that reduces: the operator
             # closes positions by hand (position.close), which the kill switch allows.
-            halted = "halted: kill switch engaged, no automatic orders"
+            halted = f"halted: {halted_by or 'kill switch engaged, no automatic orders'}"
             checks.insert(0, Check("kill_switch", False, halted))
             blocked.insert(0, halted)
         else:
@@ -428,7 +433,8 @@ class FadeEngine:
             time_ms,
             event_key,
             "execute",
-            f"{side} {abs(delta)} {coin} (fade x{k}: target {target})",
+            (f"{reason}: " if reason else "")
+            + f"{side} {abs(delta)} {coin} (fade x{k}: target {target})",
             None,
             bot_pos,
             target,
@@ -449,11 +455,17 @@ class FadeEngine:
         state: TradingState,
         day_pnl: float | None,
         now_s: float,
+        halted_by: str | None = None,
     ) -> tuple[list[Decision], list[OrderPlan]]:
         """Book the bot's fills and decide on each; the executed ones become netted plans
         (their asks counted as pending until ``apply_fill``)."""
         return self.on_fills(
-            [(bot_id, f) for f in fills], marks=marks, state=state, day_pnl=day_pnl, now_s=now_s
+            [(bot_id, f) for f in fills],
+            marks=marks,
+            state=state,
+            day_pnl=day_pnl,
+            now_s=now_s,
+            halted_by=halted_by,
         )
 
     def on_fills(
@@ -464,6 +476,7 @@ class FadeEngine:
         state: TradingState,
         day_pnl: float | None,
         now_s: float,
+        halted_by: str | None = None,
     ) -> tuple[list[Decision], list[OrderPlan]]:
         """``on_bot_fills`` for a batch of several bots' fills (netted together)."""
         decisions: list[Decision] = []
@@ -480,14 +493,66 @@ class FadeEngine:
                 day_pnl=day_pnl,
                 now_s=now_s,
                 planned_orders=len({x.coin for x in decisions if x.execute}),
+                halted_by=halted_by,
             )
-            if d.execute:
-                k = (d.book_id, d.coin)
-                self.pending[k] = self.pending.get(k, ZERO) + d.order_size
-            decisions.append(d)
+            self._count(d, decisions)
         self.note_rate(decisions, now_s)
         plans = self.plan(decisions, now_s, marks)
         return decisions, plans
+
+    def retarget(
+        self,
+        *,
+        marks: Mapping[str, Decimal],
+        state: TradingState,
+        day_pnl: float | None,
+        now_s: float,
+        now_ms: int,
+        why: str,
+    ) -> tuple[list[Decision], list[OrderPlan]]:
+        """A decision for every (bot, coin) whose fade book, with what it has asked already,
+        is off its target by at least the minimum order: bot fills booked while trading was
+        held were decided as skips, and without another fill in that coin nothing would heal
+        the book. Netted and capped like ``on_fills``; ``why`` heads each decision's reason.
+        Paused and disabled bots and coins without a mark are left alone."""
+        decisions: list[Decision] = []
+        minimum = self.settings.min_order_notional_usd
+        for bot in self.settings.bots:
+            held = self.bots.get(bot.id)
+            if held is None or not bot.enabled or bot.id in self.paused:
+                continue
+            fade = self.fades.get(bot.id) or Book(f"fade:{bot.id}")
+            for coin in sorted(set(held.positions) | set(fade.positions)):
+                mark = marks.get(coin)
+                if not mark:
+                    continue
+                has = fade.size(coin) + self.pending.get((fade.book_id, coin), ZERO)
+                off = abs(self.target(bot, coin, marks) - has)
+                if not off or off * mark < minimum:
+                    continue
+                d = self.decide(
+                    bot.id,
+                    coin,
+                    time_ms=now_ms,
+                    event_key=f"retarget:{bot.id}:{coin}:{now_ms}",
+                    marks=marks,
+                    price=mark,
+                    state=state,
+                    day_pnl=day_pnl,
+                    now_s=now_s,
+                    planned_orders=len({x.coin for x in decisions if x.execute}),
+                    reason=why,
+                )
+                self._count(d, decisions)
+        self.note_rate(decisions, now_s)
+        return decisions, self.plan(decisions, now_s, marks)
+
+    def _count(self, d: Decision, decisions: list[Decision]) -> None:
+        """Add ``d`` to the batch; an executed one's ask counts as pending."""
+        if d.execute:
+            k = (d.book_id, d.coin)
+            self.pending[k] = self.pending.get(k, ZERO) + d.order_size
+        decisions.append(d)
 
     def plan(
         self,

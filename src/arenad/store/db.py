@@ -7,6 +7,7 @@ that meets a checkpoint wait instead of failing.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -114,3 +115,40 @@ def connect_sync(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn.execute("PRAGMA query_only=ON")
     return conn
+
+
+PROBE_BYTES = 64 * 1024
+
+
+def probe_directory(path: Path) -> None:
+    """Raise OSError unless the database's directory takes a small file that reaches the
+    disk: a full disk (ENOSPC), a read-only file system (EROFS) or a directory we may not
+    write (EACCES) fail here, before SQLite is asked."""
+    for d in (path.parent, *path.parent.parents):
+        if d.exists():
+            if not d.is_dir():  # mkdir would say "File exists"
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(d))
+            break
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    probe = path.parent / f".{path.name}.probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * PROBE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def probe_database(path: Path) -> None:
+    """Raise sqlite3.Error unless one write transaction on the database commits (the write
+    rewrites ``system_status.updated_at`` with its own value)."""
+    conn = connect_sync(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE system_status SET updated_at = updated_at WHERE id = 1")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

@@ -5,7 +5,12 @@ connection ends, report the state change, back off with jitter (reset after a go
 connection), repeat. Cancel the task to stop. A venue subclass supplies the handshake, the
 frame dispatch, the state callback and, optionally, an application-level heartbeat.
 A bad URL or a refused key (OperationalError from the handshake) ends the loop: retrying
-cannot fix either.
+cannot fix either. The state callback is called on changes only: once per connect, and once
+per loss of the connection (not again for each failed reconnect attempt while it stays down).
+An attempt that does not get as far as a connection (refused, timed out, handshake failed) is
+reported to ``_connect_failed`` with ``connect_failures``, the attempts that failed in a row
+since the last connection: a dropped connection that reconnects is not a failure, a venue that
+cannot be reached is.
 """
 
 from __future__ import annotations
@@ -42,10 +47,15 @@ class ReconnectingWebSocket:
         self.connected = False
         self.connects = 0
         self.skipped = 0
+        self.failed_attempts = 0
+        self.connect_failures = 0
+        """Attempts in a row that did not connect (0 once connected)."""
+        self._down_reported = False
 
     async def run(self) -> None:
         delays = backoff_delays(cap=self._max_backoff)
         while True:
+            established = False
             try:
                 async with asyncio.timeout(self._open_timeout):
                     ws = await connect(
@@ -62,6 +72,9 @@ class ReconnectingWebSocket:
                     heartbeat = asyncio.create_task(self._heartbeat(ws), name=f"{self.name}-ping")
                     self.connects += 1
                     self.connected = True
+                    self.connect_failures = 0
+                    established = True
+                    self._down_reported = False
                     delays = backoff_delays(cap=self._max_backoff)
                     await self._state(True, "connected")
                     async for raw in ws:
@@ -79,7 +92,13 @@ class ReconnectingWebSocket:
             except InvalidURI as e:
                 raise OperationalError(f"{self.name}: bad URL {self.url}") from e
             self.connected = False
-            await self._state(False, reason)
+            self.failed_attempts += 1
+            if not self._down_reported:
+                self._down_reported = True
+                await self._state(False, reason)
+            if not established:
+                self.connect_failures += 1
+                await self._connect_failed(reason)
             await self._clock.sleep(next(delays))
 
     async def drop(self) -> None:
@@ -98,3 +117,6 @@ class ReconnectingWebSocket:
 
     async def _state(self, up: bool, detail: str) -> None:
         raise NotImplementedError
+
+    async def _connect_failed(self, detail: str) -> None:
+        """An attempt that did not connect (``connect_failures`` counts them in a row)."""

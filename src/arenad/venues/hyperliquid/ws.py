@@ -34,6 +34,7 @@ USER_CHANNELS = {
 
 MessageFn = Callable[[dict[str, Any]], Awaitable[None]]
 StateFn = Callable[[bool, str], Awaitable[None]]
+FailedFn = Callable[[str], Awaitable[None]]
 
 log = structlog.get_logger("arenad.hyperliquid")
 
@@ -48,6 +49,7 @@ class HyperliquidWS(ReconnectingWebSocket):
         on_message: MessageFn,
         *,
         on_state: StateFn | None = None,
+        on_connect_failed: FailedFn | None = None,
         clock: Clock | None = None,
         ping_interval_s: float = 30.0,
         max_backoff_s: float = 60.0,
@@ -70,6 +72,7 @@ class HyperliquidWS(ReconnectingWebSocket):
         self.subscriptions = subscriptions
         self._on_message = on_message
         self._on_state = on_state
+        self._on_connect_failed = on_connect_failed
         self._ping = ping_interval_s
 
     async def _handshake(self, ws: ClientConnection) -> None:
@@ -85,6 +88,10 @@ class HyperliquidWS(ReconnectingWebSocket):
         log.info(f"hyperliquid ws {'connected' if up else 'disconnected'}", detail=detail)
         if self._on_state is not None:
             await self._on_state(up, detail)
+
+    async def _connect_failed(self, detail: str) -> None:
+        if self._on_connect_failed is not None:
+            await self._on_connect_failed(detail)
 
     async def _dispatch(self, raw: str | bytes) -> None:
         try:

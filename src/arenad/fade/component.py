@@ -262,6 +262,14 @@ class FadeComponent:
                 {"count": resolved},
             )
         await self.reconciler.check()  # the account against the venue before any new order
+        # Each bot book's curve is its venue account value: read once now, so its curve starts
+        # with the others' (before, a daemon that lived less than one bot check left bot books
+        # with fills and no point at all).
+        for bot_id, (_, state) in (await self.fetch_bot_states(list(self.engine.bots))).items():
+            with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
+                self.engine.bot_equity[bot_id] = Decimal(
+                    str(state["marginSummary"]["accountValue"])
+                )
         async with self.lock:
             rows, out = equity_rows(self.engine, self.marks, self.ctx.clock.now())
             self.ctx.books.seed_positions(self.positions())

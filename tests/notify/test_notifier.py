@@ -315,7 +315,12 @@ async def test_one_hanging_channel_does_not_delay_another(rig, receiver) -> None
     try:
         r = await rig([hung.url(), receiver.url()], timeout_s=30, retries=0)
         await r.guard.engage("operator", "x")
-        await poll_until(lambda: receiver.messages and hung.requests, what="both channels")
+        # The receiver records a message before the sending thread has read the answer and
+        # set `last`: wait for the sender's own record, not just the receiver's.
+        await poll_until(
+            lambda: receiver.messages and hung.requests and r.notifier.channels[1].last,
+            what="both channels",
+        )
         assert r.notifier.channels[0].busy and r.notifier.channels[1].last["ok"] is True
     finally:
         hung.close()

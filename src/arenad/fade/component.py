@@ -266,10 +266,7 @@ class FadeComponent:
         # with the others' (before, a daemon that lived less than one bot check left bot books
         # with fills and no point at all).
         for bot_id, (_, state) in (await self.fetch_bot_states(list(self.engine.bots))).items():
-            with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
-                self.engine.bot_equity[bot_id] = Decimal(
-                    str(state["marginSummary"]["accountValue"])
-                )
+            self.take_bot_equity(bot_id, state)
         async with self.lock:
             rows, out = equity_rows(self.engine, self.marks, self.ctx.clock.now())
             self.ctx.books.seed_positions(self.positions())
@@ -899,15 +896,17 @@ class FadeComponent:
                 log.warning("fade: clearinghouseState failed", bot=b.id, error=str(e))
         return out
 
+    def take_bot_equity(self, bot_id: str, state: dict[str, Any]) -> None:
+        """A bot book's equity is its venue account value (``clearinghouseState``)."""
+        with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
+            self.engine.bot_equity[bot_id] = Decimal(str(state["marginSummary"]["accountValue"]))
+
     async def check_bots(self, states: dict[str, tuple[float, dict[str, Any]]]) -> None:
         """Bot positions from fills against the venue's (``BotCheck``: only once the bot's
         fills are backfilled, confirmed by a second read); a difference is an event, and the
         bot book takes the venue's figure (the fade target follows at the next event)."""
         for bot_id, (asked, state) in states.items():
-            with contextlib.suppress(ArithmeticError, KeyError, TypeError, ValueError):
-                self.engine.bot_equity[bot_id] = Decimal(
-                    str(state["marginSummary"]["accountValue"])
-                )
+            self.take_bot_equity(bot_id, state)
             book = self.engine.bots.get(bot_id)
             bot = self.settings.bot(bot_id)
             if book is None or bot is None or not isinstance(state, dict):
